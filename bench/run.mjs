@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Entry point of `npm run bench` (which builds the library with tsc first).
+//
+//   npm run bench -- [--bench NAME] [options passed to every benchmark]
+//
+// Each benchmark script runs in its own Node process, one after the other, so
+// one benchmark's heap, JIT state or open rings cannot colour the next. To add
+// a benchmark, write bench/<name>.mjs and list it in BENCHMARKS.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { benchDir } from './lib/paths.mjs';
+import { USAGE } from './lib/cli.mjs';
+
+const BENCHMARKS = [
+  {
+    name: 'read-random',
+    script: 'read-random.mjs',
+    description: 'random 4 KiB reads of a cached file: safer-ring vs node:fs vs C liburing',
+  },
+];
+
+function usage() {
+  const list = BENCHMARKS.map((b) => `  ${b.name.padEnd(14)} ${b.description}`).join('\n');
+  return `usage: node bench/run.mjs [--bench NAME]... [options]
+benchmarks (all run by default):
+${list}
+${USAGE}`;
+}
+
+// Pull out --bench NAME (repeatable); everything else goes to the scripts.
+const args = process.argv.slice(2);
+const wanted = [];
+const passThrough = [];
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i];
+  if (arg === '--bench') wanted.push(args[++i]);
+  else if (arg.startsWith('--bench=')) wanted.push(arg.slice('--bench='.length));
+  else if (arg === '--help' || arg === '-h') {
+    console.log(usage());
+    process.exit(0);
+  } else passThrough.push(arg);
+}
+
+const unknown = wanted.filter((name) => !BENCHMARKS.some((b) => b.name === name));
+if (unknown.length > 0) {
+  console.error(`bench: unknown benchmark ${unknown.join(', ')}\n${usage()}`);
+  process.exit(2);
+}
+const chosen = wanted.length > 0 ? BENCHMARKS.filter((b) => wanted.includes(b.name)) : BENCHMARKS;
+
+let status = 0;
+for (const bench of chosen) {
+  if (chosen.length > 1) console.log(`\n=== ${bench.name} ===\n`);
+  const r = spawnSync(process.execPath, [path.join(benchDir, bench.script), ...passThrough], { stdio: 'inherit' });
+  if (r.error) {
+    console.error(`bench: could not run ${bench.script}: ${r.error.message}`);
+    status = 1;
+  } else if (r.status !== 0) {
+    console.error(`bench: ${bench.name} exited with ${r.signal ?? `status ${r.status}`}`);
+    status = 1;
+  }
+}
+process.exit(status);

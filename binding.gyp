@@ -1,0 +1,17 @@
+{
+  "targets": [
+    {
+      "target_name": "safer_ring",
+      "sources": [
+        "native/addon.cc",
+        "native/ring.cc",
+        "native/sqe.cc",
+        "native/sockets.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+      "libraries": ["<!(node scripts/liburing.js libs)"]
+    }
+  ]
+}

@@ -1,0 +1,110 @@
+// Module entry: exports the NativeRing class, the opcode probe, and the hook
+// through which JavaScript hands us its error class.
+#include <cerrno>
+#include <cstring>
+#include <liburing.h>
+#include <sys/utsname.h>
+
+#include "addon.h"
+#include "descriptor.h"
+#include "errors.h"
+#include "ring.h"
+#include "sockets.h"
+
+namespace sr {
+
+void ThrowError(Napi::Env env, const char* code, const std::string& message, int index) {
+  InstanceData* data = GetInstance(env);
+  Napi::Object err;
+  if (data != nullptr && !data->errorClass.IsEmpty()) {
+    err = data->errorClass.New({Napi::String::New(env, code), Napi::String::New(env, message)});
+    if (env.IsExceptionPending()) return;
+  } else {
+    err = Napi::Error::New(env, message).Value();
+    err.Set("code", Napi::String::New(env, code));
+  }
+  if (index >= 0) err.Set("index", Napi::Number::New(env, index));
+  Napi::Error(env, err).ThrowAsJavaScriptException();
+}
+
+void ThrowErrno(Napi::Env env, int err, const char* syscall) {
+  InstanceData* data = GetInstance(env);
+  Napi::Object obj;
+  const char* name = strerrorname_np(err);
+  std::string code = name != nullptr ? name : "EIO";
+  std::string message = code + ": " + strerror(err) + ", " + syscall;
+  if (data != nullptr && !data->errorClass.IsEmpty()) {
+    obj = data->errorClass.New({Napi::String::New(env, code), Napi::String::New(env, message)});
+    if (env.IsExceptionPending()) return;
+  } else {
+    obj = Napi::Error::New(env, message).Value();
+    obj.Set("code", Napi::String::New(env, code));
+  }
+  obj.Set("errno", Napi::Number::New(env, -err));
+  obj.Set("syscall", Napi::String::New(env, syscall));
+  Napi::Error(env, obj).ThrowAsJavaScriptException();
+}
+
+static Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    ThrowError(info.Env(), "ERR_INVALID_ARG_TYPE", "setErrorClass expects a constructor");
+    return info.Env().Undefined();
+  }
+  GetInstance(info.Env())->errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+// Which io_uring opcodes this kernel supports, by IORING_OP name. Throws with
+// the errno (ENOSYS, EPERM) when io_uring itself cannot be used.
+static Napi::Value Probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct io_uring ring;
+  int ret = io_uring_queue_init(2, &ring, 0);
+  if (ret < 0) {
+    ThrowErrno(env, -ret, "io_uring_setup");
+    return env.Undefined();
+  }
+  struct io_uring_probe* probe = io_uring_get_probe_ring(&ring);
+  Napi::Object out = Napi::Object::New(env);
+  struct Named { const char* name; int op; };
+  static const Named kOps[] = {
+      {"NOP", IORING_OP_NOP}, {"READV", IORING_OP_READV}, {"WRITEV", IORING_OP_WRITEV},
+      {"FSYNC", IORING_OP_FSYNC}, {"READ_FIXED", IORING_OP_READ_FIXED},
+      {"WRITE_FIXED", IORING_OP_WRITE_FIXED}, {"POLL_ADD", IORING_OP_POLL_ADD},
+      {"SENDMSG", IORING_OP_SENDMSG}, {"RECVMSG", IORING_OP_RECVMSG},
+      {"TIMEOUT", IORING_OP_TIMEOUT}, {"ACCEPT", IORING_OP_ACCEPT},
+      {"ASYNC_CANCEL", IORING_OP_ASYNC_CANCEL}, {"LINK_TIMEOUT", IORING_OP_LINK_TIMEOUT},
+      {"CONNECT", IORING_OP_CONNECT}, {"FALLOCATE", IORING_OP_FALLOCATE},
+      {"OPENAT", IORING_OP_OPENAT}, {"CLOSE", IORING_OP_CLOSE}, {"STATX", IORING_OP_STATX},
+      {"READ", IORING_OP_READ}, {"WRITE", IORING_OP_WRITE}, {"SEND", IORING_OP_SEND},
+      {"RECV", IORING_OP_RECV}, {"PROVIDE_BUFFERS", IORING_OP_PROVIDE_BUFFERS},
+      {"SHUTDOWN", IORING_OP_SHUTDOWN}, {"RENAMEAT", IORING_OP_RENAMEAT},
+      {"UNLINKAT", IORING_OP_UNLINKAT}, {"MKDIRAT", IORING_OP_MKDIRAT},
+      {"SOCKET", IORING_OP_SOCKET}, {"SEND_ZC", IORING_OP_SEND_ZC},
+  };
+  for (const Named& n : kOps) {
+    bool ok = probe != nullptr && io_uring_opcode_supported(probe, n.op);
+    out.Set(n.name, Napi::Boolean::New(env, ok));
+  }
+  if (probe != nullptr) io_uring_free_probe(probe);
+  io_uring_queue_exit(&ring);
+  return out;
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new InstanceData();
+  env.SetInstanceData(data);  // deleted by node-addon-api when the environment goes away
+  exports.Set("NativeRing", NativeRing::Define(env));
+  exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  DefineSockets(env, exports);
+  exports.Set("descriptorWords", Napi::Number::New(env, kDescWords));
+  exports.Set("opCount", Napi::Number::New(env, OP_COUNT));
+  return exports;
+}
+
+}  // namespace sr
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return sr::Init(env, exports); }
+
+NODE_API_MODULE(safer_ring, InitModule)

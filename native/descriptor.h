@@ -1,0 +1,62 @@
+// Layout of the operation descriptors JavaScript writes into a shared Int32Array.
+// Mirrored by src/ring/descriptor.ts: change both together.
+//
+// One descriptor is 16 int32 words (64 bytes). The file position is a float64
+// stored in words 8..9 so JavaScript can write any safe integer without BigInt.
+#pragma once
+#include <cstdint>
+
+namespace sr {
+
+constexpr int kDescWords = 16;
+
+enum DescField : int {
+  D_OP = 0,         // Op (below)
+  D_FD = 1,         // fd, dirfd, or fixed-file index with SQE_FIXED_FILE
+  D_ID = 2,         // low 32 bits of user_data: the op's table index
+  D_GEN = 3,        // high 32 bits of user_data: generation of that index
+  D_SQE_FLAGS = 4,  // SqeFlag bits (below)
+  D_CHUNK = 5,      // arena chunk of the main buffer, -1 for none
+  D_OFF = 6,        // byte offset of the buffer in that chunk
+  D_LEN = 7,        // byte length of the buffer
+  D_POS = 8,        // float64 (words 8..9): file position, -1 = current; timeout ns
+  D_FLAGS = 10,     // op flags: rw/msg/open/statx/fsync/accept/timeout/cancel flags
+  D_ARG = 11,       // mode (openat), mask (statx)
+  D_CHUNK2 = 12,    // second buffer: statx output, accept address; iov start (readv);
+  D_OFF2 = 13,      //   cancel target id
+  D_LEN2 = 14,      //   iov count (readv); cancel target generation
+  D_RESERVED = 15,
+};
+
+enum Op : int32_t {
+  OP_NOP = 0,
+  OP_READ = 1,
+  OP_WRITE = 2,
+  OP_READV = 3,
+  OP_WRITEV = 4,
+  OP_OPENAT = 5,
+  OP_CLOSE = 6,
+  OP_STATX = 7,
+  OP_FSYNC = 8,
+  OP_ACCEPT = 9,
+  OP_CONNECT = 10,
+  OP_RECV = 11,
+  OP_SEND = 12,
+  OP_TIMEOUT = 13,
+  OP_CANCEL = 14,
+  OP_COUNT = 15,
+};
+
+// Our own stable bit numbers, translated to IOSQE_* by the native layer.
+enum SqeFlag : int32_t {
+  SQE_LINK = 1 << 0,
+  SQE_HARDLINK = 1 << 1,
+  SQE_FIXED_FILE = 1 << 2,
+  SQE_ASYNC = 1 << 3,
+  SQE_ALL = (1 << 4) - 1,
+};
+
+// Each iovec of readv/writev is three int32 words in the iov array: chunk, offset, length.
+constexpr int kIovWords = 3;
+
+}  // namespace sr

@@ -1,0 +1,464 @@
+#include "ring.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "addon.h"
+#include "descriptor.h"
+#include "errors.h"
+
+namespace sr {
+namespace {
+
+constexpr unsigned kMaxEntries = 32768;
+constexpr unsigned kFixedBufferSlots = 1024;
+constexpr size_t kMaxFixedBufferBytes = size_t{1} << 30;  // kernel limit for one registered buffer
+constexpr int kMaxChunks = 1 << 16;
+constexpr uint64_t kTeardownCancelData = ~uint64_t{0};
+constexpr int kCompletionWords = 4;  // id, gen, res, flags
+constexpr int kMaxDeliveryRounds = 8;  // bounded so one ring cannot starve the event loop
+
+bool GetUint32(const Napi::Value& v, uint32_t* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+}  // namespace
+
+Napi::Function NativeRing::Define(Napi::Env env) {
+  Napi::Function ctor = DefineClass(env, "NativeRing", {
+      InstanceMethod<&NativeRing::AddChunk>("addChunk"),
+      InstanceMethod<&NativeRing::Submit>("submit"),
+      InstanceMethod<&NativeRing::Destroy>("destroy"),
+      InstanceMethod<&NativeRing::RegisterFiles>("registerFiles"),
+      InstanceMethod<&NativeRing::UpdateFiles>("updateFiles"),
+      InstanceMethod<&NativeRing::UnregisterFiles>("unregisterFiles"),
+      InstanceMethod<&NativeRing::InFlight>("inFlight"),
+      InstanceMethod<&NativeRing::Info>("info"),
+  });
+  GetInstance(env)->ringCtor = Napi::Persistent(ctor);
+  return ctor;
+}
+
+// new NativeRing(entries, flags, sqThreadIdleMs, descriptors, completions, iovs, onComplete)
+NativeRing::NativeRing(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeRing>(info) {
+  Napi::Env env = info.Env();
+  env_ = env;
+  uint32_t entries, flags, idle;
+  if (info.Length() < 7 || !GetUint32(info[0], &entries) || !GetUint32(info[1], &flags) ||
+      !GetUint32(info[2], &idle) || !info[3].IsTypedArray() || !info[4].IsTypedArray() ||
+      !info[5].IsTypedArray() || !info[6].IsFunction()) {
+    ThrowError(env, "ERR_INVALID_ARG_TYPE",
+               "NativeRing(entries, flags, sqThreadIdleMs, descriptors, completions, iovs, onComplete)");
+    return;
+  }
+  for (int i = 3; i <= 5; i++) {
+    if (info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      ThrowError(env, "ERR_INVALID_ARG_TYPE", "descriptor, completion and iovec arrays must be Int32Array");
+      return;
+    }
+  }
+  if (entries < 1 || entries > kMaxEntries) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "entries must be between 1 and 32768");
+    return;
+  }
+  descriptors_ = Napi::Persistent(info[3].As<Napi::Int32Array>());
+  completions_ = Napi::Persistent(info[4].As<Napi::Int32Array>());
+  iovs_ = Napi::Persistent(info[5].As<Napi::Int32Array>());
+  onComplete_ = Napi::Weak(info[6].As<Napi::Function>());
+  if (!Setup(env, entries, flags, idle)) return;
+  napi_add_env_cleanup_hook(env, CleanupHook, this);
+}
+
+bool NativeRing::Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned sqThreadIdleMs) {
+  // Ask for what was requested, then drop the newest optional flags one at a
+  // time on EINVAL so an older kernel still gets a working ring.
+  struct Attempt { uint32_t drop; };
+  static const uint32_t kDropOrder[] = {0, SETUP_DEFER_TASKRUN, SETUP_SINGLE_ISSUER, SETUP_COOP_TASKRUN};
+  uint32_t want = flags;
+  int ret = -EINVAL;
+  for (uint32_t drop : kDropOrder) {
+    want &= ~drop;
+    if ((want & SETUP_DEFER_TASKRUN) && !(want & SETUP_SINGLE_ISSUER)) want &= ~SETUP_DEFER_TASKRUN;
+    struct io_uring_params p {};
+    if (want & SETUP_SQPOLL) { p.flags |= IORING_SETUP_SQPOLL; p.sq_thread_idle = sqThreadIdleMs; }
+    if (want & SETUP_COOP_TASKRUN) p.flags |= IORING_SETUP_COOP_TASKRUN;
+    if (want & SETUP_SINGLE_ISSUER) p.flags |= IORING_SETUP_SINGLE_ISSUER;
+    if (want & SETUP_DEFER_TASKRUN) p.flags |= IORING_SETUP_DEFER_TASKRUN;
+    p.flags |= IORING_SETUP_CQSIZE;
+    p.cq_entries = entries * 2;
+    ret = io_uring_queue_init_params(entries, &ring_, &p);
+    if (ret != -EINVAL) break;
+  }
+  if (ret < 0) {
+    ThrowErrno(env, -ret, "io_uring_setup");
+    return false;
+  }
+  appliedFlags_ = want & (SETUP_SQPOLL | SETUP_COOP_TASKRUN | SETUP_SINGLE_ISSUER | SETUP_DEFER_TASKRUN);
+  live_ = true;
+
+  eventFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (eventFd_ < 0 || io_uring_register_eventfd(&ring_, eventFd_) < 0) {
+    int err = errno;
+    Teardown(false);
+    ThrowErrno(env, err ? err : EIO, "io_uring_register_eventfd");
+    return false;
+  }
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  poll_ = new uv_poll_t;
+  poll_->data = this;
+  uv_poll_init(loop, poll_, eventFd_);
+  uv_poll_start(poll_, UV_READABLE, OnPoll);
+  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));  // idle rings never hold the process open
+
+  // A sparse table lets arena chunks be registered one by one as the arena grows.
+  // Registration pins memory (RLIMIT_MEMLOCK for unprivileged users): without it
+  // ops use plain READ/WRITE, which is slower but equally safe.
+  if ((flags & SETUP_FIXED_BUFFERS) && io_uring_register_buffers_sparse(&ring_, kFixedBufferSlots) == 0) {
+    fixedCapacity_ = kFixedBufferSlots;
+    appliedFlags_ |= SETUP_FIXED_BUFFERS;
+  }
+  return true;
+}
+
+NativeRing::~NativeRing() {
+  if (live_) {
+    napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+    Teardown(true);
+  }
+}
+
+void NativeRing::CleanupHook(void* arg) {
+  // The environment (a worker, or the process) is going away, maybe with ops
+  // still in flight: make sure the kernel is done with arena memory first.
+  static_cast<NativeRing*>(arg)->Teardown(true);
+}
+
+bool NativeRing::CheckLive(Napi::Env env) {
+  if (live_) return true;
+  ThrowError(env, "ERR_RING_CLOSED", "the ring is closed");
+  return false;
+}
+
+// addChunk(index, view): make arena chunk `index` (a Uint8Array over a whole
+// SharedArrayBuffer) addressable by descriptors. Returns true when it was also
+// registered as a fixed buffer.
+Napi::Value NativeRing::AddChunk(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckLive(env)) return env.Undefined();
+  uint32_t index;
+  if (info.Length() < 2 || !GetUint32(info[0], &index) || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowError(env, "ERR_INVALID_ARG_TYPE", "addChunk(index, Uint8Array)");
+    return env.Undefined();
+  }
+  if (index >= static_cast<uint32_t>(kMaxChunks)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "chunk index out of range");
+    return env.Undefined();
+  }
+  Napi::Uint8Array view = info[1].As<Napi::Uint8Array>();
+  // Only SharedArrayBuffer memory is accepted: a plain ArrayBuffer can be
+  // detached (transferred) by JavaScript while the kernel still uses it.
+  // Node-API reports a SharedArrayBuffer as "not an ArrayBuffer".
+  if (view.ArrayBuffer().IsArrayBuffer() || view.ByteLength() == 0) {
+    ThrowError(env, "ERR_INVALID_ARG_TYPE", "arena chunks must be non-empty SharedArrayBuffer views");
+    return env.Undefined();
+  }
+  if (index < chunks_.size() && chunks_[index].base != nullptr) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "chunk index already in use");
+    return env.Undefined();
+  }
+  if (index >= chunks_.size()) {
+    chunks_.resize(index + 1);
+    chunkRefs_.resize(index + 1);
+  }
+  Chunk& c = chunks_[index];
+  c.base = view.Data();
+  c.length = view.ByteLength();
+  chunkRefs_[index] = Napi::Persistent(view);
+  if (index < fixedCapacity_ && c.length <= kMaxFixedBufferBytes) {
+    struct iovec iov = {c.base, c.length};
+    __u64 tag = 0;
+    if (io_uring_register_buffers_update_tag(&ring_, index, &iov, &tag, 1) == 1) c.fixedIndex = static_cast<int>(index);
+  }
+  return Napi::Boolean::New(env, c.fixedIndex >= 0);
+}
+
+int32_t* NativeRing::TypedArrayWords(Napi::Reference<Napi::Int32Array>& ref, size_t* words) {
+  Napi::Int32Array a = ref.Value();
+  *words = a.ElementLength();
+  return a.Data();
+}
+
+// submit(count): validate descriptors [0, count), then prepare and submit them.
+// Nothing reaches the kernel unless every descriptor in the batch is valid; on
+// a bad one this throws with `index` naming it.
+Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckLive(env)) return env.Undefined();
+  uint32_t count;
+  size_t descWords, iovWords;
+  int32_t* desc = TypedArrayWords(descriptors_, &descWords);
+  int32_t* iovs = TypedArrayWords(iovs_, &iovWords);
+  if (info.Length() < 1 || !GetUint32(info[0], &count) || static_cast<size_t>(count) * kDescWords > descWords) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "descriptor count out of range");
+    return env.Undefined();
+  }
+  SqeContext ctx{&chunks_, registeredFiles_, iovs, iovWords};
+  for (uint32_t i = 0; i < count; i++) {
+    Invalid bad = ValidateDescriptor(ctx, desc + static_cast<size_t>(i) * kDescWords);
+    if (bad) {
+      ThrowError(env, bad.code, bad.message, static_cast<int>(i));
+      return env.Undefined();
+    }
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    while (sqe == nullptr) {
+      // Full SQ: hand what we have to the kernel (with SQPOLL, wait for its thread).
+      if (SubmitPending() < 0 || (appliedFlags_ & SETUP_SQPOLL)) io_uring_sqring_wait(&ring_);
+      sqe = io_uring_get_sqe(&ring_);
+    }
+    const int32_t* d = desc + static_cast<size_t>(i) * kDescWords;
+    std::unique_ptr<Aux> aux = PrepareSqe(ctx, d, sqe);
+    if (aux) aux_[UserData(d)] = std::move(aux);
+    inFlight_++;
+  }
+  int ret = SubmitPending();
+  UpdateKeepAlive();
+  if (ret < 0 && ret != -EBUSY && ret != -EAGAIN) {
+    ThrowErrno(env, -ret, "io_uring_enter");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, count);
+}
+
+// Hands queued SQEs to the kernel. EBUSY/EAGAIN leave them queued in the SQ
+// ring; they are retried on the next completion wake-up (there is always one,
+// since EBUSY means completions are waiting to be reaped).
+int NativeRing::SubmitPending() {
+  int ret;
+  do {
+    ret = io_uring_submit(&ring_);
+  } while (ret == -EINTR);
+  submitDeferred_ = ret == -EBUSY || ret == -EAGAIN;
+  return ret;
+}
+
+void NativeRing::UpdateKeepAlive() {
+  bool want = live_ && inFlight_ > 0;
+  if (want == keepingAlive_) return;
+  keepingAlive_ = want;
+  if (want) {
+    uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    onComplete_.Ref();
+    Ref();
+  } else {
+    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    onComplete_.Unref();
+    Unref();
+  }
+}
+
+unsigned NativeRing::ReapInto(int32_t* out, size_t capacity) {
+  struct io_uring_cqe* cqes[256];
+  unsigned total = 0;
+  while (total < capacity) {
+    unsigned want = static_cast<unsigned>(std::min<size_t>(capacity - total, 256));
+    unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, want);
+    if (n == 0) break;
+    for (unsigned i = 0; i < n; i++) {
+      struct io_uring_cqe* cqe = cqes[i];
+      uint64_t ud = cqe->user_data;
+      int32_t* o = out + static_cast<size_t>(total + i) * kCompletionWords;
+      o[0] = static_cast<int32_t>(ud & 0xffffffffu);
+      o[1] = static_cast<int32_t>(ud >> 32);
+      o[2] = cqe->res;
+      o[3] = static_cast<int32_t>(cqe->flags);
+      if (!(cqe->flags & IORING_CQE_F_MORE)) {
+        inFlight_--;
+        if (!aux_.empty()) aux_.erase(ud);
+      }
+    }
+    io_uring_cq_advance(&ring_, n);
+    total += n;
+  }
+  return total;
+}
+
+void NativeRing::OnPoll(uv_poll_t* handle, int status, int events) {
+  static_cast<NativeRing*>(handle->data)->OnReadable();
+}
+
+void NativeRing::OnReadable() {
+  uint64_t counter;
+  while (read(eventFd_, &counter, sizeof counter) < 0 && errno == EINTR) {}
+  if (appliedFlags_ & SETUP_DEFER_TASKRUN) io_uring_get_events(&ring_);
+  if (submitDeferred_) SubmitPending();
+
+  Napi::Env env(env_);
+  Napi::HandleScope scope(env);
+  for (int round = 0; round < kMaxDeliveryRounds && live_; round++) {
+    size_t words;
+    int32_t* out = TypedArrayWords(completions_, &words);
+    size_t capacity = words / kCompletionWords;
+    unsigned n = ReapInto(out, capacity);
+    if (n == 0) break;
+    Napi::Function cb = onComplete_.Value();
+    if (!cb.IsEmpty()) {
+      // JavaScript may submit more work, or close and destroy this ring, from here.
+      cb.MakeCallback(Value(), {Napi::Number::New(env, n)});
+      if (env.IsExceptionPending()) {
+        Napi::Error e = env.GetAndClearPendingException();
+        napi_fatal_exception(env, e.Value());
+      }
+    }
+    if (n < capacity) break;
+  }
+  if (live_) UpdateKeepAlive();
+}
+
+// destroy(): release the ring once nothing is in flight (JavaScript's close()
+// cancels and drains first). Throws if the kernel may still use arena memory.
+Napi::Value NativeRing::Destroy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!live_) return env.Undefined();
+  if (inFlight_ > 0) {
+    ThrowError(env, "ERR_RING_BUSY", "cannot destroy a ring with operations in flight");
+    return env.Undefined();
+  }
+  napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+  Teardown(false);
+  return env.Undefined();
+}
+
+void NativeRing::Teardown(bool waitForKernel) {
+  if (!live_) return;
+  if (waitForKernel && inFlight_ > 0) {
+    // Cancel everything, then wait (bounded) for the kernel to give every
+    // buffer back before the ring and the memory it points at go away.
+    struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) { io_uring_submit(&ring_); sqe = io_uring_get_sqe(&ring_); }
+    if (sqe != nullptr) {
+      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+      io_uring_sqe_set_data64(sqe, kTeardownCancelData);
+      io_uring_submit(&ring_);
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (inFlight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+      struct io_uring_cqe* cqe;
+      struct __kernel_timespec ts = {0, 50 * 1000 * 1000};
+      if (io_uring_wait_cqe_timeout(&ring_, &cqe, &ts) == 0) {
+        if (cqe->user_data != kTeardownCancelData && !(cqe->flags & IORING_CQE_F_MORE)) inFlight_--;
+        io_uring_cqe_seen(&ring_, cqe);
+      }
+    }
+  }
+  live_ = false;
+  if (poll_ != nullptr) {
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+  io_uring_queue_exit(&ring_);
+  if (eventFd_ >= 0) close(eventFd_);
+  eventFd_ = -1;
+  if (keepingAlive_) {
+    keepingAlive_ = false;
+    onComplete_.Unref();
+    Unref();
+  }
+  aux_.clear();
+  chunks_.clear();
+  for (auto& r : chunkRefs_) r.Reset();
+  chunkRefs_.clear();
+}
+
+// registerFiles(Int32Array fds): a fixed-file table; descriptors with the
+// fixed-file flag then carry an index into it instead of an fd.
+Napi::Value NativeRing::RegisterFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckLive(env)) return env.Undefined();
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    ThrowError(env, "ERR_INVALID_ARG_TYPE", "registerFiles(Int32Array)");
+    return env.Undefined();
+  }
+  Napi::Int32Array fds = info[0].As<Napi::Int32Array>();
+  if (fds.ElementLength() == 0 || registeredFiles_ > 0) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", registeredFiles_ ? "files are already registered" : "no files given");
+    return env.Undefined();
+  }
+  int ret = io_uring_register_files(&ring_, fds.Data(), static_cast<unsigned>(fds.ElementLength()));
+  if (ret < 0) {
+    ThrowErrno(env, -ret, "io_uring_register");
+    return env.Undefined();
+  }
+  registeredFiles_ = static_cast<unsigned>(fds.ElementLength());
+  return Napi::Number::New(env, registeredFiles_);
+}
+
+// updateFiles(offset, Int32Array fds): replace entries (-1 clears one).
+Napi::Value NativeRing::UpdateFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckLive(env)) return env.Undefined();
+  uint32_t offset;
+  if (info.Length() < 2 || !GetUint32(info[0], &offset) || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    ThrowError(env, "ERR_INVALID_ARG_TYPE", "updateFiles(offset, Int32Array)");
+    return env.Undefined();
+  }
+  Napi::Int32Array fds = info[1].As<Napi::Int32Array>();
+  if (static_cast<uint64_t>(offset) + fds.ElementLength() > registeredFiles_) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "file table update out of range");
+    return env.Undefined();
+  }
+  int ret = io_uring_register_files_update(&ring_, offset, fds.Data(), static_cast<unsigned>(fds.ElementLength()));
+  if (ret < 0) {
+    ThrowErrno(env, -ret, "io_uring_register");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, ret);
+}
+
+Napi::Value NativeRing::UnregisterFiles(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckLive(env)) return env.Undefined();
+  if (registeredFiles_ == 0) return env.Undefined();
+  int ret = io_uring_unregister_files(&ring_);
+  if (ret < 0) {
+    ThrowErrno(env, -ret, "io_uring_register");
+    return env.Undefined();
+  }
+  registeredFiles_ = 0;
+  return env.Undefined();
+}
+
+Napi::Value NativeRing::InFlight(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(inFlight_));
+}
+
+Napi::Value NativeRing::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("live", Napi::Boolean::New(env, live_));
+  o.Set("flags", Napi::Number::New(env, appliedFlags_));
+  if (live_) {
+    o.Set("sqEntries", Napi::Number::New(env, ring_.sq.ring_entries));
+    o.Set("cqEntries", Napi::Number::New(env, ring_.cq.ring_entries));
+    o.Set("features", Napi::Number::New(env, ring_.features));
+  }
+  o.Set("fixedBufferSlots", Napi::Number::New(env, fixedCapacity_));
+  o.Set("registeredFiles", Napi::Number::New(env, registeredFiles_));
+  return o;
+}
+
+}  // namespace sr

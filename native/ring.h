@@ -1,0 +1,80 @@
+// NativeRing: one io_uring owned by one JavaScript thread.
+//
+// JavaScript writes operation descriptors into a shared Int32Array and calls
+// submit(count) once per event-loop turn. Completions are reaped in batches
+// when the ring's eventfd, watched by libuv on the owning thread's loop,
+// becomes readable; they are written into a completion Int32Array and handed
+// to JavaScript in one call. The handle keeps the loop alive only while
+// operations are in flight.
+#pragma once
+#include <liburing.h>
+#include <napi.h>
+#include <uv.h>
+
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "sqe.h"
+
+namespace sr {
+
+// Our setup flag bits (stable across kernels), translated to IORING_SETUP_*.
+enum SetupFlag : uint32_t {
+  SETUP_SQPOLL = 1 << 0,
+  SETUP_COOP_TASKRUN = 1 << 1,
+  SETUP_SINGLE_ISSUER = 1 << 2,
+  SETUP_DEFER_TASKRUN = 1 << 3,
+  SETUP_FIXED_BUFFERS = 1 << 4,  // register arena chunks as fixed buffers when possible
+};
+
+class NativeRing : public Napi::ObjectWrap<NativeRing> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit NativeRing(const Napi::CallbackInfo& info);
+  ~NativeRing() override;
+
+ private:
+  // JavaScript methods.
+  Napi::Value AddChunk(const Napi::CallbackInfo& info);
+  Napi::Value Submit(const Napi::CallbackInfo& info);
+  Napi::Value Destroy(const Napi::CallbackInfo& info);
+  Napi::Value RegisterFiles(const Napi::CallbackInfo& info);
+  Napi::Value UpdateFiles(const Napi::CallbackInfo& info);
+  Napi::Value UnregisterFiles(const Napi::CallbackInfo& info);
+  Napi::Value InFlight(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
+
+  bool Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned sqThreadIdleMs);
+  bool CheckLive(Napi::Env env);
+  int32_t* TypedArrayWords(Napi::Reference<Napi::Int32Array>& ref, size_t* words);
+  int SubmitPending();
+  void UpdateKeepAlive();
+  void OnReadable();
+  unsigned ReapInto(int32_t* out, size_t capacity);
+  void Teardown(bool waitForKernel);
+  static void OnPoll(uv_poll_t* handle, int status, int events);
+  static void CleanupHook(void* arg);
+
+  struct io_uring ring_ {};
+  bool live_ = false;
+  bool keepingAlive_ = false;
+  bool submitDeferred_ = false;     // the kernel refused a submit (EBUSY/EAGAIN): retry on next wake
+  uint32_t appliedFlags_ = 0;
+  unsigned fixedCapacity_ = 0;      // size of the sparse registered-buffer table
+  unsigned registeredFiles_ = 0;
+  int64_t inFlight_ = 0;            // SQEs prepared whose final CQE has not been reaped
+  int eventFd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  napi_env env_ = nullptr;
+
+  std::vector<Chunk> chunks_;
+  std::vector<Napi::Reference<Napi::Uint8Array>> chunkRefs_;  // keep arena memory alive
+  std::unordered_map<uint64_t, std::unique_ptr<Aux>> aux_;
+  Napi::Reference<Napi::Int32Array> descriptors_;
+  Napi::Reference<Napi::Int32Array> completions_;
+  Napi::Reference<Napi::Int32Array> iovs_;
+  Napi::FunctionReference onComplete_;
+};
+
+}  // namespace sr

@@ -1,0 +1,6 @@
+#pragma once
+#include <napi.h>
+
+namespace sr {
+void DefineSockets(Napi::Env env, Napi::Object exports);
+}

@@ -1,0 +1,281 @@
+// Every value here came from JavaScript and is untrusted: each index, length,
+// offset, fd and flag word is checked before anything is handed to the kernel.
+#include "sqe.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "descriptor.h"
+
+namespace sr {
+namespace {
+
+constexpr double kMaxSafeInteger = 9007199254740991.0;  // 2^53 - 1
+constexpr int32_t kRwFlags = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND;
+constexpr int32_t kMsgFlags = MSG_OOB | MSG_PEEK | MSG_DONTROUTE | MSG_CTRUNC | MSG_TRUNC |
+                              MSG_DONTWAIT | MSG_EOR | MSG_WAITALL | MSG_CONFIRM | MSG_NOSIGNAL |
+                              MSG_MORE | MSG_CMSG_CLOEXEC;
+constexpr int32_t kStatxFlags = AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT |
+                                AT_STATX_SYNC_TYPE;
+constexpr int32_t kAcceptFlags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+constexpr int32_t kTimeoutFlags = IORING_TIMEOUT_ABS | IORING_TIMEOUT_BOOTTIME | IORING_TIMEOUT_REALTIME;
+constexpr int32_t kCancelFlags = IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY;
+// Address slot of accept: [socklen_t capacity/result][4 bytes pad][sockaddr ...]
+constexpr int32_t kAcceptAddrOffset = 8;
+
+Invalid Bad(const char* what) { return Invalid{"ERR_INVALID_ARG_VALUE", what}; }
+
+double Position(const int32_t* d) {
+  double v;
+  std::memcpy(&v, d + D_POS, sizeof v);
+  return v;
+}
+
+bool IsIntegral(double v) { return std::isfinite(v) && std::trunc(v) == v; }
+
+// A (chunk, offset, length) triple must lie wholly inside a chunk the ring knows.
+Invalid CheckRange(const SqeContext& ctx, int32_t chunk, int32_t off, int32_t len, const char* what) {
+  if (chunk < 0 || static_cast<size_t>(chunk) >= ctx.chunks->size() ||
+      (*ctx.chunks)[chunk].base == nullptr)
+    return Bad(what);
+  if (off < 0 || len < 0) return Bad(what);
+  const Chunk& c = (*ctx.chunks)[chunk];
+  if (static_cast<uint64_t>(off) + static_cast<uint64_t>(len) > c.length) return Bad(what);
+  return {};
+}
+
+Invalid CheckFd(const SqeContext& ctx, const int32_t* d, bool allowCwd) {
+  int32_t fd = d[D_FD];
+  if (d[D_SQE_FLAGS] & SQE_FIXED_FILE) {
+    if (allowCwd) return Bad("a fixed file cannot be used as a directory fd");
+    if (fd < 0 || static_cast<unsigned>(fd) >= ctx.registeredFiles)
+      return Bad("fixed file index out of range");
+    return {};
+  }
+  if (fd >= 0 || (allowCwd && fd == AT_FDCWD)) return {};
+  return Bad("fd must be a non-negative integer");
+}
+
+Invalid CheckPosition(const int32_t* d) {
+  double pos = Position(d);
+  if (!IsIntegral(pos) || pos < -1 || pos > kMaxSafeInteger)
+    return Bad("position must be an integer >= -1");
+  return {};
+}
+
+Invalid CheckPath(const SqeContext& ctx, const int32_t* d) {
+  if (Invalid bad = CheckRange(ctx, d[D_CHUNK], d[D_OFF], d[D_LEN], "path buffer out of range")) return bad;
+  if (d[D_LEN] < 1) return Bad("path buffer is empty");
+  const Chunk& c = (*ctx.chunks)[d[D_CHUNK]];
+  // The kernel reads the path up to its NUL: it must end inside the slot.
+  if (std::memchr(c.base + d[D_OFF], 0, d[D_LEN]) == nullptr) return Bad("path is not NUL-terminated");
+  return {};
+}
+
+Invalid CheckIovs(const SqeContext& ctx, const int32_t* d) {
+  int32_t start = d[D_CHUNK2], count = d[D_LEN2];
+  if (count < 1 || count > IOV_MAX) return Bad("iovec count out of range");
+  if (start < 0 || (static_cast<uint64_t>(start) + count) * kIovWords > ctx.iovWordCount)
+    return Bad("iovec list out of range");
+  for (int32_t i = 0; i < count; i++) {
+    const int32_t* t = ctx.iovWords + (static_cast<size_t>(start) + i) * kIovWords;
+    if (Invalid bad = CheckRange(ctx, t[0], t[1], t[2], "iovec buffer out of range")) return bad;
+  }
+  return {};
+}
+
+uint8_t* Address(const SqeContext& ctx, int32_t chunk, int32_t off) {
+  return (*ctx.chunks)[chunk].base + off;
+}
+
+uint64_t FileOffset(const int32_t* d) {
+  double pos = Position(d);
+  return pos < 0 ? static_cast<uint64_t>(-1) : static_cast<uint64_t>(pos);
+}
+
+}  // namespace
+
+uint64_t UserData(const int32_t* d) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(d[D_GEN])) << 32) | static_cast<uint32_t>(d[D_ID]);
+}
+
+Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
+  int32_t op = d[D_OP];
+  if (op < 0 || op >= OP_COUNT) return Bad("unknown opcode");
+  if (d[D_ID] < 0) return Bad("operation id out of range");
+  if (d[D_SQE_FLAGS] & ~SQE_ALL) return Bad("unknown SQE flags");
+  int32_t flags = d[D_FLAGS];
+
+  switch (op) {
+    case OP_NOP:
+      return {};
+    case OP_READ:
+    case OP_WRITE:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (Invalid bad = CheckRange(ctx, d[D_CHUNK], d[D_OFF], d[D_LEN], "buffer range out of bounds")) return bad;
+      if (flags & ~kRwFlags) return Bad("unknown read/write flags");
+      return CheckPosition(d);
+    case OP_READV:
+    case OP_WRITEV:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (Invalid bad = CheckIovs(ctx, d)) return bad;
+      if (flags & ~kRwFlags) return Bad("unknown read/write flags");
+      return CheckPosition(d);
+    case OP_OPENAT:
+      if (Invalid bad = CheckFd(ctx, d, true)) return bad;
+      if (d[D_ARG] & ~07777) return Bad("mode out of range");
+      return CheckPath(ctx, d);
+    case OP_CLOSE:
+      if (d[D_SQE_FLAGS] & SQE_FIXED_FILE) return Bad("close of a fixed file goes through unregister");
+      return CheckFd(ctx, d, false);
+    case OP_STATX:
+      if (Invalid bad = CheckFd(ctx, d, true)) return bad;
+      if (flags & ~kStatxFlags) return Bad("unknown statx flags");
+      if (Invalid bad = CheckPath(ctx, d)) return bad;
+      if (Invalid bad = CheckRange(ctx, d[D_CHUNK2], d[D_OFF2], d[D_LEN2], "statx buffer out of range")) return bad;
+      if (static_cast<size_t>(d[D_LEN2]) < sizeof(struct statx)) return Bad("statx buffer too small");
+      return {};
+    case OP_FSYNC:
+      if (flags & ~IORING_FSYNC_DATASYNC) return Bad("unknown fsync flags");
+      return CheckFd(ctx, d, false);
+    case OP_ACCEPT:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (flags & ~kAcceptFlags) return Bad("unknown accept flags");
+      if (d[D_CHUNK2] == -1) return {};
+      if (Invalid bad = CheckRange(ctx, d[D_CHUNK2], d[D_OFF2], d[D_LEN2], "address buffer out of range")) return bad;
+      if (d[D_LEN2] < kAcceptAddrOffset + static_cast<int32_t>(sizeof(sa_family_t)) || (d[D_OFF2] & 3))
+        return Bad("address buffer too small or misaligned");
+      return {};
+    case OP_CONNECT:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (Invalid bad = CheckRange(ctx, d[D_CHUNK], d[D_OFF], d[D_LEN], "address out of range")) return bad;
+      if (d[D_LEN] < static_cast<int32_t>(sizeof(sa_family_t)) ||
+          d[D_LEN] > static_cast<int32_t>(sizeof(struct sockaddr_storage)))
+        return Bad("address length out of range");
+      return {};
+    case OP_RECV:
+    case OP_SEND:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (flags & ~kMsgFlags) return Bad("unknown message flags");
+      return CheckRange(ctx, d[D_CHUNK], d[D_OFF], d[D_LEN], "buffer range out of bounds");
+    case OP_TIMEOUT: {
+      double ns = Position(d);
+      if (!IsIntegral(ns) || ns < 0 || ns > kMaxSafeInteger) return Bad("timeout out of range");
+      if (flags & ~kTimeoutFlags) return Bad("unknown timeout flags");
+      return {};
+    }
+    case OP_CANCEL:
+      if (flags & ~kCancelFlags) return Bad("unknown cancel flags");
+      if (!(flags & IORING_ASYNC_CANCEL_ANY) && d[D_OFF2] < 0) return Bad("cancel target out of range");
+      return {};
+  }
+  return Bad("unknown opcode");
+}
+
+std::unique_ptr<Aux> PrepareSqe(const SqeContext& ctx, const int32_t* d, struct io_uring_sqe* sqe) {
+  std::unique_ptr<Aux> aux;
+  int32_t fd = d[D_FD];
+  int32_t flags = d[D_FLAGS];
+  switch (d[D_OP]) {
+    case OP_NOP:
+      io_uring_prep_nop(sqe);
+      break;
+    case OP_READ:
+    case OP_WRITE: {
+      const Chunk& c = (*ctx.chunks)[d[D_CHUNK]];
+      uint8_t* addr = c.base + d[D_OFF];
+      bool read = d[D_OP] == OP_READ;
+      if (c.fixedIndex >= 0) {
+        if (read) io_uring_prep_read_fixed(sqe, fd, addr, d[D_LEN], FileOffset(d), c.fixedIndex);
+        else io_uring_prep_write_fixed(sqe, fd, addr, d[D_LEN], FileOffset(d), c.fixedIndex);
+      } else {
+        if (read) io_uring_prep_read(sqe, fd, addr, d[D_LEN], FileOffset(d));
+        else io_uring_prep_write(sqe, fd, addr, d[D_LEN], FileOffset(d));
+      }
+      sqe->rw_flags = flags;
+      break;
+    }
+    case OP_READV:
+    case OP_WRITEV: {
+      aux = std::make_unique<Aux>();
+      int32_t start = d[D_CHUNK2], count = d[D_LEN2];
+      aux->iovs.resize(count);
+      for (int32_t i = 0; i < count; i++) {
+        const int32_t* t = ctx.iovWords + (static_cast<size_t>(start) + i) * kIovWords;
+        aux->iovs[i].iov_base = Address(ctx, t[0], t[1]);
+        aux->iovs[i].iov_len = static_cast<size_t>(t[2]);
+      }
+      if (d[D_OP] == OP_READV) io_uring_prep_readv(sqe, fd, aux->iovs.data(), count, FileOffset(d));
+      else io_uring_prep_writev(sqe, fd, aux->iovs.data(), count, FileOffset(d));
+      sqe->rw_flags = flags;
+      break;
+    }
+    case OP_OPENAT:
+      io_uring_prep_openat(sqe, fd, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])),
+                           flags, static_cast<mode_t>(d[D_ARG]));
+      break;
+    case OP_CLOSE:
+      io_uring_prep_close(sqe, fd);
+      break;
+    case OP_STATX:
+      io_uring_prep_statx(sqe, fd, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])),
+                          flags, static_cast<unsigned>(d[D_ARG]),
+                          reinterpret_cast<struct statx*>(Address(ctx, d[D_CHUNK2], d[D_OFF2])));
+      break;
+    case OP_FSYNC:
+      io_uring_prep_fsync(sqe, fd, static_cast<unsigned>(flags));
+      break;
+    case OP_ACCEPT:
+      if (d[D_CHUNK2] == -1) {
+        io_uring_prep_accept(sqe, fd, nullptr, nullptr, flags);
+      } else {
+        uint8_t* slot = Address(ctx, d[D_CHUNK2], d[D_OFF2]);
+        socklen_t cap = static_cast<socklen_t>(d[D_LEN2] - kAcceptAddrOffset);
+        std::memcpy(slot, &cap, sizeof cap);
+        io_uring_prep_accept(sqe, fd, reinterpret_cast<struct sockaddr*>(slot + kAcceptAddrOffset),
+                             reinterpret_cast<socklen_t*>(slot), flags);
+      }
+      break;
+    case OP_CONNECT:
+      io_uring_prep_connect(sqe, fd, reinterpret_cast<const struct sockaddr*>(Address(ctx, d[D_CHUNK], d[D_OFF])),
+                            static_cast<socklen_t>(d[D_LEN]));
+      break;
+    case OP_RECV:
+      io_uring_prep_recv(sqe, fd, Address(ctx, d[D_CHUNK], d[D_OFF]), d[D_LEN], flags);
+      break;
+    case OP_SEND:
+      io_uring_prep_send(sqe, fd, Address(ctx, d[D_CHUNK], d[D_OFF]), d[D_LEN], flags);
+      break;
+    case OP_TIMEOUT: {
+      aux = std::make_unique<Aux>();
+      uint64_t ns = static_cast<uint64_t>(Position(d));
+      aux->ts.tv_sec = static_cast<int64_t>(ns / 1000000000ull);
+      aux->ts.tv_nsec = static_cast<long long>(ns % 1000000000ull);
+      io_uring_prep_timeout(sqe, &aux->ts, 0, static_cast<unsigned>(flags));
+      break;
+    }
+    case OP_CANCEL: {
+      uint64_t target = (static_cast<uint64_t>(static_cast<uint32_t>(d[D_LEN2])) << 32) |
+                        static_cast<uint32_t>(d[D_OFF2]);
+      io_uring_prep_cancel64(sqe, target, flags);
+      break;
+    }
+  }
+  uint8_t sqeFlags = 0;
+  int32_t f = d[D_SQE_FLAGS];
+  if (f & SQE_LINK) sqeFlags |= IOSQE_IO_LINK;
+  if (f & SQE_HARDLINK) sqeFlags |= IOSQE_IO_HARDLINK;
+  if (f & SQE_FIXED_FILE) sqeFlags |= IOSQE_FIXED_FILE;
+  if (f & SQE_ASYNC) sqeFlags |= IOSQE_ASYNC;
+  sqe->flags |= sqeFlags;
+  io_uring_sqe_set_data64(sqe, UserData(d));
+  return aux;
+}
+
+}  // namespace sr

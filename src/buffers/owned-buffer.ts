@@ -1,0 +1,186 @@
+// OwnedBuffer: a handle on one arena slot, with move semantics.
+//
+// Passing a handle to an operation moves it: the handle goes dead (its `bytes`
+// throws ERR_BUFFER_MOVED) and the slot is the ring's until the kernel's
+// completion arrives; the operation's result then carries a new, live handle
+// on the same slot. So at any moment exactly one party may touch the memory.
+import { Arena, MAX_BUFFER_SIZE, Slot, SlotState, releaseWhenIdle } from './arena';
+import { movedError } from '../errors';
+import { checkInteger } from '../validate';
+
+/** Where a slot goes back to when its handle is released: the arena, or a pool. */
+export interface SlotHome {
+  /** `view` is null when the handle was garbage-collected (its view with it). */
+  releaseSlot(slot: Slot, view: Uint8Array | null): void;
+  /** Builds a live handle of the right class for a slot coming back from an operation. */
+  revive(slot: Slot, view: Uint8Array): OwnedBuffer;
+}
+
+let leakWarnings = process.env.SAFER_RING_DEBUG === '1';
+
+/** Turns the "collected without release()" warning on or off (on in development mode). */
+export function setLeakWarnings(on: boolean): void {
+  leakWarnings = on;
+}
+
+// A buffer dropped without release() is reclaimed when its view is collected,
+// as Buffer.alloc memory would be. The view (not the handle) is the key: the
+// same view object travels with the slot through every move, so the slot is
+// reused only once no code can still reach its memory through that view.
+interface Reclaimable {
+  slot: Slot;
+  home: SlotHome;
+}
+
+const reclaim = new FinalizationRegistry<Reclaimable>(({ slot, home }) => {
+  if (leakWarnings) {
+    process.emitWarning(`a buffer of ${slot.capacity} bytes was garbage-collected without release()`, {
+      code: 'SAFER_RING_LEAK',
+    });
+  }
+  releaseWhenIdle(slot, () => home.releaseSlot(slot, null));
+});
+
+/** Tracks a view handed out with a slot, so the slot comes back if the view is dropped. */
+export function track(view: Uint8Array, slot: Slot, home: SlotHome): void {
+  reclaim.register(view, { slot, home }, view);
+}
+
+function untrack(view: Uint8Array): void {
+  reclaim.unregister(view);
+}
+
+const arenaHome: SlotHome = {
+  releaseSlot(slot) {
+    slot.arena.release(slot);
+  },
+  revive(slot, view) {
+    return adopt(slot, view, arenaHome);
+  },
+};
+
+const INTERNAL = Symbol('safer-ring.internal');
+
+/** Moves a live handle's slot out (the handle goes dead). Throws ERR_BUFFER_MOVED on a dead one. */
+// eslint-disable-next-line prefer-const
+export let takeSlot: (buf: OwnedBuffer) => MovedSlot;
+/** Wraps a slot in a new live handle. */
+// eslint-disable-next-line prefer-const
+export let adopt: (slot: Slot, view: Uint8Array, home: SlotHome) => OwnedBuffer;
+/** The slot of a live handle, without moving it. */
+// eslint-disable-next-line prefer-const
+export let peekSlot: (buf: OwnedBuffer) => Slot | null;
+
+export class OwnedBuffer {
+  #slot: Slot | null;
+  #view: Uint8Array | null;
+  #home: SlotHome;
+
+  /** Allocates `size` bytes (0 ..= MAX_BUFFER_SIZE) of zero-filled arena memory. */
+  constructor(size: number);
+  /** @internal */
+  constructor(size: typeof INTERNAL, slot: Slot, view: Uint8Array, home: SlotHome);
+  constructor(size: number | typeof INTERNAL, slot?: Slot, view?: Uint8Array, home?: SlotHome) {
+    if (size === INTERNAL) {
+      this.#slot = slot!;
+      this.#view = view!;
+      this.#home = home!;
+      return;
+    }
+    checkInteger('size', size, 0, MAX_BUFFER_SIZE);
+    const arena = Arena.forThread();
+    const s = arena.allocate(size);
+    const v = arena.view(s, size);
+    v.fill(0); // slots are reused: never hand out another buffer's bytes
+    this.#slot = s;
+    this.#view = v;
+    this.#home = arenaHome;
+    track(v, s, arenaHome);
+  }
+
+  /** Copies `data` into a new buffer of the same length. */
+  static from(data: ArrayLike<number> | ArrayBufferView): OwnedBuffer {
+    const bytes = ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : Uint8Array.from(data);
+    const buf = new OwnedBuffer(bytes.byteLength);
+    buf.bytes.set(bytes);
+    return buf;
+  }
+
+  /** Size in bytes. Readable even after a move. */
+  get length(): number {
+    return this.#view?.length ?? 0;
+  }
+
+  /** False once the handle was moved into an operation or released. */
+  get isValid(): boolean {
+    return this.#slot !== null;
+  }
+
+  /**
+   * The buffer's memory. Throws ERR_BUFFER_MOVED once the handle was moved or
+   * released. Do not keep the view past that point: the memory then belongs to
+   * an operation, or to the next buffer that reuses the slot.
+   */
+  get bytes(): Uint8Array {
+    if (this.#view === null || this.#slot === null) throw movedError();
+    return this.#view;
+  }
+
+  /** Gives the memory back (to the arena or the buffer's pool). A moved handle's release is a no-op. */
+  release(): void {
+    const slot = this.#slot;
+    if (slot === null) return;
+    this.#slot = null;
+    const view = this.#view!;
+    untrack(view);
+    this.#view = null;
+    const home = this.#home;
+    releaseWhenIdle(slot, () => home.releaseSlot(slot, view));
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  static {
+    takeSlot = (buf: OwnedBuffer): MovedSlot => {
+      const slot = buf.#slot;
+      if (slot === null || buf.#view === null) throw movedError();
+      const moved: MovedSlot = { slot, view: buf.#view, home: buf.#home };
+      buf.#slot = null;
+      buf.#view = null;
+      slot.state = SlotState.InFlight;
+      return moved;
+    };
+    adopt = (slot: Slot, view: Uint8Array, home: SlotHome): OwnedBuffer => {
+      slot.state = SlotState.Owned;
+      return new OwnedBuffer(INTERNAL, slot, view, home);
+    };
+    peekSlot = (buf: OwnedBuffer): Slot | null => buf.#slot;
+  }
+}
+
+/** What a moved handle leaves with the operation: enough to revive it afterwards. */
+export interface MovedSlot {
+  slot: Slot;
+  view: Uint8Array;
+  home: SlotHome;
+}
+
+
+/** Hands a moved slot back as a live handle after its operation completed. */
+export function restore(moved: MovedSlot): OwnedBuffer {
+  return moved.home.revive(moved.slot, moved.view);
+}
+
+/** Frees a moved slot whose operation failed (the caller no longer holds it). */
+export function discard(moved: MovedSlot): void {
+  moved.slot.state = SlotState.Owned;
+  untrack(moved.view);
+  moved.home.releaseSlot(moved.slot, moved.view);
+}
+
+/** For subclasses in this package (pools, pinned buffers). */
+export { INTERNAL };

@@ -1,0 +1,113 @@
+// BufferPool: a fixed set of equal-sized arena slots handed out and taken back.
+// Pooled buffers move through operations like any OwnedBuffer and come back to
+// the pool, not the arena, when released (or when dropped and collected).
+import { Arena, Slot } from './arena';
+import { OwnedBuffer, SlotHome, INTERNAL, track } from './owned-buffer';
+import { abortError, SaferRingError } from '../errors';
+import { checkInteger, checkOptions, checkSignal } from '../validate';
+import { MAX_BUFFER_SIZE } from './arena';
+
+/** A buffer that belongs to a BufferPool; `release()` returns it there. */
+export class PooledBuffer extends OwnedBuffer {}
+
+export interface BufferPoolStats {
+  total: number;
+  available: number;
+  inUse: number;
+  waiting: number;
+}
+
+interface Waiter {
+  resolve(buf: PooledBuffer): void;
+  reject(err: Error): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+export class BufferPool implements SlotHome {
+  readonly count: number;
+  readonly size: number;
+  #idle: { slot: Slot; view: Uint8Array | null }[] = [];
+  #waiters: Waiter[] = [];
+  #arena = Arena.forThread();
+
+  /** `count` buffers of `size` bytes each, allocated up front. */
+  constructor(count: number, size: number) {
+    this.count = checkInteger('count', count, 1, 1 << 20);
+    this.size = checkInteger('size', size, 1, MAX_BUFFER_SIZE);
+    for (let i = 0; i < count; i++) this.#idle.push({ slot: this.#arena.allocate(size), view: null });
+  }
+
+  /** An idle buffer, or `undefined` when every buffer is in use. */
+  get(): PooledBuffer | undefined {
+    const entry = this.#idle.pop();
+    return entry === undefined ? undefined : this.#handOut(entry.slot, entry.view);
+  }
+
+  /** Waits (first come, first served) until a buffer is free. */
+  acquire(options?: { signal?: AbortSignal }): Promise<PooledBuffer> {
+    let signal: AbortSignal | undefined;
+    try {
+      signal = checkSignal(checkOptions<{ signal: AbortSignal }>(options).signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const ready = this.get();
+    if (ready !== undefined) return Promise.resolve(ready);
+    return new Promise<PooledBuffer>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal };
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          const i = this.#waiters.indexOf(waiter);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          reject(abortError(signal));
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.#waiters.push(waiter);
+    });
+  }
+
+  get available(): number {
+    return this.#idle.length;
+  }
+
+  get inUse(): number {
+    return this.count - this.#idle.length;
+  }
+
+  stats(): BufferPoolStats {
+    return { total: this.count, available: this.available, inUse: this.inUse, waiting: this.#waiters.length };
+  }
+
+  /** Rejects pending acquire() calls; buffers already handed out stay valid. */
+  close(): void {
+    for (const w of this.#waiters.splice(0)) {
+      if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+      w.reject(new SaferRingError('ERR_INVALID_STATE', 'the buffer pool was closed'));
+    }
+  }
+
+  /** @internal SlotHome: a released (or collected) buffer's slot comes back. */
+  releaseSlot(slot: Slot, view: Uint8Array | null): void {
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) {
+      if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+      waiter.resolve(this.#handOut(slot, view));
+      return;
+    }
+    this.#idle.push({ slot, view });
+  }
+
+  /** @internal SlotHome: a pooled buffer coming back from an operation. */
+  revive(slot: Slot, view: Uint8Array): OwnedBuffer {
+    return new PooledBuffer(INTERNAL, slot, view, this);
+  }
+
+  #handOut(slot: Slot, view: Uint8Array | null): PooledBuffer {
+    const v = view ?? this.#arena.view(slot, this.size);
+    track(v, slot, this);
+    return new PooledBuffer(INTERNAL, slot, v, this);
+  }
+}

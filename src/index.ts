@@ -1,0 +1,16 @@
+// Public API of safer-ring.
+export { Ring } from './ring/ring';
+export type {
+  RingOptions, OpOptions, ReadOptions, ReadResult, WriteResult, ReadvResult, WritevResult, OpenOptions,
+  StatxOptions, AcceptResult, RingStats,
+} from './ring/ring';
+export { OwnedBuffer, setLeakWarnings } from './buffers/owned-buffer';
+export { BufferPool, PooledBuffer } from './buffers/pool';
+export type { BufferPoolStats } from './buffers/pool';
+export { PinnedBuffer } from './buffers/pinned-buffer';
+export { MAX_BUFFER_SIZE } from './buffers/arena';
+export { SaferRingError } from './errors';
+export type { SaferRingErrorCode } from './errors';
+export { StatxStats } from './fs/statx';
+export type { SocketAddress, PeerAddress } from './net/sockaddr';
+export { createTcpListener, createTcpSocket, createPipe } from './net/sockets';

@@ -1,0 +1,83 @@
+// Loads the compiled addon once per thread. A missing or broken addon is not
+// fatal here: `binding` is null and `loadError` says why, so the backend
+// selection can fall back to node:fs / node:net with one clear warning.
+import path from 'node:path';
+import { SaferRingError } from './errors';
+
+export interface NativeRingInfo {
+  live: boolean;
+  flags: number;
+  sqEntries?: number;
+  cqEntries?: number;
+  features?: number;
+  fixedBufferSlots: number;
+  registeredFiles: number;
+}
+
+export interface NativeRing {
+  addChunk(index: number, view: Uint8Array): boolean;
+  submit(count: number): number;
+  destroy(): void;
+  registerFiles(fds: Int32Array): number;
+  updateFiles(offset: number, fds: Int32Array): number;
+  unregisterFiles(): void;
+  inFlight(): number;
+  info(): NativeRingInfo;
+}
+
+export interface NativeRingConstructor {
+  new (
+    entries: number,
+    flags: number,
+    sqThreadIdleMs: number,
+    descriptors: Int32Array,
+    completions: Int32Array,
+    iovs: Int32Array,
+    onComplete: (count: number) => void,
+  ): NativeRing;
+}
+
+export interface NativeSockets {
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, address: Uint8Array): void;
+  listen(fd: number, backlog: number): void;
+  getsockname(fd: number): Uint8Array;
+  pipe(): [number, number];
+}
+
+export interface NativeBinding extends NativeSockets {
+  NativeRing: NativeRingConstructor;
+  probe(): Record<string, boolean>;
+  setErrorClass(cls: typeof SaferRingError): void;
+  descriptorWords: number;
+  opCount: number;
+}
+
+function load(): { binding: NativeBinding | null; error: Error | null } {
+  if (process.env.SAFER_RING_BACKEND === 'fallback') {
+    return { binding: null, error: new Error('SAFER_RING_BACKEND=fallback') };
+  }
+  const file = path.join(__dirname, '..', '..', 'build', 'Release', 'safer_ring.node');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const binding = require(file) as NativeBinding;
+    binding.setErrorClass(SaferRingError);
+    return { binding, error: null };
+  } catch (error) {
+    return { binding: null, error: error as Error };
+  }
+}
+
+const loaded = load();
+
+/** The addon for this thread, or null when it is not available. */
+export const binding: NativeBinding | null = loaded.binding;
+/** Why the addon could not be loaded, when it could not. */
+export const loadError: Error | null = loaded.error;
+
+export function requireBinding(): NativeBinding {
+  if (binding === null) {
+    throw new SaferRingError('ERR_NATIVE_UNAVAILABLE', `the safer-ring native addon is not available: ${loadError?.message}`);
+  }
+  return binding;
+}

@@ -1,0 +1,61 @@
+// Layout of the operation descriptors shared with the native layer.
+// Mirrors native/descriptor.h: change both together.
+
+export const DESC_WORDS = 16;
+export const IOV_WORDS = 3;
+export const COMPLETION_WORDS = 4; // id, generation, result, flags
+
+export const D_OP = 0;
+export const D_FD = 1;
+export const D_ID = 2;
+export const D_GEN = 3;
+export const D_SQE_FLAGS = 4;
+export const D_CHUNK = 5;
+export const D_OFF = 6;
+export const D_LEN = 7;
+export const D_POS_F64 = 4; // float64 index of words 8..9
+export const D_FLAGS = 10;
+export const D_ARG = 11;
+export const D_CHUNK2 = 12;
+export const D_OFF2 = 13;
+export const D_LEN2 = 14;
+
+export const enum Op {
+  NOP = 0,
+  READ = 1,
+  WRITE = 2,
+  READV = 3,
+  WRITEV = 4,
+  OPENAT = 5,
+  CLOSE = 6,
+  STATX = 7,
+  FSYNC = 8,
+  ACCEPT = 9,
+  CONNECT = 10,
+  RECV = 11,
+  SEND = 12,
+  TIMEOUT = 13,
+  CANCEL = 14,
+}
+
+export const OP_SYSCALL: readonly string[] = [
+  'nop', 'read', 'write', 'readv', 'writev', 'open', 'close', 'statx', 'fsync',
+  'accept', 'connect', 'recv', 'send', 'timeout', 'cancel',
+];
+
+export const SQE_LINK = 1 << 0;
+export const SQE_HARDLINK = 1 << 1;
+export const SQE_FIXED_FILE = 1 << 2;
+export const SQE_ASYNC = 1 << 3;
+
+export const SETUP_SQPOLL = 1 << 0;
+export const SETUP_COOP_TASKRUN = 1 << 1;
+export const SETUP_SINGLE_ISSUER = 1 << 2;
+export const SETUP_DEFER_TASKRUN = 1 << 3;
+export const SETUP_FIXED_BUFFERS = 1 << 4;
+
+export const IORING_CQE_F_MORE = 1 << 1;
+export const IORING_FSYNC_DATASYNC = 1;
+export const IORING_ASYNC_CANCEL_ANY = 1 << 2;
+/** Offset of the sockaddr inside an accept address slot (after the socklen_t). */
+export const ACCEPT_ADDR_OFFSET = 8;

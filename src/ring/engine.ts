@@ -1,0 +1,355 @@
+// The submission/completion engine behind Ring: one native io_uring, the
+// operation table, the JavaScript-side queue, and the completion dispatch.
+//
+// Data path: an op method fills an OpRecord and calls enqueue(); the first
+// enqueue of a turn schedules flush() as a microtask, so everything queued in
+// that turn goes to the kernel in one submit. The native layer watches the
+// ring's eventfd on this thread's libuv loop and calls onComplete(n) with a
+// batch of CQEs copied into `completions`; each is matched to its record by
+// (id, generation) and settled.
+import { constants as osConstants } from 'node:os';
+import { Arena, SlotState } from '../buffers/arena';
+import { discard } from '../buffers/owned-buffer';
+import { abortError, closedError, SaferRingError } from '../errors';
+import type { NativeBinding, NativeRing, NativeRingInfo } from '../native';
+import {
+  COMPLETION_WORDS, DESC_WORDS, D_ARG, D_CHUNK, D_CHUNK2, D_FD, D_FLAGS, D_GEN, D_ID, D_LEN, D_LEN2,
+  D_OFF, D_OFF2, D_OP, D_POS_F64, D_SQE_FLAGS, IORING_CQE_F_MORE, IOV_WORDS, Op,
+} from './descriptor';
+import { OpRecord, OpState } from './op-record';
+
+const ECANCELED = osConstants.errno.ECANCELED;
+const EINTR = osConstants.errno.EINTR;
+const IOV_CAPACITY_WORDS = 4096 * IOV_WORDS;
+
+export interface EngineOptions {
+  entries: number;
+  setupFlags: number;
+  sqThreadIdleMs: number;
+}
+
+export interface EngineStats {
+  /** Submitted to the kernel, completion not yet reaped. */
+  inFlight: number;
+  /** Waiting in JavaScript for ring space. */
+  queued: number;
+  /** Aborted or closed while in flight: their memory stays quarantined until the kernel answers. */
+  orphans: number;
+  submitted: number;
+  completed: number;
+  submitCalls: number;
+}
+
+export class Engine {
+  readonly native: NativeRing;
+  readonly arena = Arena.forThread();
+  readonly sqEntries: number;
+  readonly cqEntries: number;
+  closed = false;
+
+  private readonly desc: Int32Array;
+  private readonly descF64: Float64Array;
+  private readonly completions: Int32Array;
+  private readonly iovs: Int32Array;
+  private readonly table: (OpRecord | undefined)[] = [];
+  private readonly gens: number[] = [];
+  private readonly freeIds: number[] = [];
+  private queue: OpRecord[] = [];
+  private queueHead = 0;
+  private urgent: OpRecord[] = []; // cancels: never wait behind ordinary work
+  private inFlight = 0;
+  private orphans = 0;
+  private knownChunks = 0;
+  private flushScheduled = false;
+  private closePromise: Promise<void> | null = null;
+  private closeResolve: (() => void) | null = null;
+  private counters = { submitted: 0, completed: 0, submitCalls: 0 };
+  private readonly flushBound = () => this.flush();
+
+  constructor(binding: NativeBinding, options: EngineOptions) {
+    // The descriptor array holds one SQ's worth; completions one CQ's worth.
+    const descBuffer = new ArrayBuffer(options.entries * DESC_WORDS * 4);
+    this.desc = new Int32Array(descBuffer);
+    this.descF64 = new Float64Array(descBuffer);
+    this.completions = new Int32Array(options.entries * 2 * COMPLETION_WORDS);
+    this.iovs = new Int32Array(IOV_CAPACITY_WORDS);
+    this.native = new binding.NativeRing(
+      options.entries, options.setupFlags, options.sqThreadIdleMs,
+      this.desc, this.completions, this.iovs, (n) => this.onComplete(n),
+    );
+    const info = this.native.info();
+    this.sqEntries = Math.min(info.sqEntries!, options.entries);
+    this.cqEntries = info.cqEntries!;
+  }
+
+  info(): NativeRingInfo {
+    return this.native.info();
+  }
+
+  stats(): EngineStats {
+    return {
+      inFlight: this.inFlight,
+      queued: this.queue.length - this.queueHead,
+      orphans: this.orphans,
+      ...this.counters,
+    };
+  }
+
+  /** Queues an op and returns the promise its completion settles. */
+  enqueue<T>(rec: OpRecord, signal?: AbortSignal): Promise<T> {
+    if (this.closed) {
+      this.releaseAll(rec, false);
+      return Promise.reject(closedError());
+    }
+    if (signal !== undefined && signal.aborted) {
+      this.releaseAll(rec, false);
+      return Promise.reject(abortError(signal));
+    }
+    this.assignId(rec);
+    const promise = new Promise<T>((resolve, reject) => {
+      rec.resolve = resolve;
+      rec.reject = reject;
+    });
+    if (signal !== undefined) {
+      rec.signal = signal;
+      rec.onAbort = () => this.abort(rec);
+      signal.addEventListener('abort', rec.onAbort, { once: true });
+    }
+    this.queue.push(rec);
+    this.scheduleFlush();
+    return promise;
+  }
+
+  /** Cancels one op: dropped if still queued, IORING_OP_ASYNC_CANCEL if in flight. */
+  abort(rec: OpRecord): void {
+    if (rec.state === OpState.Queued) {
+      this.finish(rec);
+      this.releaseAll(rec, false);
+      rec.reject(abortError(rec.signal));
+    } else if (rec.state === OpState.Submitted && !rec.abortRequested) {
+      rec.abortRequested = true;
+      this.orphans++;
+      this.submitCancel(rec);
+    }
+  }
+
+  /** Stops accepting work, cancels what is in flight, and settles once the kernel is done with every buffer. */
+  close(): Promise<void> {
+    if (this.closePromise !== null) return this.closePromise;
+    this.closed = true;
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const rec = this.queue[i];
+      if (rec.state !== OpState.Queued) continue;
+      this.finish(rec);
+      this.releaseAll(rec, false);
+      rec.reject(closedError());
+    }
+    this.queue = [];
+    this.queueHead = 0;
+    for (const rec of this.table) {
+      if (rec === undefined || rec.state !== OpState.Submitted || rec.op === Op.CANCEL) continue;
+      rec.closing = true;
+      if (!rec.abortRequested) this.orphans++;
+      rec.abortRequested = true;
+      this.submitCancel(rec);
+    }
+    this.closePromise = new Promise<void>((resolve) => {
+      this.closeResolve = resolve;
+    });
+    this.maybeFinishClose();
+    return this.closePromise;
+  }
+
+  /** Frees the memory an op held: moved buffers go home (the caller gave them up), copies back to the arena. */
+  releaseAll(rec: OpRecord, keepMoved: boolean): void {
+    if (rec.moved !== null && !keepMoved) discard(rec.moved);
+    rec.moved = null;
+    const arena = this.arena;
+    if (rec.temp !== null) {
+      rec.temp.state = SlotState.Owned;
+      arena.release(rec.temp);
+      rec.temp = null;
+    }
+    if (rec.temp2 !== null) {
+      rec.temp2.state = SlotState.Owned;
+      arena.release(rec.temp2);
+      rec.temp2 = null;
+    }
+    if (rec.borrowed !== null) {
+      arena.unborrow(rec.borrowed);
+      rec.borrowed = null;
+    }
+    const parts = rec.extra?.borrowedParts as import('../buffers/arena').Slot[] | undefined;
+    if (parts !== undefined) for (const s of parts) arena.unborrow(s);
+  }
+
+  private assignId(rec: OpRecord): void {
+    let id = this.freeIds.pop();
+    if (id === undefined) {
+      id = this.table.length;
+      this.table.push(undefined);
+      this.gens.push(0);
+    }
+    rec.id = id;
+    rec.gen = this.gens[id] = (this.gens[id] + 1) | 0;
+    this.table[id] = rec;
+  }
+
+  private finish(rec: OpRecord): void {
+    rec.state = OpState.Done;
+    this.table[rec.id] = undefined;
+    this.freeIds.push(rec.id);
+    if (rec.onAbort !== null) {
+      rec.signal!.removeEventListener('abort', rec.onAbort);
+      rec.onAbort = null;
+    }
+  }
+
+  private submitCancel(target: OpRecord): void {
+    const rec = new OpRecord(Op.CANCEL, settleInternalCancel);
+    rec.off2 = target.id;
+    rec.len2 = target.gen;
+    this.assignId(rec);
+    this.urgent.push(rec);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushBound);
+    }
+  }
+
+  /** Writes queued ops as descriptors and submits them: one submit per batch of up to sqEntries. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.knownChunks < this.arena.chunks.length) this.syncChunks();
+    const batch: OpRecord[] = [];
+    for (;;) {
+      batch.length = 0;
+      let iovWords = 0;
+      while (batch.length < this.sqEntries && this.urgent.length > 0) batch.push(this.urgent.shift()!);
+      while (
+        batch.length < this.sqEntries &&
+        this.queueHead < this.queue.length &&
+        this.inFlight + batch.length < this.cqEntries
+      ) {
+        const rec = this.queue[this.queueHead];
+        if (rec.state !== OpState.Queued) {
+          this.queueHead++;
+          continue;
+        }
+        const need = rec.iovs === null ? 0 : rec.iovs.length;
+        if (iovWords + need > this.iovs.length) break;
+        this.queueHead++;
+        if (need > 0) {
+          rec.chunk2 = iovWords / IOV_WORDS;
+          this.iovs.set(rec.iovs!, iovWords);
+          iovWords += need;
+        }
+        batch.push(rec);
+      }
+      if (batch.length === 0) break;
+      for (let i = 0; i < batch.length; i++) this.writeDescriptor(i, batch[i]);
+      if (!this.submitBatch(batch)) continue;
+      for (const rec of batch) rec.state = OpState.Submitted;
+      this.inFlight += batch.length;
+      this.counters.submitted += batch.length;
+      this.counters.submitCalls++;
+    }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  /**
+   * Hands one batch to the native layer. If it rejects a descriptor (which the
+   * checks in Ring make unreachable, but the native layer checks regardless),
+   * that op fails with the native error and the rest go back to the queue front.
+   */
+  private submitBatch(batch: OpRecord[]): boolean {
+    try {
+      this.native.submit(batch.length);
+      return true;
+    } catch (err) {
+      const index = (err as SaferRingError).index;
+      const bad = typeof index === 'number' ? batch[index] : batch[0];
+      this.finish(bad);
+      this.releaseAll(bad, false);
+      bad.reject(err as Error);
+      const rest = batch.filter((r) => r !== bad);
+      this.queue.splice(this.queueHead, 0, ...rest.filter((r) => r.op !== Op.CANCEL));
+      this.urgent.unshift(...rest.filter((r) => r.op === Op.CANCEL));
+      return false;
+    }
+  }
+
+  private writeDescriptor(i: number, rec: OpRecord): void {
+    const d = this.desc;
+    const b = i * DESC_WORDS;
+    d[b + D_OP] = rec.op;
+    d[b + D_FD] = rec.fd;
+    d[b + D_ID] = rec.id;
+    d[b + D_GEN] = rec.gen;
+    d[b + D_SQE_FLAGS] = rec.sqeFlags;
+    d[b + D_CHUNK] = rec.chunk;
+    d[b + D_OFF] = rec.off;
+    d[b + D_LEN] = rec.len;
+    this.descF64[(b >> 1) + D_POS_F64] = rec.pos;
+    d[b + D_FLAGS] = rec.flags;
+    d[b + D_ARG] = rec.arg;
+    d[b + D_CHUNK2] = rec.chunk2;
+    d[b + D_OFF2] = rec.off2;
+    d[b + D_LEN2] = rec.len2;
+  }
+
+  private syncChunks(): void {
+    const chunks = this.arena.chunks;
+    for (let i = this.knownChunks; i < chunks.length; i++) this.native.addChunk(i, chunks[i]);
+    this.knownChunks = chunks.length;
+  }
+
+  /** Called by the native layer with `n` CQEs in `completions`. */
+  private onComplete(n: number): void {
+    const c = this.completions;
+    for (let i = 0; i < n; i++) {
+      const b = i * COMPLETION_WORDS;
+      const rec = this.table[c[b]];
+      if (rec === undefined || rec.gen !== c[b + 1] || rec.state !== OpState.Submitted) continue;
+      if (c[b + 3] & IORING_CQE_F_MORE) continue; // multishot results: not used by single-shot ops
+      const res = c[b + 2];
+      this.finish(rec);
+      this.inFlight--;
+      this.counters.completed++;
+      if (rec.abortRequested) {
+        this.orphans--;
+        if (res === -ECANCELED || res === -EINTR) {
+          this.releaseAll(rec, false);
+          rec.reject(rec.closing ? closedError() : abortError(rec.signal));
+          continue;
+        }
+      }
+      try {
+        rec.settle(rec, res);
+      } catch (err) {
+        rec.reject(err as Error);
+      }
+    }
+    if (this.queueHead < this.queue.length) this.scheduleFlush();
+    if (this.closed) this.maybeFinishClose();
+  }
+
+  private maybeFinishClose(): void {
+    if (this.closeResolve === null || this.inFlight > 0 || this.urgent.length > 0) return;
+    this.native.destroy();
+    const resolve = this.closeResolve;
+    this.closeResolve = null;
+    resolve();
+  }
+}
+
+function settleInternalCancel(rec: OpRecord, res: number): void {
+  rec.resolve(res);
+}

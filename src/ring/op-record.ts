@@ -1,0 +1,56 @@
+// One operation's bookkeeping, from the call until its completion is settled.
+import type { Slot } from '../buffers/arena';
+import type { MovedSlot } from '../buffers/owned-buffer';
+
+export const enum OpState {
+  Queued = 0, // waiting in JavaScript for a submit (or for ring space)
+  Submitted = 1, // the kernel owns it; its slots are untouchable until the CQE
+  Done = 2,
+}
+
+/** Turns a completion into the promise's outcome (and frees what the op used). */
+export type Settle = (rec: OpRecord, res: number) => void;
+
+export class OpRecord {
+  id = 0;
+  gen = 0;
+  state = OpState.Queued;
+  // Descriptor fields (see descriptor.ts).
+  op = 0;
+  fd = -1;
+  sqeFlags = 0;
+  chunk = -1;
+  off = 0;
+  len = 0;
+  pos = 0;
+  flags = 0;
+  arg = 0;
+  chunk2 = -1;
+  off2 = 0;
+  len2 = 0;
+  /** readv/writev: flat (chunk, offset, length) triples. */
+  iovs: number[] | null = null;
+
+  settle: Settle;
+  resolve: (value: any) => void = noop;
+  reject: (err: Error) => void = noop;
+
+  // Memory the op holds until its completion.
+  moved: MovedSlot | null = null; // an OwnedBuffer moved into the op
+  temp: Slot | null = null; // a copy slot (or path) the op allocated
+  temp2: Slot | null = null; // a second one (statx output, socket address)
+  borrowed: Slot | null = null; // caller's arena memory lent without a copy
+  extra: any = null; // op-specific: copy-back target, path for error messages, readv parts
+
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | null = null;
+  abortRequested = false; // AbortSignal fired while in flight: cancel sent, CQE awaited
+  closing = false; // ring.close() cancelled it
+
+  constructor(op: number, settle: Settle) {
+    this.op = op;
+    this.settle = settle;
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,661 @@
+// Ring: the public, single-thread io_uring API. Each method checks its
+// arguments (Node's codes and wording), puts the memory the kernel will touch
+// into the arena (moving, borrowing or copying), fills an OpRecord and hands
+// it to the Engine. Settle functions turn the completion into the result.
+import { fileURLToPath } from 'node:url';
+import { Arena, Slot } from '../buffers/arena';
+import { OwnedBuffer, MovedSlot, takeSlot, restore, discard } from '../buffers/owned-buffer';
+import { errnoError, SaferRingError } from '../errors';
+import { requireBinding } from '../native';
+import { openFlags } from '../fs/open-flags';
+import { parseStatx, StatxStats, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE_BYTES, AT_EMPTY_PATH } from '../fs/statx';
+import { checkAddress, decodeSockaddr, encodeSockaddr, PeerAddress, SocketAddress } from '../net/sockaddr';
+import {
+  checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, outOfRange,
+} from '../validate';
+import {
+  ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, OP_SYSCALL, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN,
+  SETUP_FIXED_BUFFERS, SETUP_SINGLE_ISSUER, SETUP_SQPOLL,
+} from './descriptor';
+import { Engine, EngineStats } from './engine';
+import { OpRecord, OpState } from './op-record';
+
+export interface RingOptions {
+  /** Submission queue size (1..32768, rounded up to a power of two by the kernel). Default 256. */
+  entries?: number;
+  /** A kernel thread polls the submission queue (IORING_SETUP_SQPOLL). Costs a CPU; default false. */
+  sqpoll?: boolean;
+  /** Idle time before the SQPOLL thread sleeps, in ms. Default 1000. */
+  sqThreadIdleMs?: number;
+  /** IORING_SETUP_COOP_TASKRUN (5.19+). Default true. */
+  coopTaskrun?: boolean;
+  /** IORING_SETUP_SINGLE_ISSUER (6.0+). Default true: a ring belongs to one thread. */
+  singleIssuer?: boolean;
+  /** IORING_SETUP_DEFER_TASKRUN (6.1+, needs singleIssuer). Default false. */
+  deferTaskrun?: boolean;
+  /** Register arena chunks as fixed buffers (READ_FIXED/WRITE_FIXED). Default true; falls back silently. */
+  fixedBuffers?: boolean;
+}
+
+export interface OpOptions {
+  signal?: AbortSignal;
+}
+
+export interface ReadOptions extends OpOptions {
+  /** Where in `buffer` to start. Default 0. */
+  offset?: number;
+  /** How many bytes. Default: the rest of the buffer. */
+  length?: number;
+  /** File position; -1, null or omitted reads from the current position. */
+  position?: number | bigint | null;
+}
+
+export interface ReadResult<B> {
+  bytesRead: number;
+  buffer: B;
+}
+
+export interface WriteResult<B> {
+  bytesWritten: number;
+  buffer: B;
+}
+
+export interface ReadvResult {
+  bytesRead: number;
+  buffers: Uint8Array[];
+}
+
+export interface WritevResult {
+  bytesWritten: number;
+  buffers: Uint8Array[];
+}
+
+export interface OpenOptions extends OpOptions {
+  /** Directory fd for a relative path (default: the current directory). */
+  dirfd?: number;
+}
+
+export interface StatxOptions extends OpOptions {
+  dirfd?: number;
+  /** Do not follow a final symlink (lstat). */
+  noFollow?: boolean;
+}
+
+export interface AcceptResult {
+  fd: number;
+  address: PeerAddress | null;
+}
+
+export interface RingStats extends EngineStats {
+  sqEntries: number;
+  cqEntries: number;
+  setupFlags: string[];
+  fixedBuffers: boolean;
+  arena: ReturnType<Arena['stats']>;
+}
+
+const AT_FDCWD = -100;
+const kRecord = Symbol('safer-ring.op');
+
+function dirfdOf(value: unknown): number {
+  return value === undefined ? AT_FDCWD : checkFd(value, 'options.dirfd');
+}
+
+function pathBytes(path: unknown): { bytes: Buffer; text: string } {
+  let text: string;
+  if (typeof path === 'string') text = path;
+  else if (path instanceof URL) text = fileURLToPath(path);
+  else if (Buffer.isBuffer(path)) text = path.toString();
+  else throw invalidType('path', 'of type string or an instance of Buffer or URL', path);
+  const bytes = Buffer.isBuffer(path) ? path : Buffer.from(text);
+  if (bytes.includes(0)) {
+    throw new SaferRingError('ERR_INVALID_ARG_VALUE', `The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received '${text}'`);
+  }
+  return { bytes, text };
+}
+
+/** Resolves the {offset, length} window of `buffer` an op uses, with node:fs's checks. */
+function windowOf(buffer: { length: number }, options: ReadOptions): { offset: number; length: number } {
+  const offset = options.offset === undefined ? 0 : checkInteger('offset', options.offset, 0, buffer.length);
+  const length =
+    options.length === undefined ? buffer.length - offset : checkInteger('length', options.length, 0, 2 ** 31 - 1);
+  if (offset + length > buffer.length) throw outOfRange('length', `<= ${buffer.length - offset}`, length);
+  return { offset, length };
+}
+
+export class Ring {
+  /** Which implementation serves this ring. */
+  readonly backend = 'io_uring' as const;
+  readonly #engine: Engine;
+  readonly #arena: Arena;
+
+  /** `new Ring(32)` or `new Ring({ entries: 32, ... })`. */
+  constructor(options: number | RingOptions = {}) {
+    const opts: RingOptions = typeof options === 'number' ? { entries: options } : checkOptions<RingOptions>(options);
+    const entries = checkInteger('entries', opts.entries ?? 256, 1, 32768);
+    let flags = 0;
+    if (opts.sqpoll) flags |= SETUP_SQPOLL;
+    if (opts.coopTaskrun ?? true) flags |= SETUP_COOP_TASKRUN;
+    if (opts.singleIssuer ?? true) flags |= SETUP_SINGLE_ISSUER;
+    if (opts.deferTaskrun) flags |= SETUP_DEFER_TASKRUN | SETUP_SINGLE_ISSUER;
+    if (opts.fixedBuffers ?? true) flags |= SETUP_FIXED_BUFFERS;
+    const idle = checkInteger('sqThreadIdleMs', opts.sqThreadIdleMs ?? 1000, 0, 600_000);
+    this.#engine = new Engine(requireBinding(), { entries, setupFlags: flags, sqThreadIdleMs: idle });
+    this.#arena = this.#engine.arena;
+  }
+
+  get entries(): number {
+    return this.#engine.sqEntries;
+  }
+
+  get closed(): boolean {
+    return this.#engine.closed;
+  }
+
+  stats(): RingStats {
+    const info = this.#engine.info();
+    const names: [number, string][] = [
+      [SETUP_SQPOLL, 'SQPOLL'], [SETUP_COOP_TASKRUN, 'COOP_TASKRUN'],
+      [SETUP_SINGLE_ISSUER, 'SINGLE_ISSUER'], [SETUP_DEFER_TASKRUN, 'DEFER_TASKRUN'],
+    ];
+    return {
+      ...this.#engine.stats(),
+      sqEntries: this.#engine.sqEntries,
+      cqEntries: this.#engine.cqEntries,
+      setupFlags: names.filter(([bit]) => info.flags & bit).map(([, name]) => name),
+      fixedBuffers: (info.flags & SETUP_FIXED_BUFFERS) !== 0,
+      arena: this.#arena.stats(),
+    };
+  }
+
+  // ---- reads and writes with owned buffers (the recommended API) ----
+
+  /** Reads into `buffer`, which moves into the op; the result carries it back as a live handle. */
+  readOwned<B extends OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions): Promise<ReadResult<B>> {
+    return this.#owned(Op.READ, settleOwnedRead, fd, buffer, options);
+  }
+
+  /** Writes from `buffer`, which moves into the op; the result carries it back as a live handle. */
+  writeOwned<B extends OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions): Promise<WriteResult<B>> {
+    return this.#owned(Op.WRITE, settleOwnedWrite, fd, buffer, options);
+  }
+
+  #owned(op: Op, settle: (rec: OpRecord, res: number) => void, fd: number, buffer: OwnedBuffer, options?: ReadOptions & { flags?: number }): Promise<any> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      const opts = options === undefined ? EMPTY : checkOptions<ReadOptions & { flags?: number }>(options);
+      checkFd(fd);
+      if (!(buffer instanceof OwnedBuffer)) throw invalidType('buffer', 'an instance of OwnedBuffer', buffer);
+      const { offset, length } = windowOf(buffer, opts);
+      const isFile = op === Op.READ || op === Op.WRITE;
+      const position = isFile ? checkPosition(opts.position) : 0;
+      const flags = !isFile && opts.flags !== undefined ? checkInteger('options.flags', opts.flags, 0, 2 ** 31 - 1) : 0;
+      signal = opts.signal === undefined ? undefined : checkSignal(opts.signal);
+      const moved = takeSlot(buffer); // throws ERR_BUFFER_MOVED on a dead handle
+      rec = new OpRecord(op, settle);
+      rec.fd = fd;
+      rec.moved = moved;
+      rec.chunk = moved.slot.chunk;
+      rec.off = moved.slot.offset + offset;
+      rec.len = length;
+      rec.pos = position;
+      rec.flags = flags;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  // ---- reads and writes with caller memory (copied unless it is arena memory) ----
+
+  /** Reads into a caller's Uint8Array. Arena memory is used in place; other memory goes through a copy slot. */
+  read<B extends Uint8Array>(fd: number, buffer: B, options?: ReadOptions): Promise<ReadResult<B>> {
+    return this.#plain(Op.READ, fd, buffer, options);
+  }
+
+  /** Writes from a caller's Uint8Array (copied into the arena unless it already is arena memory). */
+  write<B extends Uint8Array>(fd: number, buffer: B, options?: ReadOptions): Promise<WriteResult<B>> {
+    return this.#plain(Op.WRITE, fd, buffer, options);
+  }
+
+  /** Receives into a Uint8Array (copied) or an OwnedBuffer (moved, returned in the result). */
+  recv<B extends Uint8Array | OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions & { flags?: number }): Promise<ReadResult<B>> {
+    if (buffer instanceof OwnedBuffer) return this.#owned(Op.RECV, settleOwnedRead, fd, buffer, options);
+    return this.#plain(Op.RECV, fd, buffer as Uint8Array, options) as Promise<ReadResult<B>>;
+  }
+
+  /** Sends from a Uint8Array (copied) or an OwnedBuffer (moved, returned in the result). */
+  send<B extends Uint8Array | OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions & { flags?: number }): Promise<WriteResult<B>> {
+    if (buffer instanceof OwnedBuffer) return this.#owned(Op.SEND, settleOwnedWrite, fd, buffer, options);
+    return this.#plain(Op.SEND, fd, buffer as Uint8Array, options) as Promise<WriteResult<B>>;
+  }
+
+  #plain(op: Op, fd: number, buffer: Uint8Array, options?: ReadOptions & { flags?: number }): Promise<any> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      const opts = options === undefined ? EMPTY : checkOptions<ReadOptions & { flags?: number }>(options);
+      checkFd(fd);
+      checkUint8Array('buffer', buffer);
+      const { offset, length } = windowOf(buffer, opts);
+      const isFile = op === Op.READ || op === Op.WRITE;
+      const position = isFile ? checkPosition(opts.position) : 0;
+      signal = opts.signal === undefined ? undefined : checkSignal(opts.signal);
+      const incoming = op === Op.READ || op === Op.RECV;
+      rec = new OpRecord(op, incoming ? settlePlainRead : settlePlainWrite);
+      rec.fd = fd;
+      rec.pos = position;
+      rec.len = length;
+      if (!isFile && opts.flags !== undefined) rec.flags = checkInteger('options.flags', opts.flags, 0, 2 ** 31 - 1);
+      const window = buffer.subarray(offset, offset + length);
+      const lent = this.#arena.slotOf(window);
+      if (lent !== undefined) {
+        this.#arena.borrow(lent);
+        rec.borrowed = lent;
+        rec.chunk = lent.chunk;
+        rec.off = window.byteOffset;
+      } else {
+        const temp = this.#arena.allocate(length);
+        rec.temp = temp;
+        rec.chunk = temp.chunk;
+        rec.off = temp.offset;
+        if (!incoming && length > 0) this.#arena.chunks[temp.chunk].set(window, temp.offset);
+      }
+      rec.extra = { buffer, window };
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  /** Scatter read into several buffers at once. */
+  readv(fd: number, buffers: Uint8Array[], options?: Omit<ReadOptions, 'offset' | 'length'>): Promise<ReadvResult> {
+    return this.#vectored(Op.READV, fd, buffers, options);
+  }
+
+  /** Gather write from several buffers at once. */
+  writev(fd: number, buffers: Uint8Array[], options?: Omit<ReadOptions, 'offset' | 'length'>): Promise<WritevResult> {
+    return this.#vectored(Op.WRITEV, fd, buffers, options);
+  }
+
+  #vectored(op: Op, fd: number, buffers: Uint8Array[], options?: ReadOptions): Promise<any> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      const opts = options === undefined ? EMPTY : checkOptions<ReadOptions>(options);
+      checkFd(fd);
+      if (!Array.isArray(buffers)) throw invalidType('buffers', 'an instance of Array', buffers);
+      if (buffers.length === 0 || buffers.length > 1024) throw outOfRange('buffers.length', '>= 1 && <= 1024', buffers.length);
+      buffers.forEach((b, i) => checkUint8Array(`buffers[${i}]`, b));
+      const position = checkPosition(opts.position);
+      signal = opts.signal === undefined ? undefined : checkSignal(opts.signal);
+      rec = new OpRecord(op, op === Op.READV ? settleReadv : settleWritev);
+      rec.fd = fd;
+      rec.pos = position;
+      rec.len2 = buffers.length;
+      // Arena views are lent in place; everything else shares one copy slot.
+      const lent = buffers.map((b) => this.#arena.slotOf(b));
+      const copyBytes = buffers.reduce((n, b, i) => (lent[i] === undefined ? n + b.byteLength : n), 0);
+      const temp = copyBytes > 0 ? this.#arena.allocate(copyBytes) : null;
+      const iovs: number[] = [];
+      const borrowed: Slot[] = [];
+      let at = temp?.offset ?? 0;
+      buffers.forEach((b, i) => {
+        const slot = lent[i];
+        if (slot !== undefined) {
+          this.#arena.borrow(slot);
+          borrowed.push(slot);
+          iovs.push(slot.chunk, b.byteOffset, b.byteLength);
+        } else {
+          if (op === Op.WRITEV) this.#arena.chunks[temp!.chunk].set(b, at);
+          iovs.push(temp!.chunk, at, b.byteLength);
+          at += b.byteLength;
+        }
+      });
+      rec.temp = temp;
+      rec.iovs = iovs;
+      rec.extra = { buffers, lent, borrowedParts: borrowed };
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  // ---- files ----
+
+  /** open(2) through the ring. `flags` as node:fs ('r', 'w+', ...) or a number; O_CLOEXEC is always set. */
+  openat(path: string | Buffer | URL, flags: string | number = 'r', mode = 0o666, options?: OpenOptions): Promise<number> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      const opts = checkOptions<OpenOptions>(options);
+      const { bytes, text } = pathBytes(path);
+      rec = new OpRecord(Op.OPENAT, settleFd);
+      rec.fd = dirfdOf(opts.dirfd);
+      rec.flags = openFlags(flags);
+      rec.arg = checkInteger('mode', mode, 0, 0o7777);
+      this.#putPath(rec, bytes);
+      rec.extra = text;
+      signal = checkSignal(opts.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  /**
+   * `close(fd)` closes a file descriptor through the ring; `close()` with no
+   * argument closes the ring itself (see closeRing). `closeFd` is the
+   * unambiguous name for the former.
+   */
+  close(): Promise<void>;
+  close(fd: number, options?: OpOptions): Promise<void>;
+  close(fd?: number, options?: OpOptions): Promise<void> {
+    if (arguments.length === 0) return this.closeRing();
+    return this.closeFd(fd as number, options);
+  }
+
+  closeFd(fd: number, options?: OpOptions): Promise<void> {
+    return this.#simple(Op.CLOSE, fd, options, (rec) => rec);
+  }
+
+  /** statx(2): a path (relative to options.dirfd), or an open fd. */
+  statx(target: string | Buffer | URL | number, options?: StatxOptions): Promise<StatxStats> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      const opts = checkOptions<StatxOptions>(options);
+      rec = new OpRecord(Op.STATX, settleStatx);
+      if (typeof target === 'number') {
+        rec.fd = checkFd(target);
+        rec.flags = AT_EMPTY_PATH;
+        this.#putPath(rec, Buffer.alloc(0));
+      } else {
+        const { bytes, text } = pathBytes(target);
+        rec.fd = dirfdOf(opts.dirfd);
+        this.#putPath(rec, bytes);
+        rec.extra = text;
+      }
+      if (opts.noFollow) rec.flags |= 0x100; // AT_SYMLINK_NOFOLLOW
+      rec.arg = STATX_BASIC_STATS | STATX_BTIME;
+      const out = this.#arena.allocate(STATX_SIZE_BYTES);
+      rec.temp2 = out;
+      rec.chunk2 = out.chunk;
+      rec.off2 = out.offset;
+      rec.len2 = STATX_SIZE_BYTES;
+      signal = checkSignal(opts.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  /** fsync(2), or fdatasync(2) with `{ datasync: true }`. */
+  fsync(fd: number, options?: OpOptions & { datasync?: boolean }): Promise<void> {
+    return this.#simple(Op.FSYNC, fd, options, (rec, opts) => {
+      if ((opts as { datasync?: boolean }).datasync) rec.flags = IORING_FSYNC_DATASYNC;
+      return rec;
+    });
+  }
+
+  // ---- sockets ----
+
+  /** accept4(2) on a listening socket; resolves to the new connection's fd (O_CLOEXEC). */
+  accept(fd: number, options?: OpOptions): Promise<number> {
+    return this.#simple(Op.ACCEPT, fd, options, (rec) => {
+      rec.flags = 0o2000000; // SOCK_CLOEXEC
+      rec.settle = settleFd;
+      return rec;
+    });
+  }
+
+  /** Like accept(), also reporting the peer's address. */
+  acceptWithAddress(fd: number, options?: OpOptions): Promise<AcceptResult> {
+    return this.#simple(Op.ACCEPT, fd, options, (rec) => {
+      rec.flags = 0o2000000;
+      const slot = this.#arena.allocate(ACCEPT_ADDR_OFFSET + 128);
+      rec.temp2 = slot;
+      rec.chunk2 = slot.chunk;
+      rec.off2 = slot.offset;
+      rec.len2 = ACCEPT_ADDR_OFFSET + 128;
+      rec.settle = settleAccept;
+      return rec;
+    });
+  }
+
+  /** connect(2) to an IP address literal and port. */
+  connect(fd: number, address: SocketAddress, options?: OpOptions): Promise<void> {
+    return this.#simple(Op.CONNECT, fd, options, (rec) => {
+      const addr = checkAddress(address);
+      const slot = this.#arena.allocate(28);
+      rec.temp = slot;
+      rec.chunk = slot.chunk;
+      rec.off = slot.offset;
+      rec.len = encodeSockaddr(addr, this.#arena.view(slot, 28));
+      return rec;
+    });
+  }
+
+  // ---- the rest ----
+
+  /** Resolves after `ms` milliseconds, timed by the kernel (IORING_OP_TIMEOUT). */
+  timeout(ms: number, options?: OpOptions): Promise<void> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) throw outOfRange('ms', 'a finite number >= 0', ms);
+      const opts = checkOptions<OpOptions>(options);
+      rec = new OpRecord(Op.TIMEOUT, settleTimeout);
+      rec.pos = Math.round(ms * 1e6);
+      signal = checkSignal(opts.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  /** A no-op round trip through the kernel; resolves to its result (0). */
+  nop(options?: OpOptions): Promise<number> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      signal = checkSignal(checkOptions<OpOptions>(options).signal);
+      rec = new OpRecord(Op.NOP, settleNumber);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  /**
+   * Cancels the operation behind `promise` (a promise this ring returned).
+   * Resolves true if it was still queued or the kernel found it; the
+   * operation's own promise then rejects with ABORT_ERR. Its memory stays
+   * quarantined until the kernel's completion for it arrives.
+   */
+  cancel(promise: Promise<unknown>): Promise<boolean> {
+    const rec = (promise as unknown as Record<symbol, OpRecord | undefined>)?.[kRecord];
+    if (rec === undefined || rec.state === OpState.Done) return Promise.resolve(false);
+    if (rec.state === OpState.Queued) {
+      this.#engine.abort(rec);
+      return Promise.resolve(true);
+    }
+    this.#engine.abort(rec);
+    return Promise.resolve(true);
+  }
+
+  /** Closes the ring: new ops reject with ERR_RING_CLOSED, queued ones too, in-flight ones are cancelled. Settles when the kernel holds no buffer of ours. */
+  closeRing(): Promise<void> {
+    return this.#engine.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.closeRing();
+  }
+
+  #simple(op: Op, fd: number, options: OpOptions | undefined, fill: (rec: OpRecord, opts: OpOptions) => OpRecord): Promise<any> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      const opts = checkOptions<OpOptions>(options);
+      rec = new OpRecord(op, settleVoid);
+      rec.fd = checkFd(fd);
+      signal = checkSignal(opts.signal);
+      fill(rec, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  #putPath(rec: OpRecord, bytes: Uint8Array): void {
+    const slot = this.#arena.allocate(bytes.length + 1);
+    const chunk = this.#arena.chunks[slot.chunk];
+    chunk.set(bytes, slot.offset);
+    chunk[slot.offset + bytes.length] = 0;
+    rec.temp = slot;
+    rec.chunk = slot.chunk;
+    rec.off = slot.offset;
+    rec.len = bytes.length + 1;
+  }
+
+  #submit(rec: OpRecord, signal: AbortSignal | undefined): Promise<any> {
+    const promise = this.#engine.enqueue<any>(rec, signal);
+    if (rec.state !== OpState.Done) (promise as unknown as Record<symbol, OpRecord>)[kRecord] = rec;
+    return promise;
+  }
+}
+
+const EMPTY: ReadOptions & { flags?: number } = {};
+
+
+// ---- settle functions: completion result -> promise outcome ----
+
+function fail(rec: OpRecord, res: number, path?: string): void {
+  const arena = Arena.forThread();
+  if (rec.moved !== null) discard(rec.moved);
+  rec.moved = null;
+  releaseTemps(rec, arena);
+  rec.reject(errnoError(res, OP_SYSCALL[rec.op], path));
+}
+
+function releaseTemps(rec: OpRecord, arena: Arena): void {
+  if (rec.temp !== null) {
+    arena.release(rec.temp);
+    rec.temp = null;
+  }
+  if (rec.temp2 !== null) {
+    arena.release(rec.temp2);
+    rec.temp2 = null;
+  }
+  if (rec.borrowed !== null) {
+    arena.unborrow(rec.borrowed);
+    rec.borrowed = null;
+  }
+  const parts = rec.extra?.borrowedParts as Slot[] | undefined;
+  if (parts !== undefined) {
+    for (const s of parts) arena.unborrow(s);
+    rec.extra.borrowedParts = undefined;
+  }
+}
+
+function settleOwnedRead(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  const moved = rec.moved as MovedSlot;
+  rec.moved = null;
+  rec.resolve({ bytesRead: res, buffer: restore(moved) });
+}
+
+function settleOwnedWrite(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  const moved = rec.moved as MovedSlot;
+  rec.moved = null;
+  rec.resolve({ bytesWritten: res, buffer: restore(moved) });
+}
+
+function settlePlainRead(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  const { buffer, window } = rec.extra as { buffer: Uint8Array; window: Uint8Array };
+  const arena = Arena.forThread();
+  if (rec.temp !== null && res > 0) window.set(arena.chunks[rec.temp.chunk].subarray(rec.temp.offset, rec.temp.offset + res));
+  releaseTemps(rec, arena);
+  rec.resolve({ bytesRead: res, buffer });
+}
+
+function settlePlainWrite(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  releaseTemps(rec, Arena.forThread());
+  rec.resolve({ bytesWritten: res, buffer: rec.extra.buffer });
+}
+
+function settleReadv(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  const { buffers, lent } = rec.extra as { buffers: Uint8Array[]; lent: (Slot | undefined)[] };
+  const arena = Arena.forThread();
+  if (rec.temp !== null) {
+    // Copy back what the kernel filled, in iovec order, for the buffers that went through the copy slot.
+    let remaining = res;
+    let at = rec.temp.offset;
+    const chunk = arena.chunks[rec.temp.chunk];
+    for (let i = 0; i < buffers.length && remaining > 0; i++) {
+      const n = Math.min(buffers[i].byteLength, remaining);
+      if (lent[i] === undefined) {
+        buffers[i].set(chunk.subarray(at, at + n));
+        at += buffers[i].byteLength;
+      }
+      remaining -= n;
+    }
+  }
+  releaseTemps(rec, arena);
+  rec.resolve({ bytesRead: res, buffers });
+}
+
+function settleWritev(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  releaseTemps(rec, Arena.forThread());
+  rec.resolve({ bytesWritten: res, buffers: rec.extra.buffers });
+}
+
+function settleFd(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res, typeof rec.extra === 'string' ? rec.extra : undefined);
+  releaseTemps(rec, Arena.forThread());
+  rec.resolve(res);
+}
+
+function settleAccept(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  const arena = Arena.forThread();
+  const slot = rec.temp2!;
+  const view = arena.view(slot, ACCEPT_ADDR_OFFSET + 128);
+  const len = new DataView(view.buffer, view.byteOffset, 4).getUint32(0, true);
+  const address = decodeSockaddr(view.slice(ACCEPT_ADDR_OFFSET, ACCEPT_ADDR_OFFSET + Math.min(len, 128)));
+  releaseTemps(rec, arena);
+  rec.resolve({ fd: res, address });
+}
+
+function settleStatx(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res, typeof rec.extra === 'string' ? rec.extra : undefined);
+  const arena = Arena.forThread();
+  const stats = parseStatx(arena.view(rec.temp2!, STATX_SIZE_BYTES));
+  releaseTemps(rec, arena);
+  rec.resolve(stats);
+}
+
+function settleVoid(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  releaseTemps(rec, Arena.forThread());
+  rec.resolve(undefined);
+}
+
+function settleNumber(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  rec.resolve(res);
+}
+
+const ETIME = 62;
+function settleTimeout(rec: OpRecord, res: number): void {
+  // A pure timeout "fails" with ETIME when it fires: that is its success.
+  if (res < 0 && res !== -ETIME) return fail(rec, res);
+  rec.resolve(undefined);
+}
