@@ -63,8 +63,12 @@ export class Engine {
   private flushScheduled = false;
   private closePromise: Promise<void> | null = null;
   private closeResolve: (() => void) | null = null;
+  private destroyed = false;
   private counters = { submitted: 0, completed: 0, submitCalls: 0 };
   private readonly flushBound = () => this.flush();
+  // The native ring holds this callback weakly while idle (so an unreferenced
+  // Ring can be collected); the engine's own reference keeps it alive.
+  private readonly completionHandler = (n: number) => this.onComplete(n);
 
   constructor(binding: NativeBinding, options: EngineOptions) {
     // The descriptor array holds one SQ's worth; completions one CQ's worth.
@@ -75,7 +79,7 @@ export class Engine {
     this.iovs = new Int32Array(IOV_CAPACITY_WORDS);
     this.native = new binding.NativeRing(
       options.entries, options.setupFlags, options.sqThreadIdleMs,
-      this.desc, this.completions, this.iovs, (n) => this.onComplete(n),
+      this.desc, this.completions, this.iovs, this.completionHandler,
     );
     const info = this.native.info();
     this.sqEntries = Math.min(info.sqEntries!, options.entries);
@@ -224,6 +228,7 @@ export class Engine {
   /** Writes queued ops as descriptors and submits them: one submit per batch of up to sqEntries. */
   flush(): void {
     this.flushScheduled = false;
+    if (this.destroyed) return;
     if (this.knownChunks < this.arena.chunks.length) this.syncChunks();
     const batch: OpRecord[] = [];
     for (;;) {
@@ -344,6 +349,7 @@ export class Engine {
   private maybeFinishClose(): void {
     if (this.closeResolve === null || this.inFlight > 0 || this.urgent.length > 0) return;
     this.native.destroy();
+    this.destroyed = true;
     const resolve = this.closeResolve;
     this.closeResolve = null;
     resolve();

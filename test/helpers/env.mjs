@@ -1,0 +1,34 @@
+// Shared test fixtures: temp files, pipes and a loopback listener.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+export const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'safer-ring-test-'));
+process.on('exit', () => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+let counter = 0;
+export function tmpPath(name = 'file') {
+  return path.join(tmpRoot, `${name}-${process.pid}-${counter++}`);
+}
+
+/** A file with `size` bytes of a known pattern (byte i = (i * 31 + 7) & 255). */
+export function patternFile(size) {
+  const file = tmpPath('pattern');
+  fs.writeFileSync(file, pattern(size));
+  return file;
+}
+
+export function pattern(size, seed = 7) {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + seed) & 255;
+  return b;
+}
+
+/** The compiled addon itself, for tests that talk to the native layer directly. */
+export function nativeBinding() {
+  const require = createRequire(import.meta.url);
+  return require('../../build/Release/safer_ring.node');
+}
+
+export const backend = process.env.SAFER_RING_BACKEND ?? 'io_uring';

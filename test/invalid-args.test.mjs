@@ -1,0 +1,211 @@
+// Every bad argument is refused with a typed error before anything reaches
+// the kernel: first by the TypeScript layer, and again by the native layer.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import { Ring, OwnedBuffer, SaferRingError } from 'safer-ring';
+import { patternFile, nativeBinding } from './helpers/env.mjs';
+
+const ring = new Ring(16);
+const fd = fs.openSync(patternFile(4096), 'r');
+test.after(async () => {
+  await ring.close();
+  fs.closeSync(fd);
+});
+
+async function rejects(promise, code) {
+  try {
+    await promise;
+  } catch (err) {
+    assert.instance(err, SaferRingError);
+    assert.is(err.code, code, err.message);
+    return err;
+  }
+  assert.unreachable(`expected rejection with ${code}`);
+}
+
+test('fd: -1, NaN, fractions, strings and huge values', async () => {
+  const u8 = new Uint8Array(8);
+  await rejects(ring.read(-1, u8), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.read(NaN, u8), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.read(1.5, u8), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.read('3', u8), 'ERR_INVALID_ARG_TYPE');
+  await rejects(ring.read(2 ** 31, u8), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.fsync(undefined), 'ERR_INVALID_ARG_TYPE');
+});
+
+test('a well-formed fd that is not open rejects with EBADF', async () => {
+  const closed = fs.openSync(patternFile(1), 'r');
+  fs.closeSync(closed);
+  const err = await rejects(ring.read(closed, new Uint8Array(4)), 'EBADF');
+  assert.is(err.errno, -9);
+  assert.is(err.syscall, 'read');
+  await rejects(ring.readOwned(closed, new OwnedBuffer(4)), 'EBADF');
+});
+
+test('buffers: wrong types, lengths beyond the buffer or slot, negative offsets', async () => {
+  await rejects(ring.read(fd, 'not a buffer'), 'ERR_INVALID_ARG_TYPE');
+  await rejects(ring.read(fd, [1, 2, 3]), 'ERR_INVALID_ARG_TYPE');
+  await rejects(ring.readOwned(fd, new Uint8Array(4)), 'ERR_INVALID_ARG_TYPE');
+  await rejects(ring.read(fd, new Uint8Array(4), { length: 5 }), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.read(fd, new Uint8Array(4), { length: -1 }), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.read(fd, new Uint8Array(4), { offset: -1 }), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.read(fd, new Uint8Array(4), { offset: 3, length: 2 }), 'ERR_OUT_OF_RANGE');
+  const owned = new OwnedBuffer(4096);
+  // The slot is 4096 bytes: asking for more than the handle's length is refused, and the handle stays live.
+  await rejects(ring.readOwned(fd, owned, { length: 4097 }), 'ERR_OUT_OF_RANGE');
+  assert.ok(owned.isValid, 'a refused op does not take the buffer');
+  owned.release();
+});
+
+test('position: NaN, fractions, below -1, beyond 2^53', async () => {
+  const u8 = new Uint8Array(4);
+  await rejects(ring.read(fd, u8, { position: NaN }), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.read(fd, u8, { position: 0.5 }), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.read(fd, u8, { position: -2 }), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.read(fd, u8, { position: 2 ** 54 }), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.read(fd, u8, { position: '0' }), 'ERR_INVALID_ARG_TYPE');
+  const r = await ring.read(fd, u8, { position: 4n });
+  assert.is(r.bytesRead, 4, 'bigint positions are accepted');
+});
+
+test('options, signal, paths, addresses and timeouts', async () => {
+  await rejects(ring.read(fd, new Uint8Array(1), 'nope'), 'ERR_INVALID_ARG_TYPE');
+  await rejects(ring.read(fd, new Uint8Array(1), { signal: {} }), 'ERR_INVALID_ARG_TYPE');
+  await rejects(ring.openat(42), 'ERR_INVALID_ARG_TYPE');
+  await rejects(ring.openat('/tmp/x\0y'), 'ERR_INVALID_ARG_VALUE');
+  await rejects(ring.openat('/tmp/x', 'bogus'), 'ERR_INVALID_ARG_VALUE');
+  await rejects(ring.openat('/tmp/x', 'r', 0o17777), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.connect(0, { host: 'localhost', port: 80 }), 'ERR_INVALID_ARG_VALUE');
+  await rejects(ring.connect(0, { host: '127.0.0.1', port: 70000 }), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.timeout(-1), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.timeout(Infinity), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.readv(fd, []), 'ERR_OUT_OF_RANGE');
+  await rejects(ring.readv(fd, [new Uint8Array(1), 'x']), 'ERR_INVALID_ARG_TYPE');
+  assert.throws(() => new Ring(0), (e) => e.code === 'ERR_OUT_OF_RANGE');
+  assert.throws(() => new Ring({ entries: 1e6 }), (e) => e.code === 'ERR_OUT_OF_RANGE');
+});
+
+// ---- the native layer, driven directly with hostile descriptors ----
+
+const D = { OP: 0, FD: 1, ID: 2, GEN: 3, SQE: 4, CHUNK: 5, OFF: 6, LEN: 7, FLAGS: 10, ARG: 11, CHUNK2: 12, OFF2: 13, LEN2: 14 };
+
+function nativeRing() {
+  const native = nativeBinding();
+  native.setErrorClass(SaferRingError);
+  const desc = new Int32Array(16 * 8);
+  const f64 = new Float64Array(desc.buffer);
+  const comps = new Int32Array(64);
+  const iovs = new Int32Array(3 * 8);
+  const completions = [];
+  const r = new native.NativeRing(8, 0, 0, desc, comps, iovs, (n) => {
+    for (let i = 0; i < n; i++) completions.push(comps[i * 4 + 2]);
+  });
+  const chunk = new Uint8Array(new SharedArrayBuffer(4096));
+  r.addChunk(0, chunk);
+  // A valid read descriptor to start from; each case corrupts one field.
+  const validRead = () => {
+    desc.fill(0);
+    desc[D.OP] = 1;
+    desc[D.FD] = fd;
+    desc[D.CHUNK] = 0;
+    desc[D.OFF] = 0;
+    desc[D.LEN] = 4096;
+    f64[4] = 0;
+    desc[D.CHUNK2] = -1;
+  };
+  return { native, r, desc, f64, iovs, chunk, validRead, completions };
+}
+
+function nativeThrows(fn, code = 'ERR_INVALID_ARG_VALUE', name = '') {
+  try {
+    fn();
+  } catch (err) {
+    assert.instance(err, SaferRingError);
+    assert.is(err.code, code, err.message);
+    return err;
+  }
+  assert.unreachable(`native layer accepted a bad descriptor ${name}`);
+}
+
+test('native: every hostile descriptor field is refused before submit', async () => {
+  const { r, desc, f64, iovs, chunk, validRead } = nativeRing();
+  const cases = [
+    ['opcode', () => (desc[D.OP] = 99)],
+    ['negative opcode', () => (desc[D.OP] = -1)],
+    ['fd -1', () => (desc[D.FD] = -1)],
+    ['negative id', () => (desc[D.ID] = -5)],
+    ['unknown sqe flags', () => (desc[D.SQE] = 1 << 10)],
+    ['fixed file without a table', () => (desc[D.SQE] = 1 << 2)],
+    ['chunk not registered', () => (desc[D.CHUNK] = 7)],
+    ['negative chunk', () => (desc[D.CHUNK] = -1)],
+    ['negative offset', () => (desc[D.OFF] = -1)],
+    ['negative length', () => (desc[D.LEN] = -4096)],
+    ['length past the chunk', () => (desc[D.LEN] = 4097)],
+    ['offset + length past the chunk', () => ((desc[D.OFF] = 4000), (desc[D.LEN] = 200))],
+    ['huge offset', () => (desc[D.OFF] = 2 ** 31 - 1)],
+    ['NaN position', () => (f64[4] = NaN)],
+    ['fractional position', () => (f64[4] = 1.5)],
+    ['position below -1', () => (f64[4] = -2)],
+    ['position past 2^53', () => (f64[4] = 2 ** 60)],
+    ['unknown rw flags', () => (desc[D.FLAGS] = 1 << 20)],
+    ['path without NUL (openat)', () => { desc[D.OP] = 5; desc[D.FD] = -100; chunk.fill(65); }],
+    ['readv count 0', () => ((desc[D.OP] = 3), (desc[D.CHUNK2] = 0), (desc[D.LEN2] = 0))],
+    ['readv list past the iov array', () => ((desc[D.OP] = 3), (desc[D.CHUNK2] = 7), (desc[D.LEN2] = 2))],
+    ['readv iovec past its chunk', () => {
+      desc[D.OP] = 3; desc[D.CHUNK2] = 0; desc[D.LEN2] = 1;
+      iovs.set([0, 100, 4000], 0);
+    }],
+    ['statx output too small', () => {
+      desc[D.OP] = 7; desc[D.FD] = -100; desc[D.LEN] = 1;
+      desc[D.CHUNK2] = 0; desc[D.OFF2] = 0; desc[D.LEN2] = 16;
+    }],
+    ['connect address too long', () => ((desc[D.OP] = 10), (desc[D.LEN] = 1000))],
+    ['timeout NaN', () => ((desc[D.OP] = 13), (f64[4] = NaN))],
+    ['cancel without target', () => ((desc[D.OP] = 14), (desc[D.OFF2] = -1))],
+    ['dirfd -5 for openat', () => ((desc[D.OP] = 5), (desc[D.FD] = -5))],
+  ];
+  for (const [name, corrupt] of cases) {
+    validRead();
+    corrupt();
+    const err = nativeThrows(() => r.submit(1), 'ERR_INVALID_ARG_VALUE', name);
+    assert.is(err.index, 0, name);
+    assert.is(r.inFlight(), 0, `${name}: nothing reached the kernel`);
+  }
+  // A batch with one bad descriptor in the middle submits none of it.
+  validRead();
+  desc.copyWithin(16, 0, 16);
+  desc.copyWithin(32, 0, 16);
+  desc[16 + D.LEN] = 5000;
+  const err = nativeThrows(() => r.submit(3));
+  assert.is(err.index, 1);
+  assert.is(r.inFlight(), 0);
+  r.destroy();
+});
+
+test('native: count, chunk and constructor arguments are checked', () => {
+  const { native, r } = nativeRing();
+  nativeThrows(() => r.submit(9), 'ERR_INVALID_ARG_VALUE'); // more descriptors than the array holds
+  nativeThrows(() => r.submit(-1), 'ERR_INVALID_ARG_VALUE');
+  nativeThrows(() => r.addChunk(1, new Uint8Array(16)), 'ERR_INVALID_ARG_TYPE'); // not shared memory
+  nativeThrows(() => r.addChunk(0, new Uint8Array(new SharedArrayBuffer(16))), 'ERR_INVALID_ARG_VALUE'); // in use
+  nativeThrows(() => r.addChunk(1 << 20, new Uint8Array(new SharedArrayBuffer(16))), 'ERR_INVALID_ARG_VALUE');
+  nativeThrows(() => r.addChunk(1, 'x'), 'ERR_INVALID_ARG_TYPE');
+  nativeThrows(() => new native.NativeRing(0, 0, 0, new Int32Array(16), new Int32Array(4), new Int32Array(3), () => {}));
+  nativeThrows(() => new native.NativeRing(8, 0, 0, new Float64Array(16), new Int32Array(4), new Int32Array(3), () => {}), 'ERR_INVALID_ARG_TYPE');
+  r.destroy();
+  nativeThrows(() => r.submit(1), 'ERR_RING_CLOSED');
+});
+
+test('native: a valid descriptor goes through and completes', async () => {
+  const { r, validRead, completions } = nativeRing();
+  validRead();
+  assert.is(r.submit(1), 1);
+  assert.is(r.inFlight(), 1);
+  while (completions.length === 0) await new Promise((res) => setTimeout(res, 1));
+  assert.is(completions[0], 4096);
+  assert.is(r.inFlight(), 0);
+  r.destroy();
+});
+
+test.run();

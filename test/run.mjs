@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Runs the uvu suite once per configuration (backend x worker count) in a
+// fresh process each, then prints one closing line summed over every run:
+//   N passed, N failed
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
+
+// The suite runs against the real kernel through io_uring. The worker-count
+// and fallback-backend runs join this list as those layers land.
+const configurations = [{ name: 'io_uring backend', env: { SAFER_RING_BACKEND: 'io_uring' } }];
+
+const only = process.argv[2]; // optional file pattern, e.g. `npm test -- cancel`
+let passed = 0;
+let failed = 0;
+const summary = [];
+
+for (const config of configurations) {
+  process.stdout.write(`\n=== ${config.name} ===\n`);
+  const t0 = Date.now();
+  const run = spawnSync(process.execPath, [uvu, 'test', only ? `${only}.*\\.test\\.mjs$` : '\\.test\\.mjs$', '-c', 'false'], {
+    cwd: root,
+    env: { ...process.env, ...config.env },
+    encoding: 'utf8',
+    timeout: 10 * 60 * 1000,
+  });
+  const out = `${run.stdout ?? ''}${run.stderr ?? ''}`;
+  process.stdout.write(out);
+  const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  // A run that crashed or never printed its totals counts as one failure, so it cannot pass silently.
+  const bad = total - ok - skipped + (run.status !== 0 && total === ok + skipped ? 1 : 0);
+  passed += ok;
+  failed += bad;
+  summary.push(`  ${config.name}: ${ok} ok, ${bad} not ok, ${skipped} skipped (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+process.stdout.write(`\n${summary.join('\n')}\n`);
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exitCode = failed === 0 && passed > 0 ? 0 : 1;
