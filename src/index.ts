@@ -14,3 +14,7 @@ export type { SaferRingErrorCode } from './errors';
 export { StatxStats } from './fs/statx';
 export type { SocketAddress, PeerAddress } from './net/sockaddr';
 export { createTcpListener, createTcpSocket, createPipe } from './net/sockets';
+export { Runtime } from './runtime/runtime';
+export type { RuntimeOptions, RuntimeStats } from './runtime/runtime';
+export { Batch, Operation } from './ring/batch';
+export type { BatchResult, BatchAddOptions, Dependency } from './ring/batch';

@@ -11,7 +11,7 @@ import { constants as osConstants } from 'node:os';
 import { Arena, SlotState } from '../buffers/arena';
 import { discard } from '../buffers/owned-buffer';
 import { abortError, closedError, SaferRingError } from '../errors';
-import type { NativeBinding, NativeRing, NativeRingInfo } from '../native';
+import type { NativeRing, NativeRingConstructor, NativeRingInfo } from '../native';
 import {
   COMPLETION_WORDS, DESC_WORDS, D_ARG, D_CHUNK, D_CHUNK2, D_FD, D_FLAGS, D_GEN, D_ID, D_LEN, D_LEN2,
   D_OFF, D_OFF2, D_OP, D_POS_F64, D_SQE_FLAGS, IORING_CQE_F_MORE, IOV_WORDS, Op,
@@ -64,20 +64,22 @@ export class Engine {
   private closePromise: Promise<void> | null = null;
   private closeResolve: (() => void) | null = null;
   private destroyed = false;
+  private retryAfterCompletion = false;
   private counters = { submitted: 0, completed: 0, submitCalls: 0 };
   private readonly flushBound = () => this.flush();
   // The native ring holds this callback weakly while idle (so an unreferenced
   // Ring can be collected); the engine's own reference keeps it alive.
   private readonly completionHandler = (n: number) => this.onComplete(n);
 
-  constructor(binding: NativeBinding, options: EngineOptions) {
+  /** `ringClass` is the addon's NativeRing, or a RemoteRing that forwards to a worker thread. */
+  constructor(ringClass: NativeRingConstructor, options: EngineOptions) {
     // The descriptor array holds one SQ's worth; completions one CQ's worth.
     const descBuffer = new ArrayBuffer(options.entries * DESC_WORDS * 4);
     this.desc = new Int32Array(descBuffer);
     this.descF64 = new Float64Array(descBuffer);
     this.completions = new Int32Array(options.entries * 2 * COMPLETION_WORDS);
     this.iovs = new Int32Array(IOV_CAPACITY_WORDS);
-    this.native = new binding.NativeRing(
+    this.native = new ringClass(
       options.entries, options.setupFlags, options.sqThreadIdleMs,
       this.desc, this.completions, this.iovs, this.completionHandler,
     );
@@ -97,6 +99,47 @@ export class Engine {
       orphans: this.orphans,
       ...this.counters,
     };
+  }
+
+  /** Ops submitted or waiting: what routing compares to find the least-loaded ring. */
+  get load(): number {
+    return this.inFlight + this.queue.length - this.queueHead;
+  }
+
+  /**
+   * Queues ops that must reach the kernel in one submit, in order (a batch,
+   * possibly linked with IOSQE_IO_LINK). The flush never splits a group.
+   */
+  enqueueGroup(recs: { rec: OpRecord; signal?: AbortSignal }[]): Promise<unknown>[] {
+    if (recs.length > this.sqEntries) {
+      for (const { rec } of recs) this.releaseAll(rec, false);
+      const err = new SaferRingError('ERR_OUT_OF_RANGE', `a batch holds at most ${this.sqEntries} operations (the ring's entries)`);
+      return recs.map(() => Promise.reject(err));
+    }
+    if (recs.length > 0) recs[0].rec.groupSize = recs.length;
+    return recs.map(({ rec, signal }) => this.enqueue(rec, signal));
+  }
+
+  /** Fails every op this engine holds, e.g. when the worker thread behind it died. Its ring must already be torn down. */
+  failAll(error: () => Error): void {
+    for (const rec of [...this.table]) {
+      if (rec === undefined || rec.state === OpState.Done) continue;
+      const wasSubmitted = rec.state === OpState.Submitted;
+      this.finish(rec);
+      if (wasSubmitted) this.inFlight--;
+      if (rec.abortRequested) this.orphans--;
+      this.releaseAll(rec, false);
+      rec.reject(error());
+    }
+    this.queue = [];
+    this.queueHead = 0;
+    this.urgent = [];
+    this.closed = true;
+    this.destroyed = true;
+    if (this.closeResolve !== null) {
+      this.closeResolve();
+      this.closeResolve = null;
+    }
   }
 
   /** Queues an op and returns the promise its completion settles. */
@@ -137,10 +180,21 @@ export class Engine {
     }
   }
 
-  /** Stops accepting work, cancels what is in flight, and settles once the kernel is done with every buffer. */
-  close(): Promise<void> {
+  /**
+   * Stops accepting work and settles once the kernel is done with every
+   * buffer. By default queued ops are rejected and in-flight ones cancelled;
+   * with `drain`, everything already accepted runs to completion first.
+   */
+  close(drain = false): Promise<void> {
     if (this.closePromise !== null) return this.closePromise;
     this.closed = true;
+    this.closePromise = new Promise<void>((resolve) => {
+      this.closeResolve = resolve;
+    });
+    if (drain) {
+      this.maybeFinishClose();
+      return this.closePromise;
+    }
     for (let i = this.queueHead; i < this.queue.length; i++) {
       const rec = this.queue[i];
       if (rec.state !== OpState.Queued) continue;
@@ -157,9 +211,6 @@ export class Engine {
       rec.abortRequested = true;
       this.submitCancel(rec);
     }
-    this.closePromise = new Promise<void>((resolve) => {
-      this.closeResolve = resolve;
-    });
     this.maybeFinishClose();
     return this.closePromise;
   }
@@ -247,6 +298,9 @@ export class Engine {
         }
         const need = rec.iovs === null ? 0 : rec.iovs.length;
         if (iovWords + need > this.iovs.length) break;
+        // A batch goes to the kernel whole, or waits for the next submit.
+        if (rec.groupSize > 1 && batch.length > 0 &&
+            (batch.length + rec.groupSize > this.sqEntries || this.inFlight + batch.length + rec.groupSize > this.cqEntries)) break;
         this.queueHead++;
         if (need > 0) {
           rec.chunk2 = iovWords / IOV_WORDS;
@@ -257,9 +311,16 @@ export class Engine {
       }
       if (batch.length === 0) break;
       for (let i = 0; i < batch.length; i++) this.writeDescriptor(i, batch[i]);
-      if (!this.submitBatch(batch)) continue;
+      // Marked before the submit: a completion must find its record in the
+      // Submitted state however soon it arrives.
       for (const rec of batch) rec.state = OpState.Submitted;
       this.inFlight += batch.length;
+      if (!this.submitBatch(batch)) {
+        this.inFlight -= batch.length;
+        for (const rec of batch) if (rec.state === OpState.Submitted) rec.state = OpState.Queued;
+        if (this.retryAfterCompletion) break;
+        continue;
+      }
       this.counters.submitted += batch.length;
       this.counters.submitCalls++;
     }
@@ -279,6 +340,13 @@ export class Engine {
       this.native.submit(batch.length);
       return true;
     } catch (err) {
+      if ((err as SaferRingError).code === 'ERR_RING_BUSY') {
+        // The ring behind us has no room right now (a worker's queue is full): retry after completions.
+        this.queue.splice(this.queueHead, 0, ...batch.filter((r) => r.op !== Op.CANCEL));
+        this.urgent.unshift(...batch.filter((r) => r.op === Op.CANCEL));
+        this.retryAfterCompletion = true;
+        return false;
+      }
       const index = (err as SaferRingError).index;
       const bad = typeof index === 'number' ? batch[index] : batch[0];
       this.finish(bad);
@@ -342,12 +410,14 @@ export class Engine {
         rec.reject(err as Error);
       }
     }
-    if (this.queueHead < this.queue.length) this.scheduleFlush();
+    this.retryAfterCompletion = false;
+    if (this.queueHead < this.queue.length || this.urgent.length > 0) this.scheduleFlush();
     if (this.closed) this.maybeFinishClose();
   }
 
   private maybeFinishClose(): void {
     if (this.closeResolve === null || this.inFlight > 0 || this.urgent.length > 0) return;
+    if (this.queueHead < this.queue.length) return; // draining: accepted work still to run
     this.native.destroy();
     this.destroyed = true;
     const resolve = this.closeResolve;

@@ -46,6 +46,8 @@ export class OpRecord {
   onAbort: (() => void) | null = null;
   abortRequested = false; // AbortSignal fired while in flight: cancel sent, CQE awaited
   closing = false; // ring.close() cancelled it
+  /** On the first op of a batch: how many ops must go to the kernel in the same submit. */
+  groupSize = 1;
 
   constructor(op: number, settle: Settle) {
     this.op = op;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Arena, Slot } from '../buffers/arena';
 import { OwnedBuffer, MovedSlot, takeSlot, restore, discard } from '../buffers/owned-buffer';
 import { errnoError, SaferRingError } from '../errors';
-import { requireBinding } from '../native';
+import { requireBinding, NativeRingConstructor } from '../native';
 import { openFlags } from '../fs/open-flags';
 import { parseStatx, StatxStats, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE_BYTES, AT_EMPTY_PATH } from '../fs/statx';
 import { checkAddress, decodeSockaddr, encodeSockaddr, PeerAddress, SocketAddress } from '../net/sockaddr';
@@ -14,10 +14,11 @@ import {
   checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, outOfRange,
 } from '../validate';
 import {
-  ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, OP_SYSCALL, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN,
+  ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, OP_SYSCALL, SQE_HARDLINK, SQE_LINK, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN,
   SETUP_FIXED_BUFFERS, SETUP_SINGLE_ISSUER, SETUP_SQPOLL,
 } from './descriptor';
 import { Engine, EngineStats } from './engine';
+import { Batch, BatchResult } from './batch';
 import { OpRecord, OpState } from './op-record';
 
 export interface RingOptions {
@@ -94,6 +95,12 @@ export interface RingStats extends EngineStats {
   arena: ReturnType<Arena['stats']>;
 }
 
+/** @internal Lets the runtime back a Ring with a worker thread's ring instead of a local one. */
+export const kRingClass = Symbol('safer-ring.ringClass');
+interface InternalRingOptions extends RingOptions {
+  [kRingClass]?: NativeRingConstructor;
+}
+
 const AT_FDCWD = -100;
 const kRecord = Symbol('safer-ring.op');
 
@@ -128,6 +135,8 @@ export class Ring {
   readonly backend = 'io_uring' as const;
   readonly #engine: Engine;
   readonly #arena: Arena;
+  /** While submitBatch prepares its operations, #submit collects them here instead of queueing them. */
+  #capture: { rec: OpRecord; signal?: AbortSignal }[] | null = null;
 
   /** `new Ring(32)` or `new Ring({ entries: 32, ... })`. */
   constructor(options: number | RingOptions = {}) {
@@ -140,7 +149,8 @@ export class Ring {
     if (opts.deferTaskrun) flags |= SETUP_DEFER_TASKRUN | SETUP_SINGLE_ISSUER;
     if (opts.fixedBuffers ?? true) flags |= SETUP_FIXED_BUFFERS;
     const idle = checkInteger('sqThreadIdleMs', opts.sqThreadIdleMs ?? 1000, 0, 600_000);
-    this.#engine = new Engine(requireBinding(), { entries, setupFlags: flags, sqThreadIdleMs: idle });
+    const ringClass = (opts as InternalRingOptions)[kRingClass] ?? requireBinding().NativeRing;
+    this.#engine = new Engine(ringClass, { entries, setupFlags: flags, sqThreadIdleMs: idle });
     this.#arena = this.#engine.arena;
   }
 
@@ -490,6 +500,11 @@ export class Ring {
     return this.#engine.close();
   }
 
+  /** @internal Like closeRing, but lets accepted work finish instead of cancelling it. */
+  drainAndClose(): Promise<void> {
+    return this.#engine.close(true);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.closeRing();
   }
@@ -520,7 +535,57 @@ export class Ring {
     rec.len = bytes.length + 1;
   }
 
+  /**
+   * Submits a batch: all its operations reach the kernel in one submit, in
+   * order, linked where `dependsOnPrevious` says so. Resolves once every
+   * operation has completed, with one settled result per operation. If any
+   * operation's arguments are invalid, nothing is submitted and the batch rejects.
+   */
+  async submitBatch(batch: Batch): Promise<BatchResult> {
+    if (!(batch instanceof Batch)) throw invalidType('batch', 'an instance of Batch', batch);
+    const captured: { rec: OpRecord; signal?: AbortSignal }[] = [];
+    const placeholders: Promise<unknown>[] = [];
+    let failure: unknown = null;
+    this.#capture = captured;
+    try {
+      for (const op of batch.operations) {
+        const before = captured.length;
+        const p = op.apply(this);
+        if (captured.length === before) {
+          failure = await p.then(() => new Error('internal: operation was not captured'), (err) => err);
+          break;
+        }
+        placeholders.push(p);
+      }
+    } finally {
+      this.#capture = null;
+    }
+    if (failure !== null) {
+      for (const { rec } of captured) this.#engine.releaseAll(rec, false);
+      throw failure;
+    }
+    batch.operations.forEach((op, i) => {
+      if (op.dependency !== 'none') captured[i - 1].rec.sqeFlags |= op.dependency === 'hardlink' ? SQE_HARDLINK : SQE_LINK;
+    });
+    const promises = this.#engine.enqueueGroup(captured);
+    return { results: await Promise.allSettled(promises) };
+  }
+
+  /** Ops in flight or queued on this ring (what the runtime's routing compares). */
+  get load(): number {
+    return this.#engine.load;
+  }
+
+  /** @internal The runtime fails a dead worker's ops through this. */
+  failAll(error: () => Error): void {
+    this.#engine.failAll(error);
+  }
+
   #submit(rec: OpRecord, signal: AbortSignal | undefined): Promise<any> {
+    if (this.#capture !== null) {
+      this.#capture.push({ rec, signal });
+      return CAPTURED;
+    }
     const promise = this.#engine.enqueue<any>(rec, signal);
     if (rec.state !== OpState.Done) (promise as unknown as Record<symbol, OpRecord>)[kRecord] = rec;
     return promise;
@@ -528,6 +593,7 @@ export class Ring {
 }
 
 const EMPTY: ReadOptions & { flags?: number } = {};
+const CAPTURED: Promise<never> = new Promise(() => {});
 
 
 // ---- settle functions: completion result -> promise outcome ----

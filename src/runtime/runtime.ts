@@ -1,0 +1,255 @@
+// Runtime: the main-thread dispatcher over a pool of ring workers.
+//
+// Each worker thread owns one io_uring (workers/ring-worker.ts). Buffers all
+// live in this thread's arena, whose SharedArrayBuffer chunks every worker
+// also maps, so an operation crosses threads as a 64-byte descriptor naming
+// (chunk, offset, length) and its result as a 16-byte completion: the bytes
+// never move. Per worker, the dispatcher runs an ordinary Ring whose native
+// ring is a RemoteRing, so every op, check and settle path is Ring's own.
+//
+// Routing: operations whose meaning depends on the fd's state (writes, reads
+// at the current position, fsync, close, socket ops) go to the fd's home
+// worker (fd % workers), so one file's ordered writes stay on one ring in
+// submission order. Positional reads and ops without an fd go to the
+// least-loaded worker.
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Ring, RingOptions, kRingClass, ReadOptions, OpOptions, OpenOptions, StatxOptions } from '../ring/ring';
+import type { ReadResult, WriteResult, ReadvResult, WritevResult, AcceptResult, RingStats } from '../ring/ring';
+import type { OwnedBuffer } from '../buffers/owned-buffer';
+import type { StatxStats } from '../fs/statx';
+import type { SocketAddress } from '../net/sockaddr';
+import { Batch, BatchResult } from '../ring/batch';
+import { SaferRingError, closedError } from '../errors';
+import { requireBinding, NativeRingInfo } from '../native';
+import { checkInteger, checkOptions } from '../validate';
+import { SharedQueue } from './shared-queue';
+import { CQ_RECORD_WORDS, FromWorker, RingWorkerData, SQ_RECORD_WORDS } from './protocol';
+import { remoteRingClass, WorkerChannel } from './remote-ring';
+import { SETUP_COOP_TASKRUN, SETUP_FIXED_BUFFERS, SETUP_SINGLE_ISSUER } from '../ring/descriptor';
+
+export interface RuntimeOptions {
+  /** Worker threads, each with its own ring. Default: SAFER_RING_WORKERS, else one less than the CPUs (at least 1). */
+  workers?: number;
+  /** Ring entries per worker. Default 256. */
+  entries?: number;
+}
+
+export interface RuntimeStats {
+  workers: number;
+  perWorker: (Omit<RingStats, 'arena'> & { threadId: number })[];
+  arena: RingStats['arena'];
+  workersReplaced: number;
+}
+
+function defaultWorkers(): number {
+  const env = process.env.SAFER_RING_WORKERS;
+  if (env !== undefined && env !== '') return checkInteger('SAFER_RING_WORKERS', Number(env), 1, 256);
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
+function nextPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(2, n)));
+}
+
+const workerFile = path.join(__dirname, '..', '..', 'workers', 'ring-worker.js');
+
+interface Slot {
+  channel: WorkerChannel;
+  ring: Ring;
+}
+
+export class Runtime {
+  readonly backend = 'io_uring' as const;
+  readonly workerCount: number;
+  #entries: number;
+  #slots: Slot[] = [];
+  #closing: Promise<void> | null = null;
+  #replaced = 0;
+
+  constructor(options: RuntimeOptions = {}) {
+    const opts = checkOptions<RuntimeOptions>(options);
+    this.workerCount = opts.workers === undefined ? defaultWorkers() : checkInteger('workers', opts.workers, 1, 256);
+    this.#entries = checkInteger('entries', opts.entries ?? 256, 1, 32768);
+    requireBinding().probe(); // fail here, clearly, if io_uring cannot be set up at all
+    for (let i = 0; i < this.workerCount; i++) this.#slots.push(this.#spawn(i));
+  }
+
+  #spawn(index: number): Slot {
+    const entries = this.#entries;
+    const sq = new SharedQueue(SQ_RECORD_WORDS, nextPow2(entries * 8));
+    const cq = new SharedQueue(CQ_RECORD_WORDS, nextPow2(entries * 8));
+    const setupFlags = SETUP_COOP_TASKRUN | SETUP_SINGLE_ISSUER | SETUP_FIXED_BUFFERS;
+    const data: RingWorkerData = {
+      sq: sq.sab, sqCapacity: sq.capacity, cq: cq.sab, cqCapacity: cq.capacity, entries, setupFlags, sqThreadIdleMs: 0,
+    };
+    const worker = new Worker(workerFile, { workerData: data, stdout: false, stderr: false });
+    worker.unref(); // the ring behind it refs the worker only while ops are in flight
+    const info: NativeRingInfo = {
+      live: true, flags: setupFlags, sqEntries: entries, cqEntries: entries * 2, fixedBufferSlots: 0, registeredFiles: 0,
+    };
+    const channel: WorkerChannel = { worker, sq, cq, info };
+    const ring = new Ring({ entries, [kRingClass]: remoteRingClass(channel) } as RingOptions);
+    const slot: Slot = { channel, ring };
+    worker.on('message', (msg: FromWorker) => {
+      if (msg.type === 'ready') Object.assign(info, { flags: msg.flags, fixedBufferSlots: msg.fixedBufferSlots });
+      else if (msg.type === 'failed') slot.ring.failAll(() => new SaferRingError(msg.code, msg.message));
+    });
+    worker.on('error', () => {}); // reported through 'exit'; an uncaught error in a worker must not take the process down
+    worker.on('exit', () => this.#onExit(index, slot));
+    return slot;
+  }
+
+  /**
+   * A worker is gone. Its ring was torn down in its exit path (cancelled and
+   * drained before the thread ended), so the kernel holds none of our memory:
+   * fail its ops, free their slots, and start a replacement unless closing.
+   */
+  #onExit(index: number, slot: Slot): void {
+    if (this.#slots[index] !== slot) return;
+    const closing = this.#closing !== null;
+    slot.ring.failAll(() =>
+      closing ? closedError() : new SaferRingError('ERR_WORKER_DIED', 'the ring worker thread exited while the operation was in flight'),
+    );
+    if (!closing) {
+      this.#replaced++;
+      this.#slots[index] = this.#spawn(index);
+    }
+  }
+
+  #home(fd: number): Ring {
+    if (this.#closing !== null) return this.#slots[0].ring; // rejects with ERR_RING_CLOSED
+    const slots = this.#slots;
+    return slots[(Number.isInteger(fd) && fd >= 0 ? fd : 0) % slots.length].ring;
+  }
+
+  #leastLoaded(): Ring {
+    const slots = this.#slots;
+    let best = slots[0].ring;
+    let load = best.load;
+    for (let i = 1; i < slots.length && load > 0; i++) {
+      const l = slots[i].ring.load;
+      if (l < load) {
+        best = slots[i].ring;
+        load = l;
+      }
+    }
+    return best;
+  }
+
+  #forRead(fd: number, options?: ReadOptions): Ring {
+    const p = options?.position;
+    return p !== undefined && p !== null && p !== -1 ? this.#leastLoaded() : this.#home(fd);
+  }
+
+  // ---- the Ring API, routed ----
+
+  read<B extends Uint8Array>(fd: number, buffer: B, options?: ReadOptions): Promise<ReadResult<B>> {
+    return this.#forRead(fd, options).read(fd, buffer, options);
+  }
+  readOwned<B extends OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions): Promise<ReadResult<B>> {
+    return this.#forRead(fd, options).readOwned(fd, buffer, options);
+  }
+  write<B extends Uint8Array>(fd: number, buffer: B, options?: ReadOptions): Promise<WriteResult<B>> {
+    return this.#home(fd).write(fd, buffer, options);
+  }
+  writeOwned<B extends OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions): Promise<WriteResult<B>> {
+    return this.#home(fd).writeOwned(fd, buffer, options);
+  }
+  readv(fd: number, buffers: Uint8Array[], options?: Omit<ReadOptions, 'offset' | 'length'>): Promise<ReadvResult> {
+    return this.#forRead(fd, options).readv(fd, buffers, options);
+  }
+  writev(fd: number, buffers: Uint8Array[], options?: Omit<ReadOptions, 'offset' | 'length'>): Promise<WritevResult> {
+    return this.#home(fd).writev(fd, buffers, options);
+  }
+  openat(file: string | Buffer | URL, flags?: string | number, mode?: number, options?: OpenOptions): Promise<number> {
+    return this.#leastLoaded().openat(file, flags, mode, options);
+  }
+  closeFd(fd: number, options?: OpOptions): Promise<void> {
+    return this.#home(fd).closeFd(fd, options);
+  }
+  statx(target: string | Buffer | URL | number, options?: StatxOptions): Promise<StatxStats> {
+    return (typeof target === 'number' ? this.#home(target) : this.#leastLoaded()).statx(target, options);
+  }
+  fsync(fd: number, options?: OpOptions & { datasync?: boolean }): Promise<void> {
+    return this.#home(fd).fsync(fd, options);
+  }
+  accept(fd: number, options?: OpOptions): Promise<number> {
+    return this.#home(fd).accept(fd, options);
+  }
+  acceptWithAddress(fd: number, options?: OpOptions): Promise<AcceptResult> {
+    return this.#home(fd).acceptWithAddress(fd, options);
+  }
+  connect(fd: number, address: SocketAddress, options?: OpOptions): Promise<void> {
+    return this.#home(fd).connect(fd, address, options);
+  }
+  recv<B extends Uint8Array | OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions & { flags?: number }): Promise<ReadResult<B>> {
+    return this.#home(fd).recv(fd, buffer, options);
+  }
+  send<B extends Uint8Array | OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions & { flags?: number }): Promise<WriteResult<B>> {
+    return this.#home(fd).send(fd, buffer, options);
+  }
+  timeout(ms: number, options?: OpOptions): Promise<void> {
+    return this.#leastLoaded().timeout(ms, options);
+  }
+  nop(options?: OpOptions): Promise<number> {
+    return this.#leastLoaded().nop(options);
+  }
+
+  /** Runs a batch on one worker: the home worker of its first fd, else the least-loaded one. */
+  submitBatch(batch: Batch): Promise<BatchResult> {
+    const fd = batch.operations.find((op) => op.fdForRouting !== undefined)?.fdForRouting;
+    return (fd === undefined ? this.#leastLoaded() : this.#home(fd)).submitBatch(batch);
+  }
+
+  /**
+   * `close()` with no argument: stop accepting work, let everything already
+   * accepted finish, then stop the workers. `close(fd)`: close an fd.
+   */
+  close(): Promise<void>;
+  close(fd: number, options?: OpOptions): Promise<void>;
+  close(fd?: number, options?: OpOptions): Promise<void> {
+    if (arguments.length === 0) return this.#shutdown(true);
+    return this.closeFd(fd as number, options);
+  }
+
+  /** Stops now: queued ops reject, in-flight ops are cancelled in the kernel, then the workers stop. */
+  terminate(): Promise<void> {
+    return this.#shutdown(false);
+  }
+
+  #shutdown(drain: boolean): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    this.#closing = (async () => {
+      const slots = [...this.#slots];
+      const exited = slots.map(({ channel }) => new Promise<void>((resolve) => {
+        if (channel.worker.threadId === -1) resolve();
+        else channel.worker.once('exit', () => resolve());
+      }));
+      await Promise.all(slots.map(({ ring }) => (drain ? ring.drainAndClose() : ring.closeRing())));
+      // Each worker closes its ring and ends when told (RemoteRing.destroy); a worker that is stuck is stopped.
+      const timer = setTimeout(() => slots.forEach(({ channel }) => void channel.worker.terminate()), 5000);
+      await Promise.all(exited);
+      clearTimeout(timer);
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  stats(): RuntimeStats {
+    const per = this.#slots.map(({ ring, channel }) => {
+      const { arena: _arena, ...rest } = ring.stats();
+      return { ...rest, threadId: channel.worker.threadId };
+    });
+    return { workers: this.#slots.length, perWorker: per, arena: this.#slots[0].ring.stats().arena, workersReplaced: this.#replaced };
+  }
+
+  /** The worker threads, for diagnostics (and for tests that kill one). */
+  workerThreads(): readonly Worker[] {
+    return this.#slots.map((s) => s.channel.worker);
+  }
+}

@@ -1,0 +1,89 @@
+// A single-producer single-consumer queue of fixed-size int32 records in a
+// SharedArrayBuffer, with Atomics doorbells.
+//
+// Memory ordering: the producer writes a record's words, then publishes with
+// Atomics.store(tail) (sequentially consistent), so a consumer that reads the
+// new tail with Atomics.load sees the record. The consumer frees space by
+// Atomics.store(head). Head and tail are free-running int32 counters; the
+// slot index is `counter & (capacity - 1)`.
+//
+// Wake-ups cost tens of microseconds across CPUs, so they are rare by design:
+// the consumer drains everything available per wake, and the producer rings
+// the doorbell (Atomics.notify) only when the consumer has said, through its
+// `waiting` word, that it is about to sleep. The consumer re-checks the tail
+// after raising `waiting`, so a publish that raced with it is never missed.
+
+const HEAD = 0; // consumer-owned
+const TAIL = 16; // producer-owned (64 bytes away from head: separate cache lines)
+const WAITING = 32; // 1 while the consumer sleeps (or is about to)
+export const USER_WORD = 48; // free for the users of the queue (the runtime's chunk announcements)
+const HEADER_WORDS = 64;
+
+export class SharedQueue {
+  readonly sab: SharedArrayBuffer;
+  readonly recordWords: number;
+  readonly capacity: number;
+  readonly header: Int32Array;
+  readonly data: Int32Array;
+
+  /** Creates a queue, or attaches to one another thread created (pass its `sab`). */
+  constructor(recordWords: number, capacity: number, sab?: SharedArrayBuffer) {
+    if ((capacity & (capacity - 1)) !== 0) throw new RangeError('capacity must be a power of two');
+    this.recordWords = recordWords;
+    this.capacity = capacity;
+    this.sab = sab ?? new SharedArrayBuffer((HEADER_WORDS + recordWords * capacity) * 4);
+    this.header = new Int32Array(this.sab, 0, HEADER_WORDS);
+    this.data = new Int32Array(this.sab, HEADER_WORDS * 4, recordWords * capacity);
+  }
+
+  // ---- producer side ----
+
+  /** Records that can be written before the consumer frees more. */
+  freeSlots(tail: number): number {
+    return this.capacity - ((tail - Atomics.load(this.header, HEAD)) | 0);
+  }
+
+  /** The producer's private tail (only the producer writes it). */
+  get tail(): number {
+    return Atomics.load(this.header, TAIL);
+  }
+
+  /** Word offset of record `counter` in `data`. */
+  offsetOf(counter: number): number {
+    return (counter & (this.capacity - 1)) * this.recordWords;
+  }
+
+  /** Makes records up to `tail` visible, waking the consumer if it sleeps. */
+  publish(tail: number): void {
+    Atomics.store(this.header, TAIL, tail);
+    if (Atomics.load(this.header, WAITING) !== 0) Atomics.notify(this.header, TAIL);
+  }
+
+  // ---- consumer side ----
+
+  get head(): number {
+    return Atomics.load(this.header, HEAD);
+  }
+
+  available(head: number): number {
+    return (Atomics.load(this.header, TAIL) - head) | 0;
+  }
+
+  /** Frees records up to `head`. */
+  release(head: number): void {
+    Atomics.store(this.header, HEAD, head);
+  }
+
+  /** Resolves when records past `head` are (or may be) available. Never blocks the thread. */
+  async waitForData(head: number): Promise<void> {
+    Atomics.store(this.header, WAITING, 1);
+    const tail = Atomics.load(this.header, TAIL);
+    if (tail !== head) {
+      Atomics.store(this.header, WAITING, 0);
+      return;
+    }
+    const w = Atomics.waitAsync(this.header, TAIL, tail);
+    if (w.async) await w.value;
+    Atomics.store(this.header, WAITING, 0);
+  }
+}

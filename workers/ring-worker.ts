@@ -1,0 +1,165 @@
+// A ring worker: owns one native io_uring on its own thread and serves the
+// submission queue the dispatcher fills. It never sees promises or buffers as
+// objects: descriptors name memory by (chunk, offset, length) in the
+// dispatcher's arena, whose chunks (SharedArrayBuffers) it receives once each.
+import { parentPort, workerData } from 'node:worker_threads';
+import { requireBinding, NativeRing } from '../src/native';
+import { SharedQueue, USER_WORD } from '../src/runtime/shared-queue';
+import { CQ_RECORD_WORDS, IOVS_INLINE, RingWorkerData, SQ_RECORD_WORDS, ToWorker } from '../src/runtime/protocol';
+import { COMPLETION_WORDS, DESC_WORDS, D_CHUNK, D_CHUNK2, D_ID, D_GEN, D_LEN2, D_OP, IOV_WORDS, Op } from '../src/ring/descriptor';
+
+const data = workerData as RingWorkerData;
+const port = parentPort!;
+const sq = new SharedQueue(SQ_RECORD_WORDS, data.sqCapacity, data.sq);
+const cq = new SharedQueue(CQ_RECORD_WORDS, data.cqCapacity, data.cq);
+
+const desc = new Int32Array(data.entries * DESC_WORDS);
+const comps = new Int32Array(data.entries * 2 * COMPLETION_WORDS);
+const iovs = new Int32Array(4096 * IOV_WORDS);
+let knownChunks = 0;
+let closing = false;
+let ring: NativeRing;
+
+try {
+  const binding = requireBinding();
+  ring = new binding.NativeRing(data.entries, data.setupFlags, data.sqThreadIdleMs, desc, comps, iovs, onComplete);
+  const info = ring.info();
+  port.postMessage({ type: 'ready', flags: info.flags, sqEntries: info.sqEntries, cqEntries: info.cqEntries, fixedBufferSlots: info.fixedBufferSlots });
+} catch (err) {
+  const e = err as { code?: string; message: string };
+  port.postMessage({ type: 'failed', code: e.code ?? 'ERR_NATIVE_UNAVAILABLE', message: e.message });
+  process.exit(1);
+}
+
+// Completions go straight back to the dispatcher. The completion queue is
+// sized for every op the dispatcher may have in flight, so it cannot fill.
+const backlog: number[] = [];
+function onComplete(n: number): void {
+  let tail = cq.tail;
+  for (let i = 0; i < n; i++) {
+    const b = i * COMPLETION_WORDS;
+    if (cq.freeSlots(tail) === 0) {
+      backlog.push(comps[b], comps[b + 1], comps[b + 2], comps[b + 3]);
+      continue;
+    }
+    cq.data.set(comps.subarray(b, b + COMPLETION_WORDS), cq.offsetOf(tail));
+    tail++;
+  }
+  cq.publish(tail);
+  if (backlog.length > 0) setTimeout(flushBacklog, 1);
+}
+
+function flushBacklog(): void {
+  let tail = cq.tail;
+  while (backlog.length > 0 && cq.freeSlots(tail) > 0) {
+    cq.data.set(backlog.splice(0, CQ_RECORD_WORDS), cq.offsetOf(tail));
+    tail++;
+  }
+  cq.publish(tail);
+  if (backlog.length > 0) setTimeout(flushBacklog, 1);
+}
+
+/** Reports a descriptor the native layer refused as a failed completion (EINVAL). */
+function reject(record: Int32Array): void {
+  comps[0] = record[D_ID];
+  comps[1] = record[D_GEN];
+  comps[2] = -22;
+  comps[3] = 0;
+  onComplete(1);
+}
+
+/** Chunks a descriptor points into (to wait for chunks announced but not yet received). */
+function maxChunk(d: Int32Array, base: number, iovBase: number, iovCount: number): number {
+  let max = d[base + D_CHUNK];
+  if (d[base + D_OP] === Op.STATX || d[base + D_OP] === Op.ACCEPT) max = Math.max(max, d[base + D_CHUNK2]);
+  for (let i = 0; i < iovCount; i++) max = Math.max(max, iovs[iovBase + i * IOV_WORDS]);
+  return max;
+}
+
+/**
+ * Moves everything in the submission queue into the ring: one native submit
+ * per ring-full. Returns false when it stopped at a chunk still in transit.
+ */
+function drain(): boolean {
+  let head = sq.head;
+  let n = 0;
+  let iovWords = 0;
+  let blocked = false;
+  while (sq.available(head) > 0) {
+    const at = sq.offsetOf(head);
+    const base = n * DESC_WORDS;
+    desc.set(sq.data.subarray(at, at + SQ_RECORD_WORDS), base);
+    let records = 1;
+    let iovCount = 0;
+    if (desc[base + D_CHUNK2] === IOVS_INLINE && (desc[base + D_OP] === Op.READV || desc[base + D_OP] === Op.WRITEV)) {
+      iovCount = desc[base + D_LEN2];
+      const words = iovCount * IOV_WORDS;
+      if (iovWords + words > iovs.length) break; // next round
+      for (let w = 0; w < words; w++) {
+        const c = head + 1 + Math.floor(w / SQ_RECORD_WORDS);
+        iovs[iovWords + w] = sq.data[sq.offsetOf(c) + (w % SQ_RECORD_WORDS)];
+      }
+      desc[base + D_CHUNK2] = iovWords / IOV_WORDS;
+      records += Math.ceil(words / SQ_RECORD_WORDS);
+    }
+    // A chunk announced by the dispatcher but whose message has not arrived yet: wait for it.
+    const needed = maxChunk(desc, base, iovWords, iovCount);
+    if (needed >= knownChunks && needed < Atomics.load(sq.header, USER_WORD)) {
+      blocked = true;
+      break;
+    }
+    iovWords += iovCount * IOV_WORDS;
+    head += records;
+    n++;
+    if (n === data.entries) {
+      submit(n);
+      n = 0;
+      iovWords = 0;
+    }
+  }
+  if (n > 0) submit(n);
+  sq.release(head);
+  return !blocked;
+}
+
+function submit(n: number): void {
+  try {
+    ring.submit(n);
+  } catch (err) {
+    // The native layer refused one descriptor: fail it, submit the others one by one.
+    for (let i = 0; i < n; i++) {
+      const record = desc.slice(i * DESC_WORDS, (i + 1) * DESC_WORDS);
+      desc.set(record, 0);
+      try {
+        ring.submit(1);
+      } catch {
+        reject(record);
+      }
+    }
+  }
+}
+
+let chunkArrived: (() => void) | null = null;
+
+async function serve(): Promise<void> {
+  while (!closing) {
+    if (drain()) await sq.waitForData(sq.head);
+    else await new Promise<void>((resolve) => (chunkArrived = resolve));
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'chunk') {
+    ring.addChunk(msg.index, msg.view);
+    knownChunks = Math.max(knownChunks, msg.index + 1);
+    const wake = chunkArrived;
+    chunkArrived = null;
+    wake?.();
+  } else if (msg.type === 'close') {
+    closing = true;
+    ring.destroy(); // the dispatcher closes only once nothing is in flight
+    port.close();
+  }
+});
+
+void serve();
