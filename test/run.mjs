@@ -9,9 +9,12 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
 
-// The suite runs against the real kernel through io_uring. The worker-count
-// and fallback-backend runs join this list as those layers land.
-const configurations = [{ name: 'io_uring backend', env: { SAFER_RING_BACKEND: 'io_uring' } }];
+// The whole suite runs against the real kernel through io_uring, once per
+// worker count of the runtime (the fallback backend joins this list when it lands).
+const configurations = [1, 2, 4].map((workers) => ({
+  name: `io_uring backend, ${workers} worker${workers > 1 ? 's' : ''}`,
+  env: { SAFER_RING_BACKEND: 'io_uring', SAFER_RING_WORKERS: String(workers) },
+}));
 
 const only = process.argv[2]; // optional file pattern, e.g. `npm test -- cancel`
 let passed = 0;
