@@ -5,6 +5,7 @@ export type {
   StatxOptions, AcceptResult, RingStats,
 } from './ring/ring';
 export { OwnedBuffer, setLeakWarnings } from './buffers/owned-buffer';
+export type { BufferTransfer } from './buffers/owned-buffer';
 export { BufferPool, PooledBuffer } from './buffers/pool';
 export type { BufferPoolStats } from './buffers/pool';
 export { PinnedBuffer } from './buffers/pinned-buffer';

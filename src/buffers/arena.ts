@@ -7,6 +7,9 @@
 // of one power-of-two size class (a slab allocator); freed slots go back on
 // their class's free list, last-in first-out so hot memory is reused first.
 
+import { threadId } from 'node:worker_threads';
+import { SaferRingError } from '../errors';
+
 /** Largest buffer `new OwnedBuffer(size)` accepts: 1 GiB. */
 export const MAX_BUFFER_SIZE = 2 ** 30;
 
@@ -21,9 +24,37 @@ export const enum SlotState {
   InFlight = 2, // moved into an operation: only the ring may touch it until its completion
 }
 
+// Each chunk has a control word per slot in its own SharedArrayBuffer: the
+// cross-thread truth about who owns the slot. Changes that can race (a
+// transfer being claimed) go through Atomics.compareExchange, so exactly one
+// claimant wins. Low 3 bits: the state; the rest: a thread id or a nonce.
+const C_FREE = 0;
+const C_OWNED = 1; // << 3: owning thread id
+const C_IN_FLIGHT = 2; // << 3: thread whose ring holds it
+const C_IN_TRANSIT = 3; // << 3: transfer nonce, until claimed
+const C_RELEASED_REMOTE = 4; // released on another thread: the origin reclaims it
+const ME = threadId;
+let nonceCounter = 0;
+
+/** What a buffer travels as between threads: its chunk, its slot, and a one-time claim nonce. */
+export interface SlotTransfer {
+  /** Which arena and chunk the slot belongs to (a SharedArrayBuffer's object identity does not survive postMessage). */
+  origin: { thread: number; arena: number; chunk: number };
+  chunk: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  slotIndex: number;
+  offset: number;
+  capacity: number;
+  length: number;
+  nonce: number;
+}
+
 /** One slot: a fixed range of one chunk. Slot objects are created once and reused forever. */
 export class Slot {
   state: SlotState = SlotState.Free;
+  /** Claimed from another thread's arena: freeing it hands it back to that arena. */
+  foreign = false;
+  origin: SlotTransfer['origin'] | undefined = undefined;
   /** Operations currently using this slot's memory without owning it (zero-copy `read`/`write`). */
   borrows = 0;
   /** A release asked for while borrowed: it runs when the last borrow ends. */
@@ -34,7 +65,20 @@ export class Slot {
     readonly offset: number,
     readonly capacity: number,
     readonly classShift: number,
+    readonly control: Int32Array,
+    readonly index: number,
   ) {}
+
+  /** Records in the shared control word that this thread's ring now holds the slot. */
+  markInFlight(): void {
+    this.state = SlotState.InFlight;
+    Atomics.store(this.control, this.index, (ME << 3) | C_IN_FLIGHT);
+  }
+
+  markOwned(): void {
+    this.state = SlotState.Owned;
+    Atomics.store(this.control, this.index, (ME << 3) | C_OWNED);
+  }
 }
 
 export interface ArenaStats {
@@ -52,6 +96,11 @@ export class Arena {
   private readonly chunkSlots: Slot[][] = [];
   private bytesReserved = 0;
   private slotsInUse = 0;
+  private readonly controls: SharedArrayBuffer[] = [];
+  private readonly inTransit = new Set<Slot>(); // our slots handed to other threads
+  private readonly imported = new Map<string, number>(); // other arenas' chunks mapped here
+  private static nextId = 1;
+  readonly id = Arena.nextId++;
 
   private static current: Arena | undefined;
 
@@ -64,11 +113,15 @@ export class Arena {
     const shift = classShift(size);
     const list = (this.freeLists[shift] ??= []);
     let slot = list.pop();
+    if (slot === undefined && this.inTransit.size > 0) {
+      this.reclaimRemote();
+      slot = list.pop();
+    }
     if (slot === undefined) {
       this.grow(shift);
       slot = list.pop()!;
     }
-    slot.state = SlotState.Owned;
+    slot.markOwned();
     this.slotsInUse++;
     return slot;
   }
@@ -78,8 +131,82 @@ export class Arena {
     if (slot.state === SlotState.Free) return;
     if (slot.state === SlotState.InFlight) throw new Error('internal: freeing a slot the kernel owns');
     slot.state = SlotState.Free;
+    if (slot.foreign) {
+      // Another thread's memory: mark it and let its arena take it back.
+      Atomics.store(slot.control, slot.index, C_RELEASED_REMOTE);
+      return;
+    }
+    Atomics.store(slot.control, slot.index, C_FREE);
     this.slotsInUse--;
     this.freeLists[slot.classShift].push(slot);
+  }
+
+  /**
+   * Starts moving an owned slot to another thread. The slot's control word
+   * goes from "owned by this thread" to "in transit (nonce)"; only one
+   * claim() of that nonce, on any thread, can take it.
+   */
+  beginTransfer(slot: Slot, length: number): SlotTransfer {
+    const nonce = (++nonceCounter * 1024 + (ME & 1023)) & 0x0fffffff;
+    const was = Atomics.compareExchange(slot.control, slot.index, (ME << 3) | C_OWNED, (nonce << 3) | C_IN_TRANSIT);
+    if (was !== ((ME << 3) | C_OWNED)) throw new SaferRingError('ERR_BUFFER_MOVED', 'the buffer is not owned by this thread');
+    slot.state = SlotState.Free; // not ours any more until it comes back
+    if (!slot.foreign) this.inTransit.add(slot);
+    const origin = slot.foreign ? slot.origin! : { thread: ME, arena: this.id, chunk: slot.chunk };
+    return {
+      origin,
+      chunk: this.chunks[slot.chunk].buffer as SharedArrayBuffer,
+      control: slot.control.buffer as SharedArrayBuffer,
+      slotIndex: slot.index, offset: slot.offset, capacity: slot.capacity, length, nonce,
+    };
+  }
+
+  /** Takes ownership of a transferred slot on this thread. A second claim of the same transfer is refused. */
+  claim(t: SlotTransfer): Slot {
+    const control = new Int32Array(t.control);
+    const was = Atomics.compareExchange(control, t.slotIndex, (t.nonce << 3) | C_IN_TRANSIT, (ME << 3) | C_OWNED);
+    if (was !== ((t.nonce << 3) | C_IN_TRANSIT)) {
+      throw new SaferRingError('ERR_BUFFER_MOVED', 'this buffer transfer was already claimed');
+    }
+    if (t.origin.thread === ME && t.origin.arena === this.id) {
+      // Our own slot coming home.
+      const slot = this.chunkSlots[t.origin.chunk][t.slotIndex];
+      this.inTransit.delete(slot);
+      slot.state = SlotState.Owned;
+      return slot;
+    }
+    const key = `${t.origin.thread}:${t.origin.arena}:${t.origin.chunk}`;
+    let index = this.imported.get(key);
+    if (index === undefined) {
+      index = this.importChunk(t.chunk);
+      this.imported.set(key, index);
+    }
+    const slot = new Slot(this, index, t.offset, t.capacity, -1, control, t.slotIndex);
+    slot.foreign = true;
+    slot.origin = t.origin;
+    slot.state = SlotState.Owned;
+    return slot;
+  }
+
+  /** Another thread's chunk becomes addressable here (rings on this thread register it), never allocatable. */
+  private importChunk(sab: SharedArrayBuffer): number {
+    const index = this.chunks.length;
+    this.chunks.push(new Uint8Array(sab));
+    this.chunkBySab.set(sab, index);
+    this.slabClass.push(-1);
+    this.chunkSlots.push([]);
+    return index;
+  }
+
+  /** Takes back slots that other threads released. */
+  private reclaimRemote(): void {
+    for (const slot of this.inTransit) {
+      if (Atomics.compareExchange(slot.control, slot.index, C_RELEASED_REMOTE, C_FREE) === C_RELEASED_REMOTE) {
+        this.inTransit.delete(slot);
+        this.slotsInUse--;
+        this.freeLists[slot.classShift].push(slot);
+      }
+    }
   }
 
   /** Borrowing pins a slot under an operation that does not own it (zero-copy read/write). */
@@ -109,6 +236,7 @@ export class Arena {
     const chunk = this.chunkBySab.get(bytes.buffer as SharedArrayBuffer);
     if (chunk === undefined) return undefined;
     const shift = this.slabClass[chunk];
+    if (shift < 0) return undefined; // an imported chunk: only claimed slots, which are not lent by view
     const slot = this.chunkSlots[chunk][Math.floor(bytes.byteOffset / 2 ** shift)];
     if (slot === undefined || slot.state === SlotState.Free) return undefined;
     if (bytes.byteOffset + bytes.byteLength > slot.offset + slot.capacity) return undefined;
@@ -128,8 +256,10 @@ export class Arena {
     this.chunkBySab.set(sab, index);
     this.slabClass.push(shift);
     this.bytesReserved += chunkBytes;
+    const control = new Int32Array(new SharedArrayBuffer(4 * (chunkBytes / slotBytes)));
+    this.controls.push(control.buffer as SharedArrayBuffer);
     const slots: Slot[] = [];
-    for (let off = 0; off < chunkBytes; off += slotBytes) slots.push(new Slot(this, index, off, slotBytes, shift));
+    for (let off = 0, i = 0; off < chunkBytes; off += slotBytes, i++) slots.push(new Slot(this, index, off, slotBytes, shift, control, i));
     this.chunkSlots.push(slots);
     // Reversed so pop() hands out the lowest offsets first.
     const list = this.freeLists[shift];

@@ -4,8 +4,11 @@
 // throws ERR_BUFFER_MOVED) and the slot is the ring's until the kernel's
 // completion arrives; the operation's result then carries a new, live handle
 // on the same slot. So at any moment exactly one party may touch the memory.
-import { Arena, MAX_BUFFER_SIZE, Slot, SlotState, releaseWhenIdle } from './arena';
-import { movedError } from '../errors';
+import { Arena, MAX_BUFFER_SIZE, Slot, SlotState, SlotTransfer, releaseWhenIdle } from './arena';
+
+/** A buffer in transit between threads (plain data: post it with postMessage). */
+export type BufferTransfer = SlotTransfer;
+import { movedError, SaferRingError } from '../errors';
 import { checkInteger } from '../validate';
 
 /** Where a slot goes back to when its handle is released: the arena, or a pool. */
@@ -144,6 +147,36 @@ export class OwnedBuffer {
     this.release();
   }
 
+  /**
+   * Moves this buffer to another thread: the handle goes dead here and the
+   * returned token (post it to a worker) is claimed there with
+   * `OwnedBuffer.claim(token)`. The bytes are not copied: both threads map the
+   * same shared memory, and the slot's control word says who owns it. Only
+   * the first claim succeeds. Pooled buffers cannot be transferred.
+   */
+  transfer(): BufferTransfer {
+    const slot = this.#slot;
+    const view = this.#view;
+    if (slot === null || view === null) throw movedError();
+    if (this.#home !== arenaHome) throw new SaferRingError('ERR_INVALID_STATE', 'pooled buffers stay on their pool\'s thread');
+    const t = slot.arena.beginTransfer(slot, view.length);
+    untrack(view);
+    this.#slot = null;
+    this.#view = null;
+    return t;
+  }
+
+  /** Takes ownership of a transferred buffer on this thread. Throws ERR_BUFFER_MOVED if it was already claimed. */
+  static claim(transfer: BufferTransfer): OwnedBuffer {
+    if (transfer === null || typeof transfer !== 'object' || !(transfer.chunk instanceof SharedArrayBuffer)) {
+      throw new SaferRingError('ERR_INVALID_ARG_TYPE', 'The "transfer" argument must be a token from OwnedBuffer#transfer()');
+    }
+    const slot = Arena.forThread().claim(transfer);
+    const view = new Uint8Array(transfer.chunk, transfer.offset, transfer.length);
+    track(view, slot, arenaHome);
+    return new OwnedBuffer(INTERNAL, slot, view, arenaHome);
+  }
+
   static {
     takeSlot = (buf: OwnedBuffer): MovedSlot => {
       const slot = buf.#slot;
@@ -151,11 +184,11 @@ export class OwnedBuffer {
       const moved: MovedSlot = { slot, view: buf.#view, home: buf.#home };
       buf.#slot = null;
       buf.#view = null;
-      slot.state = SlotState.InFlight;
+      slot.markInFlight();
       return moved;
     };
     adopt = (slot: Slot, view: Uint8Array, home: SlotHome): OwnedBuffer => {
-      slot.state = SlotState.Owned;
+      slot.markOwned();
       return new OwnedBuffer(INTERNAL, slot, view, home);
     };
     peekSlot = (buf: OwnedBuffer): Slot | null => buf.#slot;
@@ -177,7 +210,7 @@ export function restore(moved: MovedSlot): OwnedBuffer {
 
 /** Frees a moved slot whose operation failed (the caller no longer holds it). */
 export function discard(moved: MovedSlot): void {
-  moved.slot.state = SlotState.Owned;
+  moved.slot.markOwned();
   untrack(moved.view);
   moved.home.releaseSlot(moved.slot, moved.view);
 }

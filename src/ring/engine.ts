@@ -8,7 +8,7 @@
 // batch of CQEs copied into `completions`; each is matched to its record by
 // (id, generation) and settled.
 import { constants as osConstants } from 'node:os';
-import { Arena, SlotState } from '../buffers/arena';
+import { Arena } from '../buffers/arena';
 import { discard } from '../buffers/owned-buffer';
 import { abortError, closedError, SaferRingError } from '../errors';
 import type { NativeRing, NativeRingConstructor, NativeRingInfo } from '../native';
@@ -221,12 +221,10 @@ export class Engine {
     rec.moved = null;
     const arena = this.arena;
     if (rec.temp !== null) {
-      rec.temp.state = SlotState.Owned;
       arena.release(rec.temp);
       rec.temp = null;
     }
     if (rec.temp2 !== null) {
-      rec.temp2.state = SlotState.Owned;
       arena.release(rec.temp2);
       rec.temp2 = null;
     }
