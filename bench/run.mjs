@@ -17,6 +17,11 @@ const BENCHMARKS = [
     script: 'read-random.mjs',
     description: 'random 4 KiB reads of a cached file: safer-ring vs node:fs vs C liburing',
   },
+  {
+    name: 'runtime',
+    script: 'runtime.mjs',
+    description: 'random 4 KiB reads: Runtime (1, 2, 4 workers) vs inline Ring vs node:fs, QD64 and QD1 latency',
+  },
 ];
 
 function usage() {

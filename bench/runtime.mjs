@@ -602,6 +602,7 @@ async function main() {
         formatTimes(r.p50 / (fsQd1?.p50 ?? NaN)),
         r.path,
       ]),
+      (text) => console.log(text.trimEnd()),
     );
     console.log('  (p50 vs fs.promises below 1.00x means lower latency than fs.promises)');
   }
@@ -627,18 +628,20 @@ async function main() {
         ? '   (failed, see note)'
         : '';
   console.log('');
+  const line = (title, value, rest) => console.log(`  ${title.padEnd(26)} ${value.padStart(11)} ${rest}`.trimEnd());
   console.log(`Key figures: Runtime(${KEY_WORKERS} workers) readOwned vs fs.promises FileHandle.read (${parallelism} CPUs available)`);
-  console.log(`  Runtime(${KEY_WORKERS}) QD${QD}               ${formatInt(key?.median).padStart(11)} ops/s (median)`);
-  console.log(
-    `  vs fs.promises QD${QD}           ${formatTimes(qd64Ratio).padStart(11)}   target >= ${TARGET_QD64_VS_FS_PROMISES}x     ` +
-      `${verdict(qd64Ratio >= TARGET_QD64_VS_FS_PROMISES, qd64Ratio)}${missing(key, fsQd64)}`,
+  line(`Runtime(${KEY_WORKERS}) QD${QD}`, formatInt(key?.median), 'ops/s (median)');
+  line(
+    `vs fs.promises QD${QD}`,
+    formatTimes(qd64Ratio),
+    `      target >= ${TARGET_QD64_VS_FS_PROMISES}x      ${verdict(qd64Ratio >= TARGET_QD64_VS_FS_PROMISES, qd64Ratio)}${missing(key, fsQd64)}`,
   );
-  console.log(
-    `  Runtime(${KEY_WORKERS}) QD1 p50            ${formatRatio(keyQd1?.p50).padStart(8)} us   ` +
-      `vs fs.promises QD1 p50 ${formatRatio(fsQd1?.p50)} us   (${PATH_RUNTIME})`,
-  );
-  console.log(
-    `  QD1 p50 vs fs.promises          ${formatTimes(p50Ratio).padStart(11)}   target <= ${formatTimes(TARGET_QD1_P50_VS_FS_PROMISES)} (no worse)   ` +
+  line(`Runtime(${KEY_WORKERS}) QD1 p50`, formatRatio(keyQd1?.p50), `us    (${PATH_RUNTIME})`);
+  line('fs.promises QD1 p50', formatRatio(fsQd1?.p50), 'us');
+  line(
+    'QD1 p50 vs fs.promises',
+    formatTimes(p50Ratio),
+    `      target <= ${formatTimes(TARGET_QD1_P50_VS_FS_PROMISES)} (no worse)   ` +
       `${verdict(p50Ratio <= TARGET_QD1_P50_VS_FS_PROMISES, p50Ratio)}${missing(keyQd1, fsQd1)}`,
   );
   const failed = results.filter((r) => r.error);

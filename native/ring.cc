@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "addon.h"
@@ -113,7 +114,7 @@ bool NativeRing::Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned
   }
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  poll_ = new uv_poll_t;
+  poll_ = static_cast<uv_poll_t*>(malloc(sizeof(uv_poll_t)));
   poll_->data = this;
   uv_poll_init(loop, poll_, eventFd_);
   uv_poll_start(poll_, UV_READABLE, OnPoll);
@@ -220,24 +221,32 @@ Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
+  // Room for the whole batch first, so it is prepared all or nothing. The SQ
+  // is empty after every successful submit; it only fills when the kernel
+  // refused one (or, with SQPOLL, before its thread has caught up).
+  unsigned space = io_uring_sq_space_left(&ring_);
+  if (space < count) {
+    SubmitPending();
+    space = io_uring_sq_space_left(&ring_);
+    while (space < count && (appliedFlags_ & SETUP_SQPOLL) && io_uring_sqring_wait(&ring_) >= 0)
+      space = io_uring_sq_space_left(&ring_);
+  }
+  if (space < count) {
+    ThrowError(env, "ERR_RING_BUSY", "the submission queue is full; retry after completions");
+    return env.Undefined();
+  }
   for (uint32_t i = 0; i < count; i++) {
     struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    while (sqe == nullptr) {
-      // Full SQ: hand what we have to the kernel (with SQPOLL, wait for its thread).
-      if (SubmitPending() < 0 || (appliedFlags_ & SETUP_SQPOLL)) io_uring_sqring_wait(&ring_);
-      sqe = io_uring_get_sqe(&ring_);
-    }
     const int32_t* d = desc + static_cast<size_t>(i) * kDescWords;
     std::unique_ptr<Aux> aux = PrepareSqe(ctx, d, sqe);
     if (aux) aux_[UserData(d)] = std::move(aux);
     inFlight_++;
   }
-  int ret = SubmitPending();
+  // Once SQEs are prepared they belong to the kernel: never report failure
+  // here (the caller would free their memory). A refused submit leaves them
+  // queued in the SQ ring, and the next submit or wake-up retries it.
+  if (SubmitPending() < 0) submitDeferred_ = true;
   UpdateKeepAlive();
-  if (ret < 0 && ret != -EBUSY && ret != -EAGAIN) {
-    ThrowErrno(env, -ret, "io_uring_enter");
-    return env.Undefined();
-  }
   return Napi::Number::New(env, count);
 }
 
@@ -304,25 +313,38 @@ void NativeRing::OnReadable() {
   if (appliedFlags_ & SETUP_DEFER_TASKRUN) io_uring_get_events(&ring_);
   if (submitDeferred_) SubmitPending();
 
-  Napi::Env env(env_);
-  Napi::HandleScope scope(env);
+  // Raw Node-API with every status checked: this runs from libuv, possibly
+  // while a worker thread is being terminated, when JavaScript cannot run and
+  // the C++ wrappers would abort the process on the first failed call.
+  napi_env env = env_;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   for (int round = 0; round < kMaxDeliveryRounds && live_; round++) {
+    napi_value comps, cb, self, count, result;
+    napi_typedarray_type type;
     size_t words;
-    int32_t* out = TypedArrayWords(completions_, &words);
+    void* data;
+    if (napi_get_reference_value(env, completions_, &comps) != napi_ok || comps == nullptr ||
+        napi_get_typedarray_info(env, comps, &type, &words, &data, nullptr, nullptr) != napi_ok)
+      break;
     size_t capacity = words / kCompletionWords;
-    unsigned n = ReapInto(out, capacity);
+    unsigned n = ReapInto(static_cast<int32_t*>(data), capacity);
     if (n == 0) break;
-    Napi::Function cb = onComplete_.Value();
-    if (!cb.IsEmpty()) {
-      // JavaScript may submit more work, or close and destroy this ring, from here.
-      cb.MakeCallback(Value(), {Napi::Number::New(env, n)});
-      if (env.IsExceptionPending()) {
-        Napi::Error e = env.GetAndClearPendingException();
-        napi_fatal_exception(env, e.Value());
-      }
+    if (napi_get_reference_value(env, onComplete_, &cb) != napi_ok || cb == nullptr ||
+        napi_get_reference_value(env, Napi::ObjectWrap<NativeRing>::operator napi_ref(), &self) != napi_ok ||
+        napi_create_uint32(env, n, &count) != napi_ok)
+      break;
+    // JavaScript may submit more work, or close and destroy this ring, from here.
+    napi_status status = napi_make_callback(env, nullptr, self, cb, 1, &count, &result);
+    if (status == napi_pending_exception) {
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok && error != nullptr) napi_fatal_exception(env, error);
+      break;
     }
+    if (status != napi_ok) break;
     if (n < capacity) break;
   }
+  napi_close_handle_scope(env, scope);
   if (live_) UpdateKeepAlive();
 }
 
@@ -365,7 +387,10 @@ void NativeRing::Teardown(bool waitForKernel) {
   live_ = false;
   if (poll_ != nullptr) {
     uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    // The close callback runs on a later loop turn, possibly after a worker's
+    // environment has unloaded this addon: so it must not be our code. The
+    // handle came from malloc, and libc's free is the callback.
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), reinterpret_cast<uv_close_cb>(&free));
     poll_ = nullptr;
   }
   io_uring_queue_exit(&ring_);

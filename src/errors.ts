@@ -28,11 +28,12 @@ export interface SaferRingErrorProps {
  */
 export class SaferRingError extends Error {
   readonly code: SaferRingErrorCode;
-  errno?: number;
-  syscall?: string;
-  path?: string;
+  // `declare`: no own property unless set, as on Node's errors.
+  declare errno?: number;
+  declare syscall?: string;
+  declare path?: string;
   /** Set by the native layer: which descriptor of a batch was rejected. */
-  index?: number;
+  declare index?: number;
 
   constructor(code: SaferRingErrorCode, message: string, props: SaferRingErrorProps = {}) {
     super(message, props.cause === undefined ? undefined : { cause: props.cause });

@@ -109,4 +109,36 @@ test('an abandoned op (promise dropped) completes and its buffer is reclaimed, n
   fs.closeSync(fd);
 });
 
+test('cancel() of another ring\'s promise is refused and disturbs nothing', async () => {
+  const other = new Ring(4);
+  const mine = ring.timeout(60_000);
+  const theirs = other.timeout(20);
+  await new Promise((res) => setTimeout(res, 5));
+  assert.is(await ring.cancel(theirs), false);
+  await theirs; // fires normally
+  assert.is(await ring.cancel(mine), true);
+  await rejectsAbort(mine);
+  assert.is(other.stats().orphans, 0);
+  await other.close();
+});
+
+test('a buffer that fails an op while its memory is lent to another op is not reused early', async () => {
+  const [r, w] = createPipe();
+  const h = new OwnedBuffer(64);
+  const lent = ring.read(r, h.bytes); // borrows h's slot (zero-copy), waits on the empty pipe
+  try {
+    await ring.readOwned(2 ** 31 - 1, h); // moves h, fails with EBADF: the library frees h...
+    assert.unreachable();
+  } catch (err) {
+    assert.is(err.code, 'EBADF');
+  }
+  const fresh = new OwnedBuffer(64); // ...but not while the pipe read still holds the memory
+  fs.writeSync(w, 'kernel wrote this');
+  assert.is((await lent).bytesRead, 17);
+  assert.ok(fresh.bytes.every((x) => x === 0), 'the new buffer did not share the lent slot');
+  fresh.release();
+  fs.closeSync(r);
+  fs.closeSync(w);
+});
+
 test.run();

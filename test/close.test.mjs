@@ -92,4 +92,19 @@ test('a worker thread that is terminated with ops in flight does not crash the p
   await ring.close();
 });
 
+test('terminating a worker while its ring is delivering completions never aborts the process', () => {
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    let left = 8;
+    const next = () => {
+      const w = new Worker("const { Ring } = require('safer-ring'); const r = new Ring(8); " +
+        "require('node:worker_threads').parentPort.postMessage('go'); " +
+        "const spin = () => r.nop().then(spin); for (let i = 0; i < 8; i++) spin();", { eval: true });
+      w.once('message', () => setTimeout(() => w.terminate().then(() => (--left ? next() : console.log('survived'))), 5));
+    };
+    next();`;
+  const out = execFileSync(process.execPath, ['-e', script], { timeout: 30_000, encoding: 'utf8' });
+  assert.is(out.trim(), 'survived');
+});
+
 test.run();

@@ -276,6 +276,8 @@ export function releaseWhenIdle(slot: Slot, release: () => void): void {
 function classShift(size: number): number {
   let shift = MIN_CLASS_SHIFT;
   while (2 ** shift < size) shift++;
-  if (shift > MAX_CLASS_SHIFT) throw new RangeError('size exceeds MAX_BUFFER_SIZE');
+  if (shift > MAX_CLASS_SHIFT) {
+    throw new SaferRingError('ERR_OUT_OF_RANGE', `The value of "size" is out of range. It must be <= ${MAX_BUFFER_SIZE}. Received ${size}`);
+  }
   return shift;
 }

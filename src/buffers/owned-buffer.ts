@@ -78,6 +78,7 @@ export class OwnedBuffer {
   #slot: Slot | null;
   #view: Uint8Array | null;
   #home: SlotHome;
+  #length: number;
 
   /** Allocates `size` bytes (0 ..= MAX_BUFFER_SIZE) of zero-filled arena memory. */
   constructor(size: number);
@@ -88,6 +89,7 @@ export class OwnedBuffer {
       this.#slot = slot!;
       this.#view = view!;
       this.#home = home!;
+      this.#length = view!.length;
       return;
     }
     checkInteger('size', size, 0, MAX_BUFFER_SIZE);
@@ -98,6 +100,7 @@ export class OwnedBuffer {
     this.#slot = s;
     this.#view = v;
     this.#home = arenaHome;
+    this.#length = size;
     track(v, s, arenaHome);
   }
 
@@ -113,7 +116,7 @@ export class OwnedBuffer {
 
   /** Size in bytes. Readable even after a move. */
   get length(): number {
-    return this.#view?.length ?? 0;
+    return this.#length;
   }
 
   /** False once the handle was moved into an operation or released. */
@@ -210,9 +213,12 @@ export function restore(moved: MovedSlot): OwnedBuffer {
 
 /** Frees a moved slot whose operation failed (the caller no longer holds it). */
 export function discard(moved: MovedSlot): void {
-  moved.slot.markOwned();
-  untrack(moved.view);
-  moved.home.releaseSlot(moved.slot, moved.view);
+  const { slot, view, home } = moved;
+  slot.markOwned();
+  untrack(view);
+  // The same memory may also be lent to another op (a view of it passed to
+  // ring.read): free it only once that op is done too.
+  releaseWhenIdle(slot, () => home.releaseSlot(slot, view));
 }
 
 /** For subclasses in this package (pools, pinned buffers). */

@@ -35,7 +35,13 @@ export class BufferPool implements SlotHome {
   constructor(count: number, size: number) {
     this.count = checkInteger('count', count, 1, 1 << 20);
     this.size = checkInteger('size', size, 1, MAX_BUFFER_SIZE);
-    for (let i = 0; i < count; i++) this.#idle.push({ slot: this.#arena.allocate(size), view: null });
+    for (let i = 0; i < count; i++) {
+      const slot = this.#arena.allocate(size);
+      // Zeroed once: a pool never hands out bytes another owner left in the slot.
+      // Between uses within the pool, contents are kept (as Node's own pools do).
+      this.#arena.view(slot, size).fill(0);
+      this.#idle.push({ slot, view: null });
+    }
   }
 
   /** An idle buffer, or `undefined` when every buffer is in use. */

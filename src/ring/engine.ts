@@ -167,6 +167,11 @@ export class Engine {
     return promise;
   }
 
+  /** True while `rec` is one of this engine's live ops. */
+  holds(rec: OpRecord): boolean {
+    return rec.state !== OpState.Done && this.table[rec.id] === rec;
+  }
+
   /** Cancels one op: dropped if still queued, IORING_OP_ASYNC_CANCEL if in flight. */
   abort(rec: OpRecord): void {
     if (rec.state === OpState.Queued) {

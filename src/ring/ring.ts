@@ -3,7 +3,7 @@
 // into the arena (moving, borrowing or copying), fills an OpRecord and hands
 // it to the Engine. Settle functions turn the completion into the result.
 import { fileURLToPath } from 'node:url';
-import { Arena, Slot } from '../buffers/arena';
+import { Arena, MAX_BUFFER_SIZE, Slot } from '../buffers/arena';
 import { OwnedBuffer, MovedSlot, takeSlot, restore, discard } from '../buffers/owned-buffer';
 import { errnoError, SaferRingError } from '../errors';
 import { requireBinding, NativeRingConstructor } from '../native';
@@ -249,6 +249,7 @@ export class Ring {
       checkFd(fd);
       checkUint8Array('buffer', buffer);
       const { offset, length } = windowOf(buffer, opts);
+      if (length > MAX_BUFFER_SIZE) throw outOfRange('length', `<= ${MAX_BUFFER_SIZE}`, length);
       const isFile = op === Op.READ || op === Op.WRITE;
       const position = isFile ? checkPosition(opts.position) : 0;
       signal = opts.signal === undefined ? undefined : checkSignal(opts.signal);
@@ -307,6 +308,7 @@ export class Ring {
       // Arena views are lent in place; everything else shares one copy slot.
       const lent = buffers.map((b) => this.#arena.slotOf(b));
       const copyBytes = buffers.reduce((n, b, i) => (lent[i] === undefined ? n + b.byteLength : n), 0);
+      if (copyBytes > MAX_BUFFER_SIZE) throw outOfRange('total length of buffers', `<= ${MAX_BUFFER_SIZE}`, copyBytes);
       const temp = copyBytes > 0 ? this.#arena.allocate(copyBytes) : null;
       const iovs: number[] = [];
       const borrowed: Slot[] = [];
@@ -480,17 +482,15 @@ export class Ring {
 
   /**
    * Cancels the operation behind `promise` (a promise this ring returned).
-   * Resolves true if it was still queued or the kernel found it; the
-   * operation's own promise then rejects with ABORT_ERR. Its memory stays
-   * quarantined until the kernel's completion for it arrives.
+   * Resolves true if the operation was still pending here: a queued one is
+   * dropped, an in-flight one gets an IORING_OP_ASYNC_CANCEL. Its own promise
+   * rejects with ABORT_ERR once the kernel confirms (or resolves normally if
+   * it completed first); its memory stays quarantined until then. Resolves
+   * false for a settled operation or a promise from elsewhere.
    */
   cancel(promise: Promise<unknown>): Promise<boolean> {
     const rec = (promise as unknown as Record<symbol, OpRecord | undefined>)?.[kRecord];
-    if (rec === undefined || rec.state === OpState.Done) return Promise.resolve(false);
-    if (rec.state === OpState.Queued) {
-      this.#engine.abort(rec);
-      return Promise.resolve(true);
-    }
+    if (rec === undefined || !this.#engine.holds(rec)) return Promise.resolve(false);
     this.#engine.abort(rec);
     return Promise.resolve(true);
   }
