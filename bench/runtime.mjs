@@ -161,7 +161,8 @@ function withDeadline(promise, ms, what) {
  * fast. `read(position)` resolves to the bytes it read.
  */
 async function checkContents(fd, size, read) {
-  const position = (Math.floor(size / BLOCK / 2) + 1) % Math.floor(size / BLOCK) * BLOCK;
+  const blocks = Math.floor(size / BLOCK);
+  const position = ((Math.floor(blocks / 2) + 1) % blocks) * BLOCK;
   const expected = Buffer.alloc(BLOCK);
   fs.readSync(fd, expected, 0, BLOCK, position);
   const got = await read(position);
@@ -170,8 +171,8 @@ async function checkContents(fd, size, read) {
   }
 }
 
-/** readOwned variants over any object with the Ring API (an inline Ring or a Runtime). */
-function ownedVariants({ name, qd, workers, path, file, size, OwnedBuffer, acquire, release }) {
+/** A readOwned variant over any object with the Ring API (an inline Ring or a Runtime). */
+function ownedVariant({ name, qd, workers, path, file, size, OwnedBuffer, acquire, release }) {
   const positions = new RandomPositions(size);
   return {
     name,
@@ -340,7 +341,7 @@ function saferRingVariants(lib, file, size) {
   const runtimes = new Map(); // workers -> Runtime
 
   const runtimeVariant = (workers, qd) =>
-    ownedVariants({
+    ownedVariant({
       name: runtimeName(workers, qd),
       qd,
       workers,
@@ -371,7 +372,7 @@ function saferRingVariants(lib, file, size) {
 
   const ringVariant = (name, qd) => {
     let ring = null;
-    return ownedVariants({
+    return ownedVariant({
       name,
       qd,
       workers: 0,
@@ -460,6 +461,7 @@ async function main() {
   const active = variants.filter((v) => wanted(v.name));
   if (active.length === 0) {
     console.error(`runtime: no variant matches --only ${opts.only.join(', ')}`);
+    for (const note of notes) console.error(`  note: ${note}`);
     process.exit(2);
   }
 

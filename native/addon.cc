@@ -13,36 +13,56 @@
 
 namespace sr {
 
-void ThrowError(Napi::Env env, const char* code, const std::string& message, int index) {
-  InstanceData* data = GetInstance(env);
-  Napi::Object err;
-  if (data != nullptr && !data->errorClass.IsEmpty()) {
-    err = data->errorClass.New({Napi::String::New(env, code), Napi::String::New(env, message)});
-    if (env.IsExceptionPending()) return;
-  } else {
-    err = Napi::Error::New(env, message).Value();
-    err.Set("code", Napi::String::New(env, code));
+namespace {
+
+// Builds `new SaferRingError(code, message)` (or a plain Error with a code) in
+// raw Node-API, checking every status: while a worker is being terminated no
+// JavaScript can run, and the C++ wrappers would abort the process instead of
+// letting the call fail quietly.
+napi_value MakeError(napi_env env, const char* code, const std::string& message) {
+  napi_value codeValue, messageValue, err = nullptr;
+  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &codeValue) != napi_ok ||
+      napi_create_string_utf8(env, message.c_str(), message.size(), &messageValue) != napi_ok)
+    return nullptr;
+  InstanceData* data = GetInstance(Napi::Env(env));
+  napi_value cls;
+  if (data != nullptr && !data->errorClass.IsEmpty() &&
+      napi_get_reference_value(env, data->errorClass, &cls) == napi_ok && cls != nullptr) {
+    napi_value args[2] = {codeValue, messageValue};
+    if (napi_new_instance(env, cls, 2, args, &err) != napi_ok) return nullptr;
+    return err;
   }
-  if (index >= 0) err.Set("index", Napi::Number::New(env, index));
-  Napi::Error(env, err).ThrowAsJavaScriptException();
+  if (napi_create_error(env, codeValue, messageValue, &err) != napi_ok) return nullptr;
+  return err;
+}
+
+void SetNumber(napi_env env, napi_value obj, const char* key, double value) {
+  napi_value v;
+  if (napi_create_double(env, value, &v) == napi_ok) napi_set_named_property(env, obj, key, v);
+}
+
+void SetString(napi_env env, napi_value obj, const char* key, const char* value) {
+  napi_value v;
+  if (napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v) == napi_ok) napi_set_named_property(env, obj, key, v);
+}
+
+}  // namespace
+
+void ThrowError(Napi::Env env, const char* code, const std::string& message, int index) {
+  napi_value err = MakeError(env, code, message);
+  if (err == nullptr) return;
+  if (index >= 0) SetNumber(env, err, "index", index);
+  napi_throw(env, err);  // fails only while the environment is shutting down: nothing to report to then
 }
 
 void ThrowErrno(Napi::Env env, int err, const char* syscall) {
-  InstanceData* data = GetInstance(env);
-  Napi::Object obj;
   const char* name = strerrorname_np(err);
   std::string code = name != nullptr ? name : "EIO";
-  std::string message = code + ": " + strerror(err) + ", " + syscall;
-  if (data != nullptr && !data->errorClass.IsEmpty()) {
-    obj = data->errorClass.New({Napi::String::New(env, code), Napi::String::New(env, message)});
-    if (env.IsExceptionPending()) return;
-  } else {
-    obj = Napi::Error::New(env, message).Value();
-    obj.Set("code", Napi::String::New(env, code));
-  }
-  obj.Set("errno", Napi::Number::New(env, -err));
-  obj.Set("syscall", Napi::String::New(env, syscall));
-  Napi::Error(env, obj).ThrowAsJavaScriptException();
+  napi_value obj = MakeError(env, code.c_str(), code + ": " + strerror(err) + ", " + syscall);
+  if (obj == nullptr) return;
+  SetNumber(env, obj, "errno", -err);
+  SetString(env, obj, "syscall", syscall);
+  napi_throw(env, obj);
 }
 
 static Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
