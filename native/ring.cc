@@ -42,6 +42,7 @@ Napi::Function NativeRing::Define(Napi::Env env) {
       InstanceMethod<&NativeRing::UpdateFiles>("updateFiles"),
       InstanceMethod<&NativeRing::UnregisterFiles>("unregisterFiles"),
       InstanceMethod<&NativeRing::InFlight>("inFlight"),
+      InstanceMethod<&NativeRing::Reap>("reap"),
       InstanceMethod<&NativeRing::Info>("info"),
   });
   GetInstance(env)->ringCtor = Napi::Persistent(ctor);
@@ -465,6 +466,20 @@ Napi::Value NativeRing::UnregisterFiles(const Napi::CallbackInfo& info) {
   }
   registeredFiles_ = 0;
   return env.Undefined();
+}
+
+// reap(): copies CQEs already posted into the completion array and returns
+// how many, without calling back. A caller that owns a dedicated thread (a
+// ring worker) uses it right after submit: cached reads complete inline, and
+// this saves a trip around the event loop.
+Napi::Value NativeRing::Reap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckLive(env)) return env.Undefined();
+  size_t words;
+  int32_t* out = TypedArrayWords(completions_, &words);
+  unsigned n = ReapInto(out, words / kCompletionWords);
+  UpdateKeepAlive();
+  return Napi::Number::New(env, n);
 }
 
 Napi::Value NativeRing::InFlight(const Napi::CallbackInfo& info) {

@@ -43,6 +43,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   Napi::Value UpdateFiles(const Napi::CallbackInfo& info);
   Napi::Value UnregisterFiles(const Napi::CallbackInfo& info);
   Napi::Value InFlight(const Napi::CallbackInfo& info);
+  Napi::Value Reap(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
 
   bool Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned sqThreadIdleMs);

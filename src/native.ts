@@ -23,6 +23,8 @@ export interface NativeRing {
   unregisterFiles(): void;
   inFlight(): number;
   info(): NativeRingInfo;
+  /** Copies already-posted completions into the completion array without a callback; returns the count. */
+  reap?(): number;
 }
 
 export interface NativeRingConstructor {

@@ -125,6 +125,10 @@ function drain(): boolean {
 function submit(n: number): void {
   try {
     ring.submit(n);
+    // Cached reads usually complete during the submit: send them back now
+    // rather than on the next turn of this thread's loop.
+    const done = ring.reap!();
+    if (done > 0) onComplete(done);
   } catch (err) {
     // The native layer refused one descriptor: fail it, submit the others one by one.
     for (let i = 0; i < n; i++) {
