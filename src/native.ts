@@ -56,9 +56,6 @@ export interface NativeBinding extends NativeSockets {
 }
 
 function load(): { binding: NativeBinding | null; error: Error | null } {
-  if (process.env.SAFER_RING_BACKEND === 'fallback') {
-    return { binding: null, error: new Error('SAFER_RING_BACKEND=fallback') };
-  }
   const file = path.join(__dirname, '..', '..', 'build', 'Release', 'safer_ring.node');
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

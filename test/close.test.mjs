@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { Ring, OwnedBuffer, createPipe } from 'safer-ring';
-import { patternFile } from './helpers/env.mjs';
+import { patternFile, backend } from './helpers/env.mjs';
 
 test('close with ops in flight: in-flight ops are cancelled, close settles after the kernel is done', async () => {
   const ring = new Ring(8);
@@ -50,7 +50,7 @@ test('close lets completed work keep its result (nothing is lost)', async () => 
   const ring = new Ring(8);
   const fd = fs.openSync(patternFile(100), 'r');
   const p = ring.read(fd, Buffer.alloc(100), { position: 0 });
-  await new Promise((res) => setTimeout(res, 5));
+  while (ring.stats().completed === 0) await new Promise((res) => setTimeout(res, 1));
   await ring.close();
   assert.is((await p).bytesRead, 100);
   fs.closeSync(fd);
@@ -65,7 +65,9 @@ test('an idle ring does not keep the process alive; one with an op in flight doe
   assert.is(out2.trim(), 'fired');
 });
 
-test('a process that exits with ops in flight tears the ring down cleanly', () => {
+// On the fallback backend a pipe read blocks a libuv thread-pool thread, and
+// Node waits for those threads at exit: a limitation of the fallback, not a ring teardown.
+(backend === 'fallback' ? test.skip : test)('a process that exits with ops in flight tears the ring down cleanly', () => {
   const script = `
     const { Ring, OwnedBuffer, createPipe } = require('safer-ring');
     const r = new Ring(4);

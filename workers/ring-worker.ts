@@ -3,7 +3,8 @@
 // objects: descriptors name memory by (chunk, offset, length) in the
 // dispatcher's arena, whose chunks (SharedArrayBuffers) it receives once each.
 import { parentPort, workerData } from 'node:worker_threads';
-import { requireBinding, NativeRing } from '../src/native';
+import type { NativeRing } from '../src/native';
+import { ringClassFor } from '../src/backend/select';
 import { SharedQueue, USER_WORD } from '../src/runtime/shared-queue';
 import { CQ_RECORD_WORDS, IOVS_INLINE, RingWorkerData, SQ_RECORD_WORDS, ToWorker } from '../src/runtime/protocol';
 import { COMPLETION_WORDS, DESC_WORDS, D_CHUNK, D_CHUNK2, D_ID, D_GEN, D_LEN2, D_OP, IOV_WORDS, Op } from '../src/ring/descriptor';
@@ -21,8 +22,8 @@ let closing = false;
 let ring: NativeRing;
 
 try {
-  const binding = requireBinding();
-  ring = new binding.NativeRing(data.entries, data.setupFlags, data.sqThreadIdleMs, desc, comps, iovs, onComplete);
+  const RingClass = ringClassFor(data.backend);
+  ring = new RingClass(data.entries, data.setupFlags, data.sqThreadIdleMs, desc, comps, iovs, onComplete);
   const info = ring.info();
   port.postMessage({ type: 'ready', flags: info.flags, sqEntries: info.sqEntries, cqEntries: info.cqEntries, fixedBufferSlots: info.fixedBufferSlots });
 } catch (err) {

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { Arena, MAX_BUFFER_SIZE, Slot } from '../buffers/arena';
 import { OwnedBuffer, MovedSlot, takeSlot, restore, discard } from '../buffers/owned-buffer';
 import { errnoError, SaferRingError } from '../errors';
-import { requireBinding, NativeRingConstructor } from '../native';
+import type { NativeRingConstructor } from '../native';
+import { backend, BackendName } from '../backend/select';
 import { openFlags } from '../fs/open-flags';
 import { parseStatx, StatxStats, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE_BYTES, AT_EMPTY_PATH } from '../fs/statx';
 import { checkAddress, decodeSockaddr, encodeSockaddr, PeerAddress, SocketAddress } from '../net/sockaddr';
@@ -97,8 +98,10 @@ export interface RingStats extends EngineStats {
 
 /** @internal Lets the runtime back a Ring with a worker thread's ring instead of a local one. */
 export const kRingClass = Symbol('safer-ring.ringClass');
+export const kBackendName = Symbol('safer-ring.backendName');
 interface InternalRingOptions extends RingOptions {
   [kRingClass]?: NativeRingConstructor;
+  [kBackendName]?: BackendName;
 }
 
 const AT_FDCWD = -100;
@@ -131,8 +134,8 @@ function windowOf(buffer: { length: number }, options: ReadOptions): { offset: n
 }
 
 export class Ring {
-  /** Which implementation serves this ring. */
-  readonly backend = 'io_uring' as const;
+  /** Which implementation serves this ring: 'io_uring', or 'fallback' (node:fs). */
+  readonly backend: BackendName;
   readonly #engine: Engine;
   readonly #arena: Arena;
   /** While submitBatch prepares its operations, #submit collects them here instead of queueing them. */
@@ -149,7 +152,10 @@ export class Ring {
     if (opts.deferTaskrun) flags |= SETUP_DEFER_TASKRUN | SETUP_SINGLE_ISSUER;
     if (opts.fixedBuffers ?? true) flags |= SETUP_FIXED_BUFFERS;
     const idle = checkInteger('sqThreadIdleMs', opts.sqThreadIdleMs ?? 1000, 0, 600_000);
-    const ringClass = (opts as InternalRingOptions)[kRingClass] ?? requireBinding().NativeRing;
+    const internal = (opts as InternalRingOptions)[kRingClass];
+    const chosen = internal === undefined ? backend() : null;
+    this.backend = (opts as InternalRingOptions)[kBackendName] ?? chosen!.name;
+    const ringClass = internal ?? chosen!.ringClass;
     this.#engine = new Engine(ringClass, { entries, setupFlags: flags, sqThreadIdleMs: idle });
     this.#arena = this.#engine.arena;
   }

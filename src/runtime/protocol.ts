@@ -16,6 +16,7 @@ export interface RingWorkerData {
   entries: number;
   setupFlags: number;
   sqThreadIdleMs: number;
+  backend: 'io_uring' | 'fallback';
 }
 
 export type ToWorker =

@@ -15,14 +15,15 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Ring, RingOptions, kRingClass, ReadOptions, OpOptions, OpenOptions, StatxOptions } from '../ring/ring';
+import { Ring, RingOptions, kRingClass, kBackendName, ReadOptions, OpOptions, OpenOptions, StatxOptions } from '../ring/ring';
 import type { ReadResult, WriteResult, ReadvResult, WritevResult, AcceptResult, RingStats } from '../ring/ring';
 import type { OwnedBuffer } from '../buffers/owned-buffer';
 import type { StatxStats } from '../fs/statx';
 import type { SocketAddress } from '../net/sockaddr';
 import { Batch, BatchResult } from '../ring/batch';
 import { SaferRingError, closedError } from '../errors';
-import { requireBinding, NativeRingInfo } from '../native';
+import type { NativeRingInfo } from '../native';
+import { backend, BackendName } from '../backend/select';
 import { checkInteger, checkOptions } from '../validate';
 import { SharedQueue } from './shared-queue';
 import { CQ_RECORD_WORDS, FromWorker, RingWorkerData, SQ_RECORD_WORDS } from './protocol';
@@ -61,7 +62,7 @@ interface Slot {
 }
 
 export class Runtime {
-  readonly backend = 'io_uring' as const;
+  readonly backend: BackendName;
   readonly workerCount: number;
   #entries: number;
   #slots: Slot[] = [];
@@ -72,7 +73,7 @@ export class Runtime {
     const opts = checkOptions<RuntimeOptions>(options);
     this.workerCount = opts.workers === undefined ? defaultWorkers() : checkInteger('workers', opts.workers, 1, 256);
     this.#entries = checkInteger('entries', opts.entries ?? 256, 1, 32768);
-    requireBinding().probe(); // fail here, clearly, if io_uring cannot be set up at all
+    this.backend = backend().name; // workers follow this thread's choice
     for (let i = 0; i < this.workerCount; i++) this.#slots.push(this.#spawn(i));
   }
 
@@ -83,6 +84,7 @@ export class Runtime {
     const setupFlags = SETUP_COOP_TASKRUN | SETUP_SINGLE_ISSUER | SETUP_FIXED_BUFFERS;
     const data: RingWorkerData = {
       sq: sq.sab, sqCapacity: sq.capacity, cq: cq.sab, cqCapacity: cq.capacity, entries, setupFlags, sqThreadIdleMs: 0,
+      backend: this.backend,
     };
     const worker = new Worker(workerFile, { workerData: data, stdout: false, stderr: false });
     worker.unref(); // the ring behind it refs the worker only while ops are in flight
@@ -90,7 +92,7 @@ export class Runtime {
       live: true, flags: setupFlags, sqEntries: entries, cqEntries: entries * 2, fixedBufferSlots: 0, registeredFiles: 0,
     };
     const channel: WorkerChannel = { worker, sq, cq, info };
-    const ring = new Ring({ entries, [kRingClass]: remoteRingClass(channel) } as RingOptions);
+    const ring = new Ring({ entries, [kRingClass]: remoteRingClass(channel), [kBackendName]: this.backend } as RingOptions);
     const slot: Slot = { channel, ring };
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') Object.assign(info, { flags: msg.flags, fixedBufferSlots: msg.fixedBufferSlots });

@@ -1,0 +1,369 @@
+// FallbackRing: the NativeRing interface implemented with node:fs, for
+// systems where io_uring cannot be used (old kernels, seccomp in containers,
+// kernel.io_uring_disabled, or an addon that did not build). The Engine, Ring
+// and Runtime above it run unchanged, so the API, the checks and the buffer
+// ownership rules are the same on both backends.
+//
+// Memory safety without the kernel's help: libuv's thread pool never touches
+// arena memory. Reads land in a private Buffer and are copied into the arena
+// slot on completion; writes copy the slot's bytes out when submitted. So a
+// cancelled operation can complete (ECANCELED) at once while its thread-pool
+// call is still running: it can no longer write into memory that is freed.
+// Data a cancelled stream read brings back later is kept for the next read
+// of that fd, so cancelling never loses bytes from a pipe or socket.
+import fs from 'node:fs';
+import path from 'node:path';
+import { constants as osConstants } from 'node:os';
+import type { NativeRing, NativeRingInfo } from '../native';
+import { SaferRingError } from '../errors';
+import {
+  DESC_WORDS, D_ARG, D_CHUNK, D_CHUNK2, D_FD, D_FLAGS, D_GEN, D_ID, D_LEN, D_LEN2, D_OFF, D_OFF2,
+  D_OP, D_POS_F64, D_SQE_FLAGS, IORING_FSYNC_DATASYNC, IOV_WORDS, Op, SQE_FIXED_FILE, SQE_HARDLINK, SQE_LINK,
+} from '../ring/descriptor';
+import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, STATX_SIZE_BYTES } from '../fs/statx';
+
+const E = osConstants.errno;
+const AT_FDCWD = -100;
+
+interface Pending {
+  id: number;
+  gen: number;
+  op: number;
+  fd: number;
+  cancelled: boolean;
+  timer?: NodeJS.Timeout;
+  /** Runs once this op's outcome is known (the next op of its fd's stream may start). */
+  onSettled?: () => void;
+  /** For linked ops: the ops that wait for this one. */
+  next?: Task;
+}
+
+type Task = { run: () => void; pending: Pending; hard: boolean };
+
+function errnoOf(err: NodeJS.ErrnoException): number {
+  return typeof err.errno === 'number' ? err.errno : -E.EIO;
+}
+
+export class FallbackRing implements NativeRing {
+  #entries: number;
+  #desc: Int32Array;
+  #descF64: Float64Array;
+  #comps: Int32Array;
+  #iovs: Int32Array;
+  #onComplete: (n: number) => void;
+  #chunks: Uint8Array[] = [];
+  #pending = new Map<string, Pending>();
+  #pushback = new Map<number, Buffer>(); // bytes a cancelled stream read brought back
+  // Ops at the fd's current position (streams, position -1) run one at a time
+  // per fd, in submission order, as the kernel serialises them; the thread
+  // pool would otherwise reorder them.
+  #streams = new Map<number, (() => void)[]>();
+  #live = true;
+
+  constructor(entries: number, _flags: number, _idle: number, desc: Int32Array, comps: Int32Array, iovs: Int32Array, onComplete: (n: number) => void) {
+    this.#entries = entries;
+    this.#desc = desc;
+    this.#descF64 = new Float64Array(desc.buffer, desc.byteOffset, desc.length / 2);
+    this.#comps = comps;
+    this.#iovs = iovs;
+    this.#onComplete = onComplete;
+  }
+
+  addChunk(index: number, view: Uint8Array): boolean {
+    if (!(view.buffer instanceof SharedArrayBuffer)) {
+      throw new SaferRingError('ERR_INVALID_ARG_TYPE', 'arena chunks must be non-empty SharedArrayBuffer views');
+    }
+    this.#chunks[index] = view;
+    return false;
+  }
+
+  submit(count: number): number {
+    if (!this.#live) throw new SaferRingError('ERR_RING_CLOSED', 'the ring is closed');
+    if (!Number.isInteger(count) || count < 0 || count * DESC_WORDS > this.#desc.length) {
+      throw new SaferRingError('ERR_INVALID_ARG_VALUE', 'descriptor count out of range');
+    }
+    // Snapshot every descriptor first (the array is reused as soon as we return).
+    let previous: Task | null = null;
+    for (let i = 0; i < count; i++) {
+      const task = this.#prepare(i);
+      // IOSQE_IO_LINK: run after the previous op, cancelled (ECANCELED) if it failed.
+      if (previous !== null) previous.pending.next = task;
+      else setImmediate(task.run);
+      const flags = this.#desc[i * DESC_WORDS + D_SQE_FLAGS];
+      previous = flags & (SQE_LINK | SQE_HARDLINK) ? task : null;
+    }
+    return count;
+  }
+
+  #prepare(i: number): Task {
+    const d = this.#desc;
+    const b = i * DESC_WORDS;
+    const pending: Pending = { id: d[b + D_ID], gen: d[b + D_GEN], op: d[b + D_OP], fd: d[b + D_FD], cancelled: false };
+    const hard = (d[b + D_SQE_FLAGS] & SQE_HARDLINK) !== 0;
+    this.#pending.set(`${pending.id}:${pending.gen}`, pending);
+    if (d[b + D_SQE_FLAGS] & SQE_FIXED_FILE) return this.#task(pending, hard, () => this.#complete(pending, -E.EBADF));
+    const fd = d[b + D_FD];
+    const pos = this.#descF64[(b >> 1) + D_POS_F64];
+    const position = pos < 0 ? null : pos;
+    const chunk = d[b + D_CHUNK], off = d[b + D_OFF], len = d[b + D_LEN];
+    const flags = d[b + D_FLAGS], arg = d[b + D_ARG];
+    const chunk2 = d[b + D_CHUNK2], off2 = d[b + D_OFF2], len2 = d[b + D_LEN2];
+    const done = (res: number) => this.#complete(pending, res);
+    const fail = (err: NodeJS.ErrnoException | null) => done(err ? errnoOf(err) : 0);
+    switch (pending.op) {
+      case Op.NOP:
+        return this.#task(pending, hard, () => done(0));
+      case Op.READ:
+      case Op.RECV: {
+        const stream = position === null || pending.op === Op.RECV;
+        return this.#task(pending, hard, this.#inOrder(fd, stream, pending, () => this.#read(pending, fd, chunk, off, len, position)));
+      }
+      case Op.WRITE:
+      case Op.SEND: {
+        const copy = Buffer.from(this.#bytes(chunk, off, len)); // the slot is not read again after submit
+        const stream = position === null || pending.op === Op.SEND;
+        return this.#task(pending, hard, this.#inOrder(fd, stream, pending, () =>
+          fs.write(fd, copy, 0, len, position, (err, n) => (err ? fail(err) : done(n)))));
+      }
+      case Op.READV:
+      case Op.WRITEV: {
+        const parts: { chunk: number; off: number; len: number }[] = [];
+        for (let k = 0; k < len2; k++) {
+          const t = (chunk2 + k) * IOV_WORDS;
+          parts.push({ chunk: this.#iovs[t], off: this.#iovs[t + 1], len: this.#iovs[t + 2] });
+        }
+        if (pending.op === Op.WRITEV) {
+          const bufs = parts.map((p) => Buffer.from(this.#bytes(p.chunk, p.off, p.len)));
+          return this.#task(pending, hard, () => fs.writev(fd, bufs, position, (err, n) => (err ? fail(err) : done(n))));
+        }
+        const bufs = parts.map((p) => Buffer.alloc(p.len));
+        return this.#task(pending, hard, () =>
+          fs.readv(fd, bufs, position, (err, n) => {
+            if (err) return fail(err);
+            if (!pending.cancelled) {
+              let left = n;
+              parts.forEach((p, k) => {
+                const m = Math.min(left, p.len);
+                if (m > 0) this.#bytes(p.chunk, p.off, m).set(bufs[k].subarray(0, m));
+                left -= m;
+              });
+            }
+            done(n);
+          }));
+      }
+      case Op.OPENAT: {
+        const file = this.#path(fd, chunk, off, len);
+        return this.#task(pending, hard, () => fs.open(file, flags, arg, (err, newFd) => (err ? fail(err) : done(newFd))));
+      }
+      case Op.CLOSE:
+        return this.#task(pending, hard, () => fs.close(fd, fail));
+      case Op.FSYNC:
+        return this.#task(pending, hard, () => (flags & IORING_FSYNC_DATASYNC ? fs.fdatasync(fd, fail) : fs.fsync(fd, fail)));
+      case Op.STATX: {
+        const out = this.#bytes(chunk2, off2, Math.min(len2, STATX_SIZE_BYTES));
+        const byFd = (flags & AT_EMPTY_PATH) !== 0 && this.#bytes(chunk, off, 1)[0] === 0;
+        const file = byFd ? '' : this.#path(fd, chunk, off, len);
+        const cb = (err: NodeJS.ErrnoException | null, st?: fs.BigIntStats) => {
+          if (err) return fail(err);
+          if (!pending.cancelled) encodeStatx(st!, out);
+          done(0);
+        };
+        return this.#task(pending, hard, () => {
+          if (byFd) fs.fstat(fd, { bigint: true }, cb);
+          else if (flags & AT_SYMLINK_NOFOLLOW) fs.lstat(file, { bigint: true }, cb);
+          else fs.stat(file, { bigint: true }, cb);
+        });
+      }
+      case Op.TIMEOUT:
+        return this.#task(pending, hard, () => {
+          pending.timer = setTimeout(() => done(-E.ETIME), pos / 1e6);
+        });
+      case Op.CANCEL:
+        return this.#task(pending, hard, () => done(this.#cancel(off2, len2)));
+      case Op.ACCEPT:
+      case Op.CONNECT:
+      default:
+        // Node has no way to accept or connect on a raw socket fd: say so honestly.
+        return this.#task(pending, hard, () => done(-E.EOPNOTSUPP));
+    }
+  }
+
+  /** Wraps `start` so stream ops on one fd run one after another. */
+  #inOrder(fd: number, stream: boolean, pending: Pending, start: () => void): () => void {
+    if (!stream) return start;
+    return () => {
+      const queue = this.#streams.get(fd);
+      const go = () => {
+        pending.onSettled = () => this.#nextInStream(fd);
+        start();
+      };
+      if (queue === undefined) {
+        this.#streams.set(fd, []);
+        go();
+      } else {
+        queue.push(go);
+      }
+    };
+  }
+
+  #nextInStream(fd: number): void {
+    const queue = this.#streams.get(fd);
+    const next = queue?.shift();
+    if (next !== undefined) next();
+    else this.#streams.delete(fd);
+  }
+
+  #task(pending: Pending, hard: boolean, run: () => void): Task {
+    return { pending, hard, run: () => (pending.cancelled ? undefined : run()) };
+  }
+
+  /** A stream read (position -1) first returns what a cancelled read left behind. */
+  #read(pending: Pending, fd: number, chunk: number, off: number, len: number, position: number | null): void {
+    const kept = position === null ? this.#pushback.get(fd) : undefined;
+    if (kept !== undefined) {
+      const n = Math.min(len, kept.length);
+      this.#bytes(chunk, off, n).set(kept.subarray(0, n));
+      if (n === kept.length) this.#pushback.delete(fd);
+      else this.#pushback.set(fd, kept.subarray(n));
+      setImmediate(() => this.#complete(pending, n));
+      return;
+    }
+    const private_ = Buffer.alloc(len);
+    fs.read(fd, private_, 0, len, position, (err, n) => {
+      if (err) return this.#complete(pending, errnoOf(err));
+      if (pending.cancelled) {
+        if (position === null && n > 0) {
+          const prev = this.#pushback.get(fd);
+          this.#pushback.set(fd, prev ? Buffer.concat([prev, private_.subarray(0, n)]) : private_.subarray(0, n));
+        }
+        this.#settle(pending);
+        return;
+      }
+      this.#bytes(chunk, off, n).set(private_.subarray(0, n));
+      this.#complete(pending, n);
+    });
+  }
+
+  #cancel(id: number, gen: number): number {
+    const target = this.#pending.get(`${id}:${gen}`);
+    if (target === undefined || target.cancelled) return -E.ENOENT;
+    // Ops with side effects cannot be recalled once libuv runs them: like the kernel, report EALREADY.
+    if (target.op === Op.WRITE || target.op === Op.SEND || target.op === Op.WRITEV || target.op === Op.OPENAT ||
+        target.op === Op.CLOSE || target.op === Op.FSYNC) return -E.EALREADY;
+    if (target.timer !== undefined) clearTimeout(target.timer);
+    this.#complete(target, -E.ECANCELED, true);
+    target.cancelled = true;
+    if (target.op !== Op.READ && target.op !== Op.RECV) this.#settle(target);
+    return 0;
+  }
+
+  /**
+   * Reports an op's completion. A cancelled stream read keeps its place at the
+   * head of its fd's stream until its thread-pool read really returns (its
+   * bytes then go to the next read), so reads never race for a pipe's data.
+   */
+  #complete(p: Pending, res: number, byCancel = false): void {
+    if (p.cancelled || !this.#pending.delete(`${p.id}:${p.gen}`)) return;
+    if (!byCancel) this.#settle(p);
+    const next = p.next;
+    if (next !== undefined) {
+      if (res >= 0 || next.hard) setImmediate(next.run);
+      else this.#chainCancel(next);
+    }
+    if (!this.#live) return;
+    this.#comps[0] = p.id;
+    this.#comps[1] = p.gen;
+    this.#comps[2] = res;
+    this.#comps[3] = 0;
+    this.#onComplete(1);
+  }
+
+  #settle(p: Pending): void {
+    const settled = p.onSettled;
+    p.onSettled = undefined;
+    settled?.();
+  }
+
+  /** A failed link cancels the rest of its chain, as the kernel does. */
+  #chainCancel(task: Task): void {
+    this.#complete(task.pending, -E.ECANCELED);
+    task.pending.cancelled = true;
+  }
+
+  #bytes(chunk: number, off: number, len: number): Uint8Array {
+    const c = this.#chunks[chunk];
+    if (c === undefined || off < 0 || len < 0 || off + len > c.length) {
+      throw new SaferRingError('ERR_INVALID_ARG_VALUE', 'buffer range out of bounds');
+    }
+    return c.subarray(off, off + len);
+  }
+
+  /** The NUL-terminated path in a slot, resolved against a directory fd the way openat(2) does. */
+  #path(dirfd: number, chunk: number, off: number, len: number): string {
+    const bytes = this.#bytes(chunk, off, len);
+    const end = bytes.indexOf(0);
+    const text = Buffer.from(bytes.subarray(0, end < 0 ? len : end)).toString();
+    if (dirfd === AT_FDCWD || path.isAbsolute(text)) return text;
+    return path.join(`/proc/self/fd/${dirfd}`, text);
+  }
+
+  destroy(): void {
+    this.#live = false;
+    for (const p of this.#pending.values()) if (p.timer !== undefined) clearTimeout(p.timer);
+  }
+
+  registerFiles(): number {
+    throw new SaferRingError('ERR_UNSUPPORTED_OPERATION', 'registered files need io_uring');
+  }
+
+  updateFiles(): number {
+    return this.registerFiles();
+  }
+
+  unregisterFiles(): void {
+    this.registerFiles();
+  }
+
+  inFlight(): number {
+    return this.#pending.size;
+  }
+
+  reap(): number {
+    return 0;
+  }
+
+  info(): NativeRingInfo {
+    return { live: this.#live, flags: 0, sqEntries: this.#entries, cqEntries: this.#entries * 2, fixedBufferSlots: 0, registeredFiles: 0 };
+  }
+}
+
+const NS = 1_000_000_000n;
+
+/** Writes a struct statx (the fields parseStatx reads) from node:fs BigIntStats. */
+function encodeStatx(st: fs.BigIntStats, out: Uint8Array): void {
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  out.fill(0);
+  const major = (dev: bigint) => Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = (dev: bigint) => Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  const time = (at: number, ns: bigint) => {
+    v.setBigInt64(at, ns / NS, true);
+    v.setUint32(at + 8, Number(ns % NS), true);
+  };
+  v.setUint32(0, 0xfff, true);
+  v.setUint32(4, Number(st.blksize), true);
+  v.setUint32(16, Number(st.nlink), true);
+  v.setUint32(20, Number(st.uid), true);
+  v.setUint32(24, Number(st.gid), true);
+  v.setUint16(28, Number(st.mode), true);
+  v.setBigUint64(32, st.ino, true);
+  v.setBigUint64(40, st.size, true);
+  v.setBigUint64(48, st.blocks, true);
+  time(64, st.atimeNs);
+  time(80, st.birthtimeNs);
+  time(96, st.ctimeNs);
+  time(112, st.mtimeNs);
+  v.setUint32(128, major(st.rdev), true);
+  v.setUint32(132, minor(st.rdev), true);
+  v.setUint32(136, major(st.dev), true);
+  v.setUint32(140, minor(st.dev), true);
+}
