@@ -122,13 +122,16 @@ function drain(): boolean {
     head += records;
     n++;
     if (n === data.entries) {
+      // Free the records first: completions go out during submit, and the
+      // dispatcher must see the room they took as soon as it reacts to them.
+      sq.release(head);
       submit(n);
       n = 0;
       iovWords = 0;
     }
   }
-  if (n > 0) submit(n);
   sq.release(head);
+  if (n > 0) submit(n);
   return !blocked;
 }
 

@@ -338,7 +338,11 @@ export class Engine {
       if (!this.submitBatch(batch)) {
         this.inFlight -= batch.length;
         for (const rec of batch) if (rec.state === OpState.Submitted) rec.state = OpState.Queued;
-        if (this.retryAfterCompletion) break;
+        if (this.retryAfterCompletion) {
+          // Nothing in flight means no completion will come to retry on: poll for room instead.
+          if (this.inFlight === 0) setTimeout(this.flushBound, 1);
+          break;
+        }
         continue;
       }
       this.counters.submitted += batch.length;
