@@ -32,7 +32,7 @@ function presets(lib) {
     ['highThroughput', SaferRingConfig.highThroughput()],
     ['autoDetect', SaferRingConfig.autoDetect()],
     ['development', dev],
-    ['sqpoll', SaferRingConfig.builder().sqpoll(true, 1000).build()],
+    ['deferTaskrun', SaferRingConfig.builder().deferTaskrun().build()],
   ];
 }
 

@@ -84,12 +84,16 @@ export class SaferRingConfig {
   }
 
   /**
-   * Small ring, completion work deferred to the moment the ring is polled
-   * (DEFER_TASKRUN + SINGLE_ISSUER): the fewest interruptions of the thread
-   * and the shortest path from completion to JavaScript for one op at a time.
+   * Small ring with a kernel thread polling its submission queue (SQPOLL +
+   * SINGLE_ISSUER): submitting needs no system call while the thread is
+   * awake, which measured the shortest round trip for one op at a time
+   * (bench/presets.mjs). The price is a CPU the poller keeps busy until it
+   * has been idle for sqThreadIdleMs. Needs Linux 5.11+ without privileges.
    */
   static lowLatency(): SaferRingConfig {
-    return new SaferRingConfig({ ring: { entries: 64, coopTaskrun: true, singleIssuer: true, deferTaskrun: true, fixedBuffers: true } });
+    return new SaferRingConfig({
+      ring: { entries: 64, sqpoll: true, sqThreadIdleMs: DEFAULT_SQ_THREAD_IDLE_MS, coopTaskrun: false, singleIssuer: true, deferTaskrun: false, fixedBuffers: true },
+    });
   }
 
   /** Large ring for deep queues and big batches: more ops per submit, fewer flushes that find the ring full. */

@@ -67,7 +67,7 @@ test('presets produce rings whose kernel-applied flags are what the preset asked
   dev.logging.logger = devLog.logger;
   const presets = {
     default: [SaferRingConfig.default(), ['COOP_TASKRUN', 'SINGLE_ISSUER']],
-    lowLatency: [SaferRingConfig.lowLatency(), ['COOP_TASKRUN', 'SINGLE_ISSUER', 'DEFER_TASKRUN']],
+    lowLatency: [SaferRingConfig.lowLatency(), ['SQPOLL', 'SINGLE_ISSUER']],
     highThroughput: [SaferRingConfig.highThroughput(), ['COOP_TASKRUN', 'SINGLE_ISSUER']],
     development: [dev, ['COOP_TASKRUN', 'SINGLE_ISSUER']],
     autoDetect: [SaferRingConfig.autoDetect(), ['COOP_TASKRUN', 'SINGLE_ISSUER', 'DEFER_TASKRUN']],
@@ -112,14 +112,14 @@ test('a builder config reaches the kernel: each flag switched off is off in the 
   await readsWork(ring);
   await ring.close();
   // new Ring({ config }) is the same, and ring options beside it override the config.
-  const ring2 = new Ring({ config: SaferRingConfig.lowLatency(), entries: 8, deferTaskrun: false });
+  const ring2 = new Ring({ config: SaferRingConfig.highThroughput(), entries: 8, coopTaskrun: false });
   assert.is(ring2.entries, 8);
-  assert.equal(ring2.stats().setupFlags, expectedFlags(new ConfigBuilder(SaferRingConfig.lowLatency()).deferTaskrun(false).build()));
+  assert.equal(ring2.stats().setupFlags, expectedFlags(new ConfigBuilder().coopTaskrun(false).build()));
   await ring2.close();
 });
 
-test('DEFER_TASKRUN rings deliver completions (lowLatency preset, real reads)', async () => {
-  const ring = Ring.withConfig(SaferRingConfig.lowLatency());
+test('DEFER_TASKRUN rings deliver completions (real reads)', async () => {
+  const ring = Ring.withConfig(SaferRingConfig.builder().deferTaskrun().build());
   if (detectKernelSupport().deferTaskrun) assert.ok(ring.stats().setupFlags.includes('DEFER_TASKRUN'));
   await readsWork(ring);
   // A kernel-timed op completes later, from outside the submit: only an io_uring_get_events call delivers it.
@@ -130,21 +130,24 @@ test('DEFER_TASKRUN rings deliver completions (lowLatency preset, real reads)', 
   await ring.close();
 });
 
-test('SQPOLL rings deliver completions (sqpoll via the builder)', async () => {
-  const cfg = SaferRingConfig.builder().sqpoll(true, 50).entries(64).build();
-  assert.is(cfg.ring.coopTaskrun, false, 'the builder switches off what the kernel refuses beside SQPOLL');
-  let ring;
-  try {
-    ring = Ring.withConfig(cfg);
-  } catch (err) {
-    if (err.code === 'EPERM') return; // unprivileged on a kernel older than 5.11
-    throw err;
+test('SQPOLL rings deliver completions (lowLatency preset, and sqpoll via the builder)', async () => {
+  const built = SaferRingConfig.builder().deferTaskrun().sqpoll(true, 50).entries(64).build();
+  assert.is(built.ring.coopTaskrun, false, 'the builder switches off what the kernel refuses beside SQPOLL');
+  assert.is(built.ring.deferTaskrun, false);
+  for (const cfg of [SaferRingConfig.lowLatency(), built]) {
+    let ring;
+    try {
+      ring = Ring.withConfig(cfg);
+    } catch (err) {
+      if (err.code === 'EPERM') return; // unprivileged on a kernel older than 5.11
+      throw err;
+    }
+    assert.equal(ring.stats().setupFlags, expectedFlags(cfg));
+    assert.ok(ring.stats().setupFlags.includes('SQPOLL'));
+    await readsWork(ring);
+    await ring.timeout(5);
+    await ring.close();
   }
-  assert.equal(ring.stats().setupFlags, expectedFlags(cfg));
-  assert.ok(ring.stats().setupFlags.includes('SQPOLL'));
-  await readsWork(ring);
-  await ring.timeout(5);
-  await ring.close();
 });
 
 test('DEFER_TASKRUN without SINGLE_ISSUER is corrected (singleIssuer on) and logged at warn', async () => {
@@ -163,7 +166,7 @@ test('DEFER_TASKRUN without SINGLE_ISSUER is corrected (singleIssuer on) and log
   await ring.close();
 
   // The same through plain Ring options, and through a config mutated after build().
-  const mutated = SaferRingConfig.lowLatency();
+  const mutated = SaferRingConfig.builder().deferTaskrun().build();
   mutated.ring.singleIssuer = false;
   const { corrections } = validateConfig(mutated.clone());
   assert.equal(corrections, ['deferTaskrun requires singleIssuer: singleIssuer enabled']);
@@ -208,7 +211,7 @@ test('entries outside 1..32768 and other bad values are rejected', () => {
 
 test('a custom logger receives structured records: setup flags, op failures, every op at trace', async () => {
   const { records, logger } = capture();
-  const cfg = SaferRingConfig.builder(SaferRingConfig.lowLatency()).logging(true, LogLevel.Trace).logger(logger).metrics().build();
+  const cfg = SaferRingConfig.builder().entries(64).deferTaskrun().logging(true, LogLevel.Trace).logger(logger).metrics().build();
   const ring = Ring.withConfig(cfg);
   const ready = records.find((r) => r.msg === 'ring ready');
   assert.ok(ready, 'setup is logged');
@@ -257,7 +260,7 @@ test('a logger with only debug/info/warn/error (pino-style) works, and a throwin
 
 test('new Runtime({ config }) gives every worker ring the config flags (applied by the kernel)', async () => {
   const { records, logger } = capture();
-  const cfg = SaferRingConfig.builder(SaferRingConfig.lowLatency()).entries(32).logging(true, 'info').logger(logger).build();
+  const cfg = SaferRingConfig.builder().deferTaskrun().entries(32).logging(true, 'info').logger(logger).build();
   const rt = new Runtime({ config: cfg });
   await Promise.all(Array.from({ length: rt.workerCount * 4 }, () => rt.nop()));
   await readsWork(rt);

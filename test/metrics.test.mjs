@@ -58,8 +58,8 @@ test('ring.metrics() counts ops, bytes and errors per opcode exactly for a known
   await ring.close();
 });
 
-test('metrics on a DEFER_TASKRUN ring (lowLatency preset) and on the development preset', async () => {
-  for (const cfg of [withMetrics(SaferRingConfig.lowLatency()), SaferRingConfig.builder(SaferRingConfig.development()).logging(false).build()]) {
+test('metrics on DEFER_TASKRUN and SQPOLL (lowLatency) rings, and on the development preset', async () => {
+  for (const cfg of [withMetrics(SaferRingConfig.builder().deferTaskrun().build()), withMetrics(SaferRingConfig.lowLatency()), SaferRingConfig.builder(SaferRingConfig.development()).logging(false).build()]) {
     const ring = Ring.withConfig(cfg);
     await knownWorkload(ring);
     checkKnownWorkload(ring.metrics());
