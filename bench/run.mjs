@@ -22,6 +22,11 @@ const BENCHMARKS = [
     script: 'runtime.mjs',
     description: 'random 4 KiB reads: Runtime (1, 2, 4 workers) vs inline Ring vs node:fs, QD64 and QD1 latency',
   },
+  {
+    name: 'presets',
+    script: 'presets.mjs',
+    description: 'random 4 KiB reads, QD64 and QD1, on a Ring built from each SaferRingConfig preset',
+  },
 ];
 
 function usage() {

@@ -495,6 +495,11 @@ Napi::Value NativeRing::Info(const Napi::CallbackInfo& info) {
     o.Set("sqEntries", Napi::Number::New(env, ring_.sq.ring_entries));
     o.Set("cqEntries", Napi::Number::New(env, ring_.cq.ring_entries));
     o.Set("features", Napi::Number::New(env, ring_.features));
+    // Kernel-owned counters in the shared ring memory: completions the kernel
+    // had to drop because the CQ was full, and the SQ ring flags
+    // (IORING_SQ_NEED_WAKEUP, IORING_SQ_CQ_OVERFLOW, IORING_SQ_TASKRUN).
+    o.Set("cqOverflow", Napi::Number::New(env, IO_URING_READ_ONCE(*ring_.cq.koverflow)));
+    o.Set("sqFlags", Napi::Number::New(env, IO_URING_READ_ONCE(*ring_.sq.kflags)));
   }
   o.Set("fixedBufferSlots", Napi::Number::New(env, fixedCapacity_));
   o.Set("registeredFiles", Napi::Number::New(env, registeredFiles_));

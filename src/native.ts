@@ -10,6 +10,10 @@ export interface NativeRingInfo {
   sqEntries?: number;
   cqEntries?: number;
   features?: number;
+  /** Completions the kernel dropped because the CQ was full (the ring's `cq.koverflow`). */
+  cqOverflow?: number;
+  /** The SQ ring's flags word (`sq.kflags`): NEED_WAKEUP 1, CQ_OVERFLOW 2, TASKRUN 4. */
+  sqFlags?: number;
   fixedBufferSlots: number;
   registeredFiles: number;
 }

@@ -6,7 +6,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { NativeRing } from '../src/native';
 import { ringClassFor } from '../src/backend/select';
 import { SharedQueue, USER_WORD } from '../src/runtime/shared-queue';
-import { CQ_RECORD_WORDS, IOVS_INLINE, RingWorkerData, SQ_RECORD_WORDS, ToWorker } from '../src/runtime/protocol';
+import {
+  CQ_OVERFLOW_WORD, CQ_RECORD_WORDS, IOVS_INLINE, RingWorkerData, SQ_FLAGS_WORD, SQ_RECORD_WORDS, ToWorker,
+} from '../src/runtime/protocol';
 import { COMPLETION_WORDS, DESC_WORDS, D_CHUNK, D_CHUNK2, D_ID, D_GEN, D_LEN2, D_OP, IOV_WORDS, Op } from '../src/ring/descriptor';
 
 const data = workerData as RingWorkerData;
@@ -46,8 +48,16 @@ function onComplete(n: number): void {
     cq.data.set(comps.subarray(b, b + COMPLETION_WORDS), cq.offsetOf(tail));
     tail++;
   }
+  if (data.kernelCounters) publishKernelCounters();
   cq.publish(tail);
   if (backlog.length > 0) setTimeout(flushBacklog, 1);
+}
+
+/** Copies the kernel's CQ overflow counter and SQ flags where the dispatcher's metrics read them. */
+function publishKernelCounters(): void {
+  const info = ring.info();
+  Atomics.store(cq.header, CQ_OVERFLOW_WORD, (info.cqOverflow ?? 0) | 0);
+  Atomics.store(cq.header, SQ_FLAGS_WORD, info.sqFlags ?? 0);
 }
 
 function flushBacklog(): void {
@@ -113,13 +123,16 @@ function drain(): boolean {
     head += records;
     n++;
     if (n === data.entries) {
+      // Free the records first: completions go out during submit, and the
+      // dispatcher must see the room they took as soon as it reacts to them.
+      sq.release(head);
       submit(n);
       n = 0;
       iovWords = 0;
     }
   }
-  if (n > 0) submit(n);
   sq.release(head);
+  if (n > 0) submit(n);
   return !blocked;
 }
 

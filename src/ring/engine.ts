@@ -14,9 +14,11 @@ import { abortError, closedError, SaferRingError } from '../errors';
 import type { NativeRing, NativeRingConstructor, NativeRingInfo } from '../native';
 import {
   COMPLETION_WORDS, DESC_WORDS, D_ARG, D_CHUNK, D_CHUNK2, D_FD, D_FLAGS, D_GEN, D_ID, D_LEN, D_LEN2,
-  D_OFF, D_OFF2, D_OP, D_POS_F64, D_SQE_FLAGS, IORING_CQE_F_MORE, IOV_WORDS, Op,
+  D_OFF, D_OFF2, D_OP, D_POS_F64, D_SQE_FLAGS, IORING_CQE_F_MORE, IOV_WORDS, Op, OP_SYSCALL,
 } from './descriptor';
 import { OpRecord, OpState } from './op-record';
+import type { PerformanceMetrics } from '../metrics';
+import { LogLevel, LogSink, SILENT } from '../logging';
 
 const ECANCELED = osConstants.errno.ECANCELED;
 const EINTR = osConstants.errno.EINTR;
@@ -26,6 +28,10 @@ export interface EngineOptions {
   entries: number;
   setupFlags: number;
   sqThreadIdleMs: number;
+  /** Collects per-op metrics when set; null: no timestamps are taken at all. */
+  metrics?: PerformanceMetrics | null;
+  /** Where op-level records go (trace: every completion; debug: failures and full-ring flushes). */
+  log?: LogSink;
 }
 
 export interface EngineStats {
@@ -38,6 +44,8 @@ export interface EngineStats {
   submitted: number;
   completed: number;
   submitCalls: number;
+  /** Flushes that left ops waiting in JavaScript because the ring (SQ or CQ) had no room. */
+  sqFull: number;
 }
 
 export class Engine {
@@ -65,7 +73,11 @@ export class Engine {
   private closeResolve: (() => void) | null = null;
   private destroyed = false;
   private retryAfterCompletion = false;
-  private counters = { submitted: 0, completed: 0, submitCalls: 0 };
+  private counters = { submitted: 0, completed: 0, submitCalls: 0, sqFull: 0 };
+  private readonly metrics: PerformanceMetrics | null;
+  private readonly log: LogSink;
+  /** Log level at which completions are logged: Trace (all), Debug (failures), or Off. */
+  private readonly opLog: LogLevel;
   private readonly flushBound = () => this.flush();
   // The native ring holds this callback weakly while idle (so an unreferenced
   // Ring can be collected); the engine's own reference keeps it alive.
@@ -79,6 +91,9 @@ export class Engine {
     this.descF64 = new Float64Array(descBuffer);
     this.completions = new Int32Array(options.entries * 2 * COMPLETION_WORDS);
     this.iovs = new Int32Array(IOV_CAPACITY_WORDS);
+    this.metrics = options.metrics ?? null;
+    this.log = options.log ?? SILENT;
+    this.opLog = this.log.enabled(LogLevel.Trace) ? LogLevel.Trace : this.log.enabled(LogLevel.Debug) ? LogLevel.Debug : LogLevel.Off;
     this.native = new ringClass(
       options.entries, options.setupFlags, options.sqThreadIdleMs,
       this.desc, this.completions, this.iovs, this.completionHandler,
@@ -153,6 +168,7 @@ export class Engine {
       return Promise.reject(abortError(signal));
     }
     this.assignId(rec);
+    if (this.metrics !== null) rec.t0 = performance.now();
     const promise = new Promise<T>((resolve, reject) => {
       rec.resolve = resolve;
       rec.reject = reject;
@@ -268,6 +284,7 @@ export class Engine {
     rec.off2 = target.id;
     rec.len2 = target.gen;
     this.assignId(rec);
+    if (this.metrics !== null) rec.t0 = performance.now();
     this.urgent.push(rec);
     this.scheduleFlush();
   }
@@ -321,11 +338,23 @@ export class Engine {
       if (!this.submitBatch(batch)) {
         this.inFlight -= batch.length;
         for (const rec of batch) if (rec.state === OpState.Submitted) rec.state = OpState.Queued;
-        if (this.retryAfterCompletion) break;
+        if (this.retryAfterCompletion) {
+          // Nothing in flight means no completion will come to retry on: poll for room instead.
+          if (this.inFlight === 0) setTimeout(this.flushBound, 1);
+          break;
+        }
         continue;
       }
       this.counters.submitted += batch.length;
       this.counters.submitCalls++;
+    }
+    if (this.queueHead < this.queue.length) {
+      // Work left behind: the SQ, the CQ budget (cqEntries in flight) or the
+      // worker's queue is full. It goes out as completions free room.
+      this.counters.sqFull++;
+      if (this.opLog !== LogLevel.Off) {
+        this.log.debug('ring full: ops wait for completions', { inFlight: this.inFlight, queued: this.queue.length - this.queueHead });
+      }
     }
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
@@ -390,12 +419,17 @@ export class Engine {
   /** Called by the native layer with `n` CQEs in `completions`. */
   private onComplete(n: number): void {
     const c = this.completions;
+    const metrics = this.metrics;
+    // One clock read per batch: every completion in it reached JavaScript now.
+    const now = metrics !== null ? performance.now() : 0;
     for (let i = 0; i < n; i++) {
       const b = i * COMPLETION_WORDS;
       const rec = this.table[c[b]];
       if (rec === undefined || rec.gen !== c[b + 1] || rec.state !== OpState.Submitted) continue;
       if (c[b + 3] & IORING_CQE_F_MORE) continue; // multishot results: not used by single-shot ops
       const res = c[b + 2];
+      if (metrics !== null) metrics.record(rec.op, res, now - rec.t0);
+      if (this.opLog !== LogLevel.Off && (res < 0 || this.opLog === LogLevel.Trace)) this.logCompletion(rec, res, now);
       this.finish(rec);
       this.inFlight--;
       this.counters.completed++;
@@ -416,6 +450,13 @@ export class Engine {
     this.retryAfterCompletion = false;
     if (this.queueHead < this.queue.length || this.urgent.length > 0) this.scheduleFlush();
     if (this.closed) this.maybeFinishClose();
+  }
+
+  private logCompletion(rec: OpRecord, res: number, now: number): void {
+    const fields: Record<string, unknown> = { op: OP_SYSCALL[rec.op], res };
+    if (this.metrics !== null) fields.latencyUs = Math.round((now - rec.t0) * 1000) / 1000;
+    if (res < 0) this.log.debug('op failed', fields);
+    else this.log.trace('op completed', fields);
   }
 
   private maybeFinishClose(): void {

@@ -48,6 +48,8 @@ export class OpRecord {
   closing = false; // ring.close() cancelled it
   /** On the first op of a batch: how many ops must go to the kernel in the same submit. */
   groupSize = 1;
+  /** performance.now() when queued; only set while metrics are collected. */
+  t0 = 0;
 
   constructor(op: number, settle: Settle) {
     this.op = op;

@@ -4,7 +4,10 @@
 // it to the Engine. Settle functions turn the completion into the result.
 import { fileURLToPath } from 'node:url';
 import { Arena, MAX_BUFFER_SIZE, Slot } from '../buffers/arena';
-import { OwnedBuffer, MovedSlot, takeSlot, restore, discard } from '../buffers/owned-buffer';
+import { OwnedBuffer, MovedSlot, takeSlot, restore, discard, setLeakWarnings } from '../buffers/owned-buffer';
+import { SaferRingConfig, logRingSetup, setupFlagNames, setupFlagsOf, sinkOf, validateConfig } from '../config';
+import { disabledSnapshot, MetricsSnapshot, PerformanceMetrics } from '../metrics';
+import type { LogSink } from '../logging';
 import { errnoError, SaferRingError } from '../errors';
 import type { NativeRingConstructor } from '../native';
 import { backend, BackendName } from '../backend/select';
@@ -14,10 +17,7 @@ import { checkAddress, decodeSockaddr, encodeSockaddr, PeerAddress, SocketAddres
 import {
   checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, outOfRange,
 } from '../validate';
-import {
-  ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, OP_SYSCALL, SQE_HARDLINK, SQE_LINK, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN,
-  SETUP_FIXED_BUFFERS, SETUP_SINGLE_ISSUER, SETUP_SQPOLL,
-} from './descriptor';
+import { ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, OP_SYSCALL, SQE_HARDLINK, SQE_LINK, SETUP_FIXED_BUFFERS } from './descriptor';
 import { Engine, EngineStats } from './engine';
 import { Batch, BatchResult } from './batch';
 import { OpRecord, OpState } from './op-record';
@@ -37,6 +37,12 @@ export interface RingOptions {
   deferTaskrun?: boolean;
   /** Register arena chunks as fixed buffers (READ_FIXED/WRITE_FIXED). Default true; falls back silently. */
   fixedBuffers?: boolean;
+  /**
+   * A whole configuration (ring settings, logging, metrics, leak warnings);
+   * see SaferRingConfig. The ring options above, when also given, override
+   * its ring settings. `Ring.withConfig(config)` is the same.
+   */
+  config?: SaferRingConfig;
 }
 
 export interface OpOptions {
@@ -99,9 +105,38 @@ export interface RingStats extends EngineStats {
 /** @internal Lets the runtime back a Ring with a worker thread's ring instead of a local one. */
 export const kRingClass = Symbol('safer-ring.ringClass');
 export const kBackendName = Symbol('safer-ring.backendName');
+/** @internal The runtime reads (and merges) its rings' metrics through this. */
+export const kMetrics = Symbol('safer-ring.metrics');
 interface InternalRingOptions extends RingOptions {
   [kRingClass]?: NativeRingConstructor;
   [kBackendName]?: BackendName;
+}
+
+const RING_KEYS = ['entries', 'sqpoll', 'sqThreadIdleMs', 'coopTaskrun', 'singleIssuer', 'deferTaskrun', 'fixedBuffers'] as const;
+
+/**
+ * @internal Turns Ring options into a validated config: `options.config`
+ * (default: the library defaults) with any ring option given beside it
+ * applied on top. Corrections are logged through the config's logger.
+ */
+export function resolveRingConfig(options: RingOptions): SaferRingConfig {
+  let cfg: SaferRingConfig;
+  if (options.config !== undefined) {
+    if (!(options.config instanceof SaferRingConfig)) throw invalidType('options.config', 'an instance of SaferRingConfig', options.config);
+    cfg = options.config.clone();
+  } else {
+    cfg = new SaferRingConfig();
+    // SQPOLL rings cannot have COOP_TASKRUN: default it off there rather than correct it.
+    if (options.sqpoll) cfg.ring.coopTaskrun = false;
+  }
+  const r = cfg.ring;
+  if (options.entries !== undefined) r.entries = checkInteger('entries', options.entries, 1, 32768);
+  if (options.sqThreadIdleMs !== undefined) r.sqThreadIdleMs = checkInteger('sqThreadIdleMs', options.sqThreadIdleMs, 0, 600_000);
+  for (const key of RING_KEYS) {
+    if (key === 'entries' || key === 'sqThreadIdleMs') continue;
+    if (options[key] !== undefined) r[key] = !!options[key];
+  }
+  return validateConfig(cfg).config;
 }
 
 const AT_FDCWD = -100;
@@ -140,24 +175,68 @@ export class Ring {
   readonly #arena: Arena;
   /** While submitBatch prepares its operations, #submit collects them here instead of queueing them. */
   #capture: { rec: OpRecord; signal?: AbortSignal }[] | null = null;
+  readonly #config: SaferRingConfig;
+  readonly #metrics: PerformanceMetrics | null;
+  readonly #log: LogSink;
 
-  /** `new Ring(32)` or `new Ring({ entries: 32, ... })`. */
+  /** `new Ring(32)`, `new Ring({ entries: 32, ... })` or `new Ring({ config })`. */
   constructor(options: number | RingOptions = {}) {
     const opts: RingOptions = typeof options === 'number' ? { entries: options } : checkOptions<RingOptions>(options);
-    const entries = checkInteger('entries', opts.entries ?? 256, 1, 32768);
-    let flags = 0;
-    if (opts.sqpoll) flags |= SETUP_SQPOLL;
-    if (opts.coopTaskrun ?? true) flags |= SETUP_COOP_TASKRUN;
-    if (opts.singleIssuer ?? true) flags |= SETUP_SINGLE_ISSUER;
-    if (opts.deferTaskrun) flags |= SETUP_DEFER_TASKRUN | SETUP_SINGLE_ISSUER;
-    if (opts.fixedBuffers ?? true) flags |= SETUP_FIXED_BUFFERS;
-    const idle = checkInteger('sqThreadIdleMs', opts.sqThreadIdleMs ?? 1000, 0, 600_000);
+    const config = resolveRingConfig(opts);
+    const r = config.ring;
+    this.#config = config;
+    this.#log = sinkOf(config);
+    this.#metrics = config.logging.metrics ? new PerformanceMetrics() : null;
+    if (config.leakWarnings) setLeakWarnings(true);
+    const flags = setupFlagsOf(r);
     const internal = (opts as InternalRingOptions)[kRingClass];
     const chosen = internal === undefined ? backend() : null;
     this.backend = (opts as InternalRingOptions)[kBackendName] ?? chosen!.name;
     const ringClass = internal ?? chosen!.ringClass;
-    this.#engine = new Engine(ringClass, { entries, setupFlags: flags, sqThreadIdleMs: idle });
+    this.#engine = new Engine(ringClass, {
+      entries: r.entries, setupFlags: flags, sqThreadIdleMs: r.sqThreadIdleMs, metrics: this.#metrics, log: this.#log,
+    });
     this.#arena = this.#engine.arena;
+    // A worker's ring reports its flags later; the runtime logs those.
+    if (internal === undefined) {
+      logRingSetup(this.#log, 'ring', flags, this.#engine.info().flags, { entries: this.#engine.sqEntries, cqEntries: this.#engine.cqEntries });
+    }
+  }
+
+  /** A ring set up from a configuration (a preset, a builder's result, or your own). */
+  static withConfig(config: SaferRingConfig): Ring {
+    return new Ring({ config });
+  }
+
+  /** The validated configuration this ring was created with (a copy). */
+  get config(): SaferRingConfig {
+    return this.#config.clone();
+  }
+
+  /**
+   * A snapshot of this ring's PerformanceMetrics: per-opcode counts, bytes,
+   * errors and latency percentiles (when the config enabled metrics; else
+   * `enabled: false` and no ops), plus the SQ-full count and the kernel's CQ
+   * overflow counter, which are always reported.
+   */
+  metrics(): MetricsSnapshot {
+    const info = this.#engine.info();
+    const extra = {
+      sqFull: this.#engine.stats().sqFull,
+      cqOverflow: info.cqOverflow ?? 0,
+      cqOverflowPending: ((info.sqFlags ?? 0) & IORING_SQ_CQ_OVERFLOW) !== 0,
+    };
+    return this.#metrics !== null ? this.#metrics.snapshot(extra) : disabledSnapshot(extra);
+  }
+
+  /** Starts the metrics over (no-op without metrics). */
+  resetMetrics(): void {
+    this.#metrics?.reset();
+  }
+
+  /** @internal */
+  get [kMetrics](): PerformanceMetrics | null {
+    return this.#metrics;
   }
 
   get entries(): number {
@@ -170,15 +249,11 @@ export class Ring {
 
   stats(): RingStats {
     const info = this.#engine.info();
-    const names: [number, string][] = [
-      [SETUP_SQPOLL, 'SQPOLL'], [SETUP_COOP_TASKRUN, 'COOP_TASKRUN'],
-      [SETUP_SINGLE_ISSUER, 'SINGLE_ISSUER'], [SETUP_DEFER_TASKRUN, 'DEFER_TASKRUN'],
-    ];
     return {
       ...this.#engine.stats(),
       sqEntries: this.#engine.sqEntries,
       cqEntries: this.#engine.cqEntries,
-      setupFlags: names.filter(([bit]) => info.flags & bit).map(([, name]) => name),
+      setupFlags: setupFlagNames(info.flags),
       fixedBuffers: (info.flags & SETUP_FIXED_BUFFERS) !== 0,
       arena: this.#arena.stats(),
     };
@@ -599,6 +674,7 @@ export class Ring {
 }
 
 const EMPTY: ReadOptions & { flags?: number } = {};
+const IORING_SQ_CQ_OVERFLOW = 1 << 1;
 const CAPTURED: Promise<never> = new Promise(() => {});
 
 

@@ -17,7 +17,13 @@ export interface RingWorkerData {
   setupFlags: number;
   sqThreadIdleMs: number;
   backend: 'io_uring' | 'fallback';
+  /** Publish the ring's kernel counters (CQ overflow, SQ flags) in the completion queue's header after each batch. */
+  kernelCounters: boolean;
 }
+
+/** Completion-queue header words the worker publishes its kernel counters in (when asked to). */
+export const CQ_OVERFLOW_WORD = 48;
+export const SQ_FLAGS_WORD = 49;
 
 export type ToWorker =
   | { type: 'chunk'; index: number; view: Uint8Array }

@@ -8,7 +8,7 @@ import type { NativeRing, NativeRingConstructor, NativeRingInfo } from '../nativ
 import { SaferRingError } from '../errors';
 import { D_CHUNK2, D_LEN2, D_OP, DESC_WORDS, IOV_WORDS, IORING_CQE_F_MORE, COMPLETION_WORDS, Op } from '../ring/descriptor';
 import { SharedQueue, USER_WORD } from './shared-queue';
-import { CQ_RECORD_WORDS, IOVS_INLINE, SQ_RECORD_WORDS } from './protocol';
+import { CQ_OVERFLOW_WORD, CQ_RECORD_WORDS, IOVS_INLINE, SQ_FLAGS_WORD, SQ_RECORD_WORDS } from './protocol';
 
 /** The dispatcher's end of one worker: its thread and its two queues. */
 export interface WorkerChannel {
@@ -151,6 +151,12 @@ class RemoteRing implements NativeRing {
   }
 
   info(): NativeRingInfo {
-    return { ...this.#channel.info, live: this.#live };
+    const { cq } = this.#channel;
+    return {
+      ...this.#channel.info,
+      live: this.#live,
+      cqOverflow: Atomics.load(cq.header, CQ_OVERFLOW_WORD) >>> 0,
+      sqFlags: Atomics.load(cq.header, SQ_FLAGS_WORD),
+    };
   }
 }

@@ -15,7 +15,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Ring, RingOptions, kRingClass, kBackendName, ReadOptions, OpOptions, OpenOptions, StatxOptions } from '../ring/ring';
+import { Ring, RingOptions, kRingClass, kBackendName, kMetrics, resolveRingConfig, ReadOptions, OpOptions, OpenOptions, StatxOptions } from '../ring/ring';
+import { SaferRingConfig, logRingSetup, setupFlagsOf, sinkOf } from '../config';
+import { disabledSnapshot, MetricsSnapshot, PerformanceMetrics } from '../metrics';
+import type { LogSink } from '../logging';
 import type { ReadResult, WriteResult, ReadvResult, WritevResult, AcceptResult, RingStats } from '../ring/ring';
 import type { OwnedBuffer } from '../buffers/owned-buffer';
 import type { StatxStats } from '../fs/statx';
@@ -28,13 +31,19 @@ import { checkInteger, checkOptions } from '../validate';
 import { SharedQueue } from './shared-queue';
 import { CQ_RECORD_WORDS, FromWorker, RingWorkerData, SQ_RECORD_WORDS } from './protocol';
 import { remoteRingClass, WorkerChannel } from './remote-ring';
-import { SETUP_COOP_TASKRUN, SETUP_FIXED_BUFFERS, SETUP_SINGLE_ISSUER } from '../ring/descriptor';
 
 export interface RuntimeOptions {
   /** Worker threads, each with its own ring. Default: SAFER_RING_WORKERS, else one less than the CPUs (at least 1). */
   workers?: number;
-  /** Ring entries per worker. Default 256. */
+  /** Ring entries per worker. Default: the config's, else 256. */
   entries?: number;
+  /**
+   * Ring settings (setup flags, size) for every worker's io_uring, and the
+   * logging, metrics and leak warnings of the runtime. Default: the library
+   * defaults. Metrics are collected on this thread, per worker, and merged by
+   * `metrics()`.
+   */
+  config?: SaferRingConfig;
 }
 
 export interface RuntimeStats {
@@ -65,6 +74,9 @@ export class Runtime {
   readonly backend: BackendName;
   readonly workerCount: number;
   #entries: number;
+  #config: SaferRingConfig;
+  #log: LogSink;
+  #retiredMetrics: PerformanceMetrics[] = [];
   #slots: Slot[] = [];
   #closing: Promise<void> | null = null;
   #replaced = 0;
@@ -72,7 +84,9 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     const opts = checkOptions<RuntimeOptions>(options);
     this.workerCount = opts.workers === undefined ? defaultWorkers() : checkInteger('workers', opts.workers, 1, 256);
-    this.#entries = checkInteger('entries', opts.entries ?? 256, 1, 32768);
+    this.#config = resolveRingConfig({ config: opts.config, entries: opts.entries });
+    this.#entries = this.#config.ring.entries;
+    this.#log = sinkOf(this.#config);
     this.backend = backend().name; // workers follow this thread's choice
     for (let i = 0; i < this.workerCount; i++) this.#slots.push(this.#spawn(i));
   }
@@ -81,9 +95,10 @@ export class Runtime {
     const entries = this.#entries;
     const sq = new SharedQueue(SQ_RECORD_WORDS, nextPow2(entries * 8));
     const cq = new SharedQueue(CQ_RECORD_WORDS, nextPow2(entries * 8));
-    const setupFlags = SETUP_COOP_TASKRUN | SETUP_SINGLE_ISSUER | SETUP_FIXED_BUFFERS;
+    const setupFlags = setupFlagsOf(this.#config.ring);
     const data: RingWorkerData = {
-      sq: sq.sab, sqCapacity: sq.capacity, cq: cq.sab, cqCapacity: cq.capacity, entries, setupFlags, sqThreadIdleMs: 0,
+      sq: sq.sab, sqCapacity: sq.capacity, cq: cq.sab, cqCapacity: cq.capacity, entries, setupFlags,
+      sqThreadIdleMs: this.#config.ring.sqThreadIdleMs, kernelCounters: this.#config.logging.metrics,
       backend: this.backend,
     };
     const worker = new Worker(workerFile, { workerData: data, stdout: false, stderr: false });
@@ -92,11 +107,16 @@ export class Runtime {
       live: true, flags: setupFlags, sqEntries: entries, cqEntries: entries * 2, fixedBufferSlots: 0, registeredFiles: 0,
     };
     const channel: WorkerChannel = { worker, sq, cq, info };
-    const ring = new Ring({ entries, [kRingClass]: remoteRingClass(channel), [kBackendName]: this.backend } as RingOptions);
+    const ring = new Ring({ config: this.#config, [kRingClass]: remoteRingClass(channel), [kBackendName]: this.backend } as RingOptions);
     const slot: Slot = { channel, ring };
     worker.on('message', (msg: FromWorker) => {
-      if (msg.type === 'ready') Object.assign(info, { flags: msg.flags, fixedBufferSlots: msg.fixedBufferSlots });
-      else if (msg.type === 'failed') slot.ring.failAll(() => new SaferRingError(msg.code, msg.message));
+      if (msg.type === 'ready') {
+        Object.assign(info, { flags: msg.flags, fixedBufferSlots: msg.fixedBufferSlots });
+        logRingSetup(this.#log, 'worker ring', setupFlags, msg.flags, { worker: index, threadId: worker.threadId, entries: msg.sqEntries });
+      } else if (msg.type === 'failed') {
+        this.#log.error('worker ring failed to start', { worker: index, code: msg.code, message: msg.message });
+        slot.ring.failAll(() => new SaferRingError(msg.code, msg.message));
+      }
     });
     worker.on('error', () => {}); // reported through 'exit'; an uncaught error in a worker must not take the process down
     worker.on('exit', () => this.#onExit(index, slot));
@@ -114,7 +134,10 @@ export class Runtime {
     slot.ring.failAll(() =>
       closing ? closedError() : new SaferRingError('ERR_WORKER_DIED', 'the ring worker thread exited while the operation was in flight'),
     );
+    const m = slot.ring[kMetrics];
+    if (m !== null) this.#retiredMetrics.push(m);
     if (!closing) {
+      this.#log.warn('ring worker exited; starting a replacement', { worker: index });
       this.#replaced++;
       this.#slots[index] = this.#spawn(index);
     }
@@ -248,6 +271,34 @@ export class Runtime {
       return { ...rest, threadId: channel.worker.threadId };
     });
     return { workers: this.#slots.length, perWorker: per, arena: this.#slots[0].ring.stats().arena, workersReplaced: this.#replaced };
+  }
+
+  /**
+   * PerformanceMetrics of all workers merged (percentiles from the merged
+   * histograms), including workers that were replaced. `sqFull` and
+   * `cqOverflow` are summed over the workers' rings.
+   */
+  metrics(): MetricsSnapshot {
+    const snaps = this.#slots.map(({ ring }) => ring.metrics());
+    const extra = {
+      sqFull: snaps.reduce((n, s) => n + s.sqFull, 0),
+      cqOverflow: snaps.reduce((n, s) => n + s.cqOverflow, 0),
+      cqOverflowPending: snaps.some((s) => s.cqOverflowPending),
+    };
+    if (!this.#config.logging.metrics) return disabledSnapshot(extra);
+    const parts = [...this.#retiredMetrics, ...this.#slots.map(({ ring }) => ring[kMetrics]!)];
+    return PerformanceMetrics.merge(parts).snapshot(extra);
+  }
+
+  /** Starts every worker's metrics over. */
+  resetMetrics(): void {
+    this.#retiredMetrics = [];
+    for (const { ring } of this.#slots) ring.resetMetrics();
+  }
+
+  /** The validated configuration the runtime runs with (a copy). */
+  get config(): SaferRingConfig {
+    return this.#config.clone();
   }
 
   /** The worker threads, for diagnostics (and for tests that kill one). */
