@@ -40,7 +40,9 @@ function checkKnownWorkload(m) {
   assert.equal({ count: m.ops.timeout.count, errors: m.ops.timeout.errors }, { count: 2, errors: 0 }, 'a fired timeout is no error');
   assert.equal(m.totals, { count: 85, errors: 3, bytes: 50 * 4096 + 20_000 });
   for (const [name, op] of Object.entries(m.ops)) checkLatency(name, op.latencyUs);
-  assert.ok(m.ops.timeout.latencyUs.min >= 900, 'a 1 ms kernel timeout takes at least ~1 ms');
+  // The kernel's timer never fires early; the fallback's setTimeout runs on libuv's millisecond clock.
+  const floorUs = (process.env.SAFER_RING_BACKEND ?? 'io_uring') === 'fallback' ? 1 : 900;
+  assert.ok(m.ops.timeout.latencyUs.min >= floorUs, 'a 1 ms timeout is not reported faster than it can fire');
   assert.type(m.cqOverflow, 'number');
   assert.is(m.cqOverflow, 0);
   assert.is(m.cqOverflowPending, false);
@@ -97,7 +99,7 @@ test('sqFull counts flushes that left ops waiting for ring space', async () => {
   await big.close();
 });
 
-test('the native ring reports the kernel CQ overflow counter and SQ flags; a real overflow shows in them', async () => {
+((process.env.SAFER_RING_BACKEND ?? 'io_uring') === 'fallback' ? test.skip : test)('the native ring reports the kernel CQ overflow counter and SQ flags; a real overflow shows in them', async () => {
   const b = nativeBinding();
   const desc = new Int32Array(2 * 16);
   let delivered = 0;
