@@ -210,18 +210,22 @@ export class BufferGroup implements SlotHome {
     const was = this.#state[bid];
     // Already back: a double release never reaches the kernel.
     if (was === BufState.Ready || was === BufState.Gone) return;
-    if (was === BufState.Held) this.#held--;
     if (this.#closed) {
+      if (was === BufState.Held) this.#held--;
       this.#state[bid] = BufState.Gone;
       slot.markOwned();
       this.#arena.release(slot);
       return;
     }
-    this.#state[bid] = BufState.Ready;
     if (this.#mode === 'ring') {
-      slot.markInFlight();
+      // The native layer refuses an id that is already in the kernel's ring.
       this.#engine.native.recycleBuffer!(this.id, bid);
+      if (was === BufState.Held) this.#held--;
+      this.#state[bid] = BufState.Ready;
+      slot.markInFlight();
     } else {
+      if (was === BufState.Held) this.#held--;
+      this.#state[bid] = BufState.Ready;
       slot.markOwned();
       this.#free.push(bid);
     }
