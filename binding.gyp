@@ -6,7 +6,8 @@
         "native/addon.cc",
         "native/ring.cc",
         "native/sqe.cc",
-        "native/sockets.cc"
+        "native/sockets.cc",
+        "native/buffer-ring.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

@@ -21,7 +21,7 @@ enum DescField : int {
   D_LEN = 7,        // byte length of the buffer
   D_POS = 8,        // float64 (words 8..9): file position, -1 = current; timeout ns
   D_FLAGS = 10,     // op flags: rw/msg/open/statx/fsync/accept/timeout/cancel flags
-  D_ARG = 11,       // mode (openat), mask (statx)
+  D_ARG = 11,       // mode (openat), mask (statx), buffer group id (recv select/multishot)
   D_CHUNK2 = 12,    // second buffer: statx output, accept address; iov start (readv);
   D_OFF2 = 13,      //   cancel target id
   D_LEN2 = 14,      //   iov count (readv); cancel target generation
@@ -44,7 +44,10 @@ enum Op : int32_t {
   OP_SEND = 12,
   OP_TIMEOUT = 13,
   OP_CANCEL = 14,
-  OP_COUNT = 15,
+  OP_RECV_SELECT = 15,     // recv into a buffer the kernel picks from group D_ARG
+  OP_RECV_MULTISHOT = 16,  // multishot recv, buffers from group D_ARG (6.0+)
+  OP_ACCEPT_MULTISHOT = 17,  // multishot accept (5.19+)
+  OP_COUNT = 18,
 };
 
 // Our own stable bit numbers, translated to IOSQE_* by the native layer.

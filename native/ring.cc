@@ -44,6 +44,9 @@ Napi::Function NativeRing::Define(Napi::Env env) {
       InstanceMethod<&NativeRing::InFlight>("inFlight"),
       InstanceMethod<&NativeRing::Reap>("reap"),
       InstanceMethod<&NativeRing::Info>("info"),
+      InstanceMethod<&NativeRing::RegisterBufferRingJs>("registerBufferRing"),
+      InstanceMethod<&NativeRing::RecycleBufferJs>("recycleBuffer"),
+      InstanceMethod<&NativeRing::UnregisterBufferRingJs>("unregisterBufferRing"),
   });
   GetInstance(env)->ringCtor = Napi::Persistent(ctor);
   return ctor;
@@ -214,7 +217,7 @@ Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "descriptor count out of range");
     return env.Undefined();
   }
-  SqeContext ctx{&chunks_, registeredFiles_, iovs, iovWords};
+  SqeContext ctx{&chunks_, &bufferRings_, registeredFiles_, iovs, iovWords};
   for (uint32_t i = 0; i < count; i++) {
     Invalid bad = ValidateDescriptor(ctx, desc + static_cast<size_t>(i) * kDescWords);
     if (bad) {
@@ -240,7 +243,10 @@ Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
     struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     const int32_t* d = desc + static_cast<size_t>(i) * kDescWords;
     std::unique_ptr<Aux> aux = PrepareSqe(ctx, d, sqe);
-    if (aux) aux_[UserData(d)] = std::move(aux);
+    if (aux) {
+      if (aux->bufferGroup >= 0) bufferRings_.at(static_cast<uint32_t>(aux->bufferGroup)).activeOps++;
+      aux_[UserData(d)] = std::move(aux);
+    }
     inFlight_++;
   }
   // Once SQEs are prepared they belong to the kernel: never report failure
@@ -267,14 +273,19 @@ void NativeRing::UpdateKeepAlive() {
   bool want = live_ && inFlight_ > 0;
   if (want == keepingAlive_) return;
   keepingAlive_ = want;
+  // Raw calls: this also runs from libuv callbacks, where a failed wrapper
+  // call would try to build an Error outside any handle scope.
+  uint32_t count;
+  napi_ref self = Napi::ObjectWrap<NativeRing>::operator napi_ref();
+  napi_ref callback = onComplete_;
   if (want) {
     uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-    onComplete_.Ref();
-    Ref();
+    napi_reference_ref(env_, callback, &count);
+    napi_reference_ref(env_, self, &count);
   } else {
     if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    onComplete_.Unref();
-    Unref();
+    napi_reference_unref(env_, callback, &count);
+    napi_reference_unref(env_, self, &count);
   }
 }
 
@@ -293,9 +304,13 @@ unsigned NativeRing::ReapInto(int32_t* out, size_t capacity) {
       o[1] = static_cast<int32_t>(ud >> 32);
       o[2] = cqe->res;
       o[3] = static_cast<int32_t>(cqe->flags);
+      if ((cqe->flags & IORING_CQE_F_BUFFER) && !bufferRings_.empty()) NoteSelectedBuffer(ud, cqe->flags);
       if (!(cqe->flags & IORING_CQE_F_MORE)) {
         inFlight_--;
-        if (!aux_.empty()) aux_.erase(ud);
+        if (!aux_.empty()) {
+          if (!bufferRings_.empty()) FinishBufferSelect(ud);
+          aux_.erase(ud);
+        }
       }
     }
     io_uring_cq_advance(&ring_, n);
@@ -345,8 +360,8 @@ void NativeRing::OnReadable() {
     if (status != napi_ok) break;
     if (n < capacity) break;
   }
-  napi_close_handle_scope(env, scope);
   if (live_) UpdateKeepAlive();
+  napi_close_handle_scope(env, scope);
 }
 
 // destroy(): release the ring once nothing is in flight (JavaScript's close()
@@ -386,6 +401,9 @@ void NativeRing::Teardown(bool waitForKernel) {
     }
   }
   live_ = false;
+  // The kernel is done with every op (or gave up waiting): take the buffer
+  // rings back before the ring goes, then free their native memory.
+  UnregisterAllBufferRings();
   if (poll_ != nullptr) {
     uv_poll_stop(poll_);
     // The close callback runs on a later loop turn, possibly after a worker's

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "buffer-ring.h"
 #include "sqe.h"
 
 namespace sr {
@@ -45,6 +46,13 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   Napi::Value InFlight(const Napi::CallbackInfo& info);
   Napi::Value Reap(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
+  // Buffer rings (buffer-ring.cc).
+  Napi::Value RegisterBufferRingJs(const Napi::CallbackInfo& info);
+  Napi::Value RecycleBufferJs(const Napi::CallbackInfo& info);
+  Napi::Value UnregisterBufferRingJs(const Napi::CallbackInfo& info);
+  void NoteSelectedBuffer(uint64_t userData, uint32_t cqeFlags);
+  void FinishBufferSelect(uint64_t userData);
+  void UnregisterAllBufferRings();
 
   bool Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned sqThreadIdleMs);
   bool CheckLive(Napi::Env env);
@@ -72,6 +80,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   std::vector<Chunk> chunks_;
   std::vector<Napi::Reference<Napi::Uint8Array>> chunkRefs_;  // keep arena memory alive
   std::unordered_map<uint64_t, std::unique_ptr<Aux>> aux_;
+  std::unordered_map<uint32_t, BufferRing> bufferRings_;  // by buffer group id
   Napi::Reference<Napi::Int32Array> descriptors_;
   Napi::Reference<Napi::Int32Array> completions_;
   Napi::Reference<Napi::Int32Array> iovs_;

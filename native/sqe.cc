@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "buffer-ring.h"
 #include "descriptor.h"
 
 namespace sr {
@@ -90,6 +91,18 @@ Invalid CheckIovs(const SqeContext& ctx, const int32_t* d) {
   return {};
 }
 
+// A buffer-select op names a group registered on this ring; its length is 0
+// (the group's buffer size) or at most that size.
+Invalid CheckGroup(const SqeContext& ctx, const int32_t* d) {
+  int32_t bgid = d[D_ARG];
+  if (bgid < 0 || static_cast<uint32_t>(bgid) > kMaxGroupId) return Bad("buffer group id out of range");
+  auto it = ctx.bufferRings->find(static_cast<uint32_t>(bgid));
+  if (it == ctx.bufferRings->end()) return Bad("no buffer group with this id on this ring");
+  if (d[D_LEN] < 0 || static_cast<uint32_t>(d[D_LEN]) > it->second.size) return Bad("length exceeds the group's buffer size");
+  if (d[D_CHUNK] != -1) return Bad("a buffer-select op takes no buffer of its own");
+  return {};
+}
+
 uint8_t* Address(const SqeContext& ctx, int32_t chunk, int32_t off) {
   return (*ctx.chunks)[chunk].base + off;
 }
@@ -164,6 +177,22 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
       if (Invalid bad = CheckFd(ctx, d, false)) return bad;
       if (flags & ~kMsgFlags) return Bad("unknown message flags");
       return CheckRange(ctx, d[D_CHUNK], d[D_OFF], d[D_LEN], "buffer range out of bounds");
+    case OP_RECV_SELECT:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (flags & ~kMsgFlags) return Bad("unknown message flags");
+      return CheckGroup(ctx, d);
+    case OP_RECV_MULTISHOT:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (flags & ~kMsgFlags) return Bad("unknown message flags");
+      // The kernel refuses these for multishot recv (6.0): say so before it does.
+      if (flags & MSG_WAITALL) return Bad("MSG_WAITALL cannot be used with multishot recv");
+      if (d[D_LEN] != 0) return Bad("multishot recv takes its length from the group");
+      return CheckGroup(ctx, d);
+    case OP_ACCEPT_MULTISHOT:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (flags & ~kAcceptFlags) return Bad("unknown accept flags");
+      if (d[D_CHUNK2] != -1) return Bad("multishot accept reports no address");
+      return {};
     case OP_TIMEOUT: {
       double ns = Position(d);
       if (!IsIntegral(ns) || ns < 0 || ns > kMaxSafeInteger) return Bad("timeout out of range");
@@ -251,6 +280,18 @@ std::unique_ptr<Aux> PrepareSqe(const SqeContext& ctx, const int32_t* d, struct 
       break;
     case OP_SEND:
       io_uring_prep_send(sqe, fd, Address(ctx, d[D_CHUNK], d[D_OFF]), d[D_LEN], flags);
+      break;
+    case OP_RECV_SELECT:
+    case OP_RECV_MULTISHOT:
+      aux = std::make_unique<Aux>();
+      aux->bufferGroup = d[D_ARG];
+      if (d[D_OP] == OP_RECV_MULTISHOT) io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, flags);
+      else io_uring_prep_recv(sqe, fd, nullptr, static_cast<size_t>(d[D_LEN]), flags);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = static_cast<uint16_t>(d[D_ARG]);
+      break;
+    case OP_ACCEPT_MULTISHOT:
+      io_uring_prep_multishot_accept(sqe, fd, nullptr, nullptr, flags);
       break;
     case OP_TIMEOUT: {
       aux = std::make_unique<Aux>();

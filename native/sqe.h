@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace sr {
@@ -25,10 +26,14 @@ struct Chunk {
 struct Aux {
   std::vector<struct iovec> iovs;
   struct __kernel_timespec ts {};
+  int32_t bufferGroup = -1;  // buffer-select ops: the group the kernel picks from
 };
+
+struct BufferRing;
 
 struct SqeContext {
   const std::vector<Chunk>* chunks;
+  const std::unordered_map<uint32_t, BufferRing>* bufferRings;  // registered buffer groups
   unsigned registeredFiles;
   const int32_t* iovWords;  // readv/writev lists
   size_t iovWordCount;

@@ -2,8 +2,12 @@
 export { Ring } from './ring/ring';
 export type {
   RingOptions, OpOptions, ReadOptions, ReadResult, WriteResult, ReadvResult, WritevResult, OpenOptions,
-  StatxOptions, AcceptResult, RingStats,
+  StatxOptions, AcceptResult, RingStats, GroupRecvResult,
 } from './ring/ring';
+export { BufferGroup, GroupBuffer } from './buffers/buffer-group';
+export type { BufferGroupOptions, BufferGroupStats } from './buffers/buffer-group';
+export { MultiShot } from './ring/multishot';
+export type { MultiShotConfig, MultiShotStats, RecvMultiResult } from './ring/multishot';
 export { OwnedBuffer, setLeakWarnings } from './buffers/owned-buffer';
 export type { BufferTransfer } from './buffers/owned-buffer';
 export { BufferPool, PooledBuffer } from './buffers/pool';

@@ -27,6 +27,10 @@ export interface NativeRing {
   unregisterFiles(): void;
   inFlight(): number;
   info(): NativeRingInfo;
+  /** Buffer rings (absent on a worker-backed ring): see native/buffer-ring.cc. */
+  registerBufferRing?(groupId: number, size: number, buffers: Int32Array): number;
+  recycleBuffer?(groupId: number, bufferId: number): void;
+  unregisterBufferRing?(groupId: number): void;
   /** Copies already-posted completions into the completion array without a callback; returns the count. */
   reap?(): number;
 }

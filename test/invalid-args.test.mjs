@@ -90,6 +90,8 @@ test('options, signal, paths, addresses and timeouts', async () => {
 
 const D = { OP: 0, FD: 1, ID: 2, GEN: 3, SQE: 4, CHUNK: 5, OFF: 6, LEN: 7, FLAGS: 10, ARG: 11, CHUNK2: 12, OFF2: 13, LEN2: 14 };
 
+const callbacks = [];
+
 function nativeRing() {
   const native = nativeBinding();
   native.setErrorClass(SaferRingError);
@@ -98,9 +100,11 @@ function nativeRing() {
   const comps = new Int32Array(64);
   const iovs = new Int32Array(3 * 8);
   const completions = [];
-  const r = new native.NativeRing(8, 0, 0, desc, comps, iovs, (n) => {
+  const onComplete = (n) => {
     for (let i = 0; i < n; i++) completions.push(comps[i * 4 + 2]);
-  });
+  };
+  callbacks.push(onComplete); // the native ring holds its callback weakly: its owner keeps it alive
+  const r = new native.NativeRing(8, 0, 0, desc, comps, iovs, onComplete);
   const chunk = new Uint8Array(new SharedArrayBuffer(4096));
   r.addChunk(0, chunk);
   // A valid read descriptor to start from; each case corrupts one field.

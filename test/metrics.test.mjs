@@ -103,7 +103,9 @@ test('sqFull counts flushes that left ops waiting for ring space', async () => {
   const b = nativeBinding();
   const desc = new Int32Array(2 * 16);
   let delivered = 0;
-  const raw = new b.NativeRing(2, 2 | 4, 0, desc, new Int32Array(2 * 2 * 4), new Int32Array(12), (n) => { delivered += n; });
+  const onComplete = (n) => { delivered += n; };
+  const raw = new b.NativeRing(2, 2 | 4, 0, desc, new Int32Array(2 * 2 * 4), new Int32Array(12), onComplete);
+  raw.keepCallback = onComplete; // the native ring holds its callback weakly: its owner keeps it alive
   let info = raw.info();
   assert.type(info.cqOverflow, 'number');
   assert.type(info.sqFlags, 'number');

@@ -182,9 +182,12 @@ export class FallbackRing implements NativeRing {
         return this.#task(pending, hard, () => done(this.#cancel(off2, len2)));
       case Op.ACCEPT:
       case Op.CONNECT:
-      default:
         // Node has no way to accept or connect on a raw socket fd: say so honestly.
         return this.#task(pending, hard, () => done(-E.EOPNOTSUPP));
+      default:
+        // What an older kernel answers for an opcode it lacks: callers degrade on it
+        // (multishot falls back to re-armed single-shot ops).
+        return this.#task(pending, hard, () => done(-E.EINVAL));
     }
   }
 
@@ -314,6 +317,11 @@ export class FallbackRing implements NativeRing {
 
   registerFiles(): number {
     throw new SaferRingError('ERR_UNSUPPORTED_OPERATION', 'registered files need io_uring');
+  }
+
+  /** No provided-buffer rings here: answered as a kernel before 5.19 would, so buffer groups pick buffers themselves. */
+  registerBufferRing(): number {
+    throw new SaferRingError('EINVAL', 'EINVAL: invalid argument, io_uring_register (no buffer rings on the fallback backend)', { errno: -E.EINVAL, syscall: 'io_uring_register' });
   }
 
   updateFiles(): number {

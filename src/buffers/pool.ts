@@ -108,6 +108,7 @@ export class BufferPool implements SlotHome {
 
   /** @internal SlotHome: a pooled buffer coming back from an operation. */
   revive(slot: Slot, view: Uint8Array): OwnedBuffer {
+    slot.markOwned();
     return new PooledBuffer(INTERNAL, slot, view, this);
   }
 

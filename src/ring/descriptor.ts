@@ -36,11 +36,17 @@ export const enum Op {
   SEND = 12,
   TIMEOUT = 13,
   CANCEL = 14,
+  /** recv into a buffer the kernel selects from a provided buffer ring (group id in D_ARG). */
+  RECV_SELECT = 15,
+  /** Multishot recv (6.0+): one SQE, a CQE per message, buffers from the group in D_ARG. */
+  RECV_MULTISHOT = 16,
+  /** Multishot accept (5.19+): one SQE, a CQE per connection. */
+  ACCEPT_MULTISHOT = 17,
 }
 
 export const OP_SYSCALL: readonly string[] = [
   'nop', 'read', 'write', 'readv', 'writev', 'open', 'close', 'statx', 'fsync',
-  'accept', 'connect', 'recv', 'send', 'timeout', 'cancel',
+  'accept', 'connect', 'recv', 'send', 'timeout', 'cancel', 'recv', 'recv', 'accept',
 ];
 
 export const SQE_LINK = 1 << 0;
@@ -54,7 +60,10 @@ export const SETUP_SINGLE_ISSUER = 1 << 2;
 export const SETUP_DEFER_TASKRUN = 1 << 3;
 export const SETUP_FIXED_BUFFERS = 1 << 4;
 
+export const IORING_CQE_F_BUFFER = 1 << 0;
 export const IORING_CQE_F_MORE = 1 << 1;
+/** With IORING_CQE_F_BUFFER, the kernel's buffer id is in the upper 16 bits of the CQE flags. */
+export const IORING_CQE_BUFFER_SHIFT = 16;
 export const IORING_FSYNC_DATASYNC = 1;
 export const IORING_ASYNC_CANCEL_ANY = 1 << 2;
 /** Offset of the sockaddr inside an accept address slot (after the socklen_t). */

@@ -14,7 +14,7 @@ import { abortError, closedError, SaferRingError } from '../errors';
 import type { NativeRing, NativeRingConstructor, NativeRingInfo } from '../native';
 import {
   COMPLETION_WORDS, DESC_WORDS, D_ARG, D_CHUNK, D_CHUNK2, D_FD, D_FLAGS, D_GEN, D_ID, D_LEN, D_LEN2,
-  D_OFF, D_OFF2, D_OP, D_POS_F64, D_SQE_FLAGS, IORING_CQE_F_MORE, IOV_WORDS, Op, OP_SYSCALL,
+  D_OFF, D_OFF2, D_OP, D_POS_F64, D_SQE_FLAGS, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, IOV_WORDS, Op, OP_SYSCALL,
 } from './descriptor';
 import { OpRecord, OpState } from './op-record';
 import type { PerformanceMetrics } from '../metrics';
@@ -23,6 +23,9 @@ import { LogLevel, LogSink, SILENT } from '../logging';
 const ECANCELED = osConstants.errno.ECANCELED;
 const EINTR = osConstants.errno.EINTR;
 const IOV_CAPACITY_WORDS = 4096 * IOV_WORDS;
+
+/** @internal How a Ring hands its Engine to the pieces built on it (buffer groups). */
+export const kEngine = Symbol('safer-ring.engine');
 
 export interface EngineOptions {
   entries: number;
@@ -54,6 +57,8 @@ export class Engine {
   readonly sqEntries: number;
   readonly cqEntries: number;
   closed = false;
+  /** Buffer groups registered on this ring, by group id. */
+  readonly groups = new Map<number, import('../buffers/buffer-group').BufferGroup>();
 
   private readonly desc: Int32Array;
   private readonly descF64: Float64Array;
@@ -78,6 +83,8 @@ export class Engine {
   private readonly log: LogSink;
   /** Log level at which completions are logged: Trace (all), Debug (failures), or Off. */
   private readonly opLog: LogLevel;
+  /** Run once the native ring is destroyed (the kernel holds nothing of ours any more). */
+  private readonly destroyHooks: (() => void)[] = [];
   private readonly flushBound = () => this.flush();
   // The native ring holds this callback weakly while idle (so an unreferenced
   // Ring can be collected); the engine's own reference keeps it alive.
@@ -116,6 +123,22 @@ export class Engine {
     };
   }
 
+  /** Registers `hook` to run when the native ring is torn down (at once if it already is). */
+  onDestroy(hook: () => void): void {
+    if (this.destroyed) hook();
+    else this.destroyHooks.push(hook);
+  }
+
+  /** True while the native ring is up (closing or not). */
+  get live(): boolean {
+    return !this.destroyed;
+  }
+
+  /** Makes every arena chunk known to the native ring (before naming one outside a descriptor). */
+  ensureChunks(): void {
+    if (this.knownChunks < this.arena.chunks.length) this.syncChunks();
+  }
+
   /** Ops submitted or waiting: what routing compares to find the least-loaded ring. */
   get load(): number {
     return this.inFlight + this.queue.length - this.queueHead;
@@ -151,6 +174,7 @@ export class Engine {
     this.urgent = [];
     this.closed = true;
     this.destroyed = true;
+    this.runDestroyHooks();
     if (this.closeResolve !== null) {
       this.closeResolve();
       this.closeResolve = null;
@@ -426,8 +450,20 @@ export class Engine {
       const b = i * COMPLETION_WORDS;
       const rec = this.table[c[b]];
       if (rec === undefined || rec.gen !== c[b + 1] || rec.state !== OpState.Submitted) continue;
-      if (c[b + 3] & IORING_CQE_F_MORE) continue; // multishot results: not used by single-shot ops
       const res = c[b + 2];
+      const flags = c[b + 3];
+      if (flags & IORING_CQE_F_MORE) {
+        // A multishot op's intermediate result: the op stays in flight (and
+        // its memory quarantined) until the CQE without F_MORE.
+        if (rec.more !== null) {
+          try {
+            rec.more(rec, res, flags);
+          } catch (err) {
+            queueMicrotask(() => { throw err; });
+          }
+        }
+        continue;
+      }
       if (metrics !== null) metrics.record(rec.op, res, now - rec.t0);
       if (this.opLog !== LogLevel.Off && (res < 0 || this.opLog === LogLevel.Trace)) this.logCompletion(rec, res, now);
       this.finish(rec);
@@ -435,14 +471,16 @@ export class Engine {
       this.counters.completed++;
       if (rec.abortRequested) {
         this.orphans--;
-        if (res === -ECANCELED || res === -EINTR) {
+        // A CQE that carries a kernel-selected buffer goes to the op's own
+        // settle, which owns handing that buffer back.
+        if ((res === -ECANCELED || res === -EINTR) && !(flags & IORING_CQE_F_BUFFER)) {
           this.releaseAll(rec, false);
           rec.reject(rec.closing ? closedError() : abortError(rec.signal));
           continue;
         }
       }
       try {
-        rec.settle(rec, res);
+        rec.settle(rec, res, flags);
       } catch (err) {
         rec.reject(err as Error);
       }
@@ -459,11 +497,22 @@ export class Engine {
     else this.log.trace('op completed', fields);
   }
 
+  private runDestroyHooks(): void {
+    for (const hook of this.destroyHooks.splice(0)) {
+      try {
+        hook();
+      } catch (err) {
+        queueMicrotask(() => { throw err; });
+      }
+    }
+  }
+
   private maybeFinishClose(): void {
     if (this.closeResolve === null || this.inFlight > 0 || this.urgent.length > 0) return;
     if (this.queueHead < this.queue.length) return; // draining: accepted work still to run
     this.native.destroy();
     this.destroyed = true;
+    this.runDestroyHooks();
     const resolve = this.closeResolve;
     this.closeResolve = null;
     resolve();

@@ -8,8 +8,11 @@ export const enum OpState {
   Done = 2,
 }
 
-/** Turns a completion into the promise's outcome (and frees what the op used). */
-export type Settle = (rec: OpRecord, res: number) => void;
+/** Turns a completion into the promise's outcome (and frees what the op used). `flags` are the CQE's. */
+export type Settle = (rec: OpRecord, res: number, flags: number) => void;
+
+/** Receives a multishot op's intermediate completions (those with IORING_CQE_F_MORE). */
+export type More = (rec: OpRecord, res: number, flags: number) => void;
 
 export class OpRecord {
   id = 0;
@@ -32,6 +35,8 @@ export class OpRecord {
   iovs: number[] | null = null;
 
   settle: Settle;
+  /** Multishot ops: called for every CQE that has IORING_CQE_F_MORE; the final one goes to `settle`. */
+  more: More | null = null;
   resolve: (value: any) => void = noop;
   reject: (err: Error) => void = noop;
 

@@ -17,8 +17,14 @@ import { checkAddress, decodeSockaddr, encodeSockaddr, PeerAddress, SocketAddres
 import {
   checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, outOfRange,
 } from '../validate';
-import { ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, OP_SYSCALL, SQE_HARDLINK, SQE_LINK, SETUP_FIXED_BUFFERS } from './descriptor';
-import { Engine, EngineStats } from './engine';
+import {
+  ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, OP_SYSCALL, SQE_HARDLINK, SQE_LINK, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN,
+  SETUP_FIXED_BUFFERS, SETUP_SINGLE_ISSUER, SETUP_SQPOLL,
+} from './descriptor';
+import { Engine, EngineStats, kEngine } from './engine';
+import { BufferGroup, GroupBuffer } from '../buffers/buffer-group';
+import { acceptSource, dropGroupBuffer, groupResult, MultiShot, MultiShotConfig, recvSource, RecvMultiResult } from './multishot';
+import { constants as osConstants } from 'node:os';
 import { Batch, BatchResult } from './batch';
 import { OpRecord, OpState } from './op-record';
 
@@ -94,6 +100,15 @@ export interface AcceptResult {
   address: PeerAddress | null;
 }
 
+/** recv with a BufferGroup: the buffer the kernel (or, degraded, the group) picked. */
+export interface GroupRecvResult {
+  bytesRead: number;
+  /** The group's buffer; null at end of stream (0 bytes), when it went straight back. */
+  buffer: GroupBuffer | null;
+  /** Its buffer id; -1 with no buffer. */
+  bufferId: number;
+}
+
 export interface RingStats extends EngineStats {
   sqEntries: number;
   cqEntries: number;
@@ -140,6 +155,7 @@ export function resolveRingConfig(options: RingOptions): SaferRingConfig {
 }
 
 const AT_FDCWD = -100;
+const ENOBUFS = osConstants.errno.ENOBUFS;
 const kRecord = Symbol('safer-ring.op');
 
 function dirfdOf(value: unknown): number {
@@ -243,6 +259,11 @@ export class Ring {
     return this.#engine.sqEntries;
   }
 
+  /** @internal */
+  get [kEngine](): Engine {
+    return this.#engine;
+  }
+
   get closed(): boolean {
     return this.#engine.closed;
   }
@@ -310,10 +331,82 @@ export class Ring {
     return this.#plain(Op.WRITE, fd, buffer, options);
   }
 
-  /** Receives into a Uint8Array (copied) or an OwnedBuffer (moved, returned in the result). */
-  recv<B extends Uint8Array | OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions & { flags?: number }): Promise<ReadResult<B>> {
+  /**
+   * Receives into a Uint8Array (copied) or an OwnedBuffer (moved, returned in
+   * the result); or, given a BufferGroup, into a buffer the kernel selects
+   * from the group (IOSQE_BUFFER_SELECT), returned as the group's
+   * GroupBuffer. With every buffer of the group held, that recv rejects with ENOBUFS.
+   */
+  recv(fd: number, group: BufferGroup, options?: OpOptions & { flags?: number }): Promise<GroupRecvResult>;
+  recv<B extends Uint8Array | OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions & { flags?: number }): Promise<ReadResult<B>>;
+  recv(fd: number, buffer: Uint8Array | OwnedBuffer | BufferGroup, options?: ReadOptions & { flags?: number }): Promise<unknown> {
+    if (buffer instanceof BufferGroup) return this.#recvGroup(fd, buffer, options);
     if (buffer instanceof OwnedBuffer) return this.#owned(Op.RECV, settleOwnedRead, fd, buffer, options);
-    return this.#plain(Op.RECV, fd, buffer as Uint8Array, options) as Promise<ReadResult<B>>;
+    return this.#plain(Op.RECV, fd, buffer as Uint8Array, options);
+  }
+
+  #recvGroup(fd: number, group: BufferGroup, options?: OpOptions & { flags?: number }): Promise<GroupRecvResult> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      const opts = checkOptions<OpOptions & { flags?: number }>(options);
+      checkFd(fd);
+      group.checkUsable(this.#engine);
+      signal = checkSignal(opts.signal);
+      const flags = opts.flags === undefined ? 0 : checkInteger('options.flags', opts.flags, 0, 2 ** 31 - 1);
+      const engine = this.#engine;
+      const settle = (r: OpRecord, res: number, cqeFlags: number): void => {
+        if (res < 0) {
+          dropGroupBuffer(engine, group, r, cqeFlags);
+          r.reject(errnoError(res, 'recv'));
+          return;
+        }
+        const result = groupResult(group, r, res, cqeFlags);
+        r.resolve(result ?? { bytesRead: 0, buffer: null, bufferId: -1 });
+      };
+      if (group.mode === 'plain') {
+        const moved = group.lendPlain();
+        if (moved === null) return Promise.reject(errnoError(-ENOBUFS, 'recv'));
+        rec = new OpRecord(Op.RECV, settle);
+        rec.moved = moved;
+        rec.chunk = moved.slot.chunk;
+        rec.off = moved.slot.offset;
+        rec.len = group.size;
+      } else {
+        rec = new OpRecord(Op.RECV_SELECT, settle);
+        rec.arg = group.id;
+        rec.len = group.size;
+      }
+      rec.fd = fd;
+      rec.flags = flags;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  /**
+   * Accepts connections on a listening socket as an async iterator of fds
+   * (O_CLOEXEC): one multishot accept (5.19+) serves them all, re-armed by
+   * the library if the kernel ends it early. `break`, an abort or a ring
+   * close ends it; see docs/multishot.md.
+   */
+  acceptMulti(fd: number, config?: MultiShotConfig): MultiShot<number> {
+    checkFd(fd);
+    return new MultiShot(this.#engine, acceptSource(fd), config);
+  }
+
+  /**
+   * Receives on a socket as an async iterator of `{ bytesRead, buffer }`, the
+   * kernel picking each buffer from `group`: one multishot recv (6.0+),
+   * re-armed when the kernel ends it early, and after ENOBUFS once a buffer
+   * is released. Ends at end of stream, on `break`, abort or ring close.
+   */
+  recvMulti(fd: number, group: BufferGroup, config?: MultiShotConfig): MultiShot<RecvMultiResult> {
+    checkFd(fd);
+    if (!(group instanceof BufferGroup)) throw invalidType('group', 'an instance of BufferGroup', group);
+    group.checkUsable(this.#engine);
+    return new MultiShot(this.#engine, recvSource(this.#engine, fd, group), config);
   }
 
   /** Sends from a Uint8Array (copied) or an OwnedBuffer (moved, returned in the result). */
