@@ -29,3 +29,6 @@ export { LogLevel, consoleLogger } from './logging';
 export type { Logger, LogRecord, LogLevelName } from './logging';
 export { PerformanceMetrics } from './metrics';
 export type { MetricsSnapshot, OpMetrics, LatencySummary } from './metrics';
+export { FeatureDetector, getEnvironmentInfo, isIoUringAvailable, FEATURE_KERNELS } from './features';
+export type { EnvironmentInfo, FeatureName } from './features';
+export type { BackendName } from './backend/select';

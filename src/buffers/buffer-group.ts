@@ -11,6 +11,7 @@
 // Without buffer rings (kernels before 5.19, or `plainBuffers: true`), the
 // group keeps the same buffers and hands one to each recv itself: the same
 // API and results, one buffer per recv picked in JavaScript instead of by the kernel.
+import { FeatureDetector } from '../features';
 import { constants as osConstants } from 'node:os';
 import { Arena, MAX_BUFFER_SIZE, Slot } from './arena';
 import { INTERNAL, MovedSlot, OwnedBuffer, SlotHome, track } from './owned-buffer';
@@ -107,7 +108,8 @@ export class BufferGroup implements SlotHome {
       this.#bidOf.set(slot, i);
       this.#state.push(BufState.Ready);
     }
-    this.#mode = opts.plainBuffers ? 'plain' : 'ring';
+    // Buffer rings need 5.19: on an older kernel (or one the detector simulates) the group picks buffers itself.
+    this.#mode = (opts.plainBuffers ?? !FeatureDetector.supports('bufferRings')) ? 'plain' : 'ring';
     if (this.#mode === 'ring') {
       engine.ensureChunks();
       const list = new Int32Array(this.count * 2);

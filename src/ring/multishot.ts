@@ -14,6 +14,7 @@
 // buffers released). An AbortSignal does the same and rejects the pending
 // next() with ABORT_ERR. Closing the ring ends the iterator cleanly: the
 // items already queued are still delivered, then `done`.
+import { FeatureDetector } from '../features';
 import { closeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { abortError, errnoError, SaferRingError } from '../errors';
@@ -71,6 +72,8 @@ export interface RecvMultiResult {
 /** What one kind of multishot op plugs into the iterator. */
 interface Source<T> {
   syscall: string;
+  /** The kernel feature its multishot form needs (FeatureDetector decides if it is used). */
+  feature: 'multishotAccept' | 'multishotRecv';
   /** A record for one arming, or null when a resource (a buffer) must come back first. */
   arm(multishot: boolean): OpRecord | null;
   /** A CQE with res >= 0 as an item, or 'eof' (the stream ended; its buffer is already back). */
@@ -116,7 +119,7 @@ export class MultiShot<T> implements AsyncIterableIterator<T> {
     this.#highWater = checkInteger('config.highWaterMark', opts.highWaterMark ?? 64, 1, 1 << 20);
     this.#engine = engine;
     this.#source = source;
-    this.#multishot = !opts.singleShot && !source.singleOnly;
+    this.#multishot = !opts.singleShot && !source.singleOnly && FeatureDetector.supports(source.feature);
     this.#stats = { mode: this.#multishot ? 'multishot' : 'single-shot', items: 0, arms: 0, rearms: 0, bufferWaits: 0, pauses: 0, moreCqes: 0 };
     if (this.#signal !== undefined) {
       if (this.#signal.aborted) {
@@ -342,6 +345,7 @@ export class MultiShot<T> implements AsyncIterableIterator<T> {
 export function acceptSource(fd: number): Source<number> {
   return {
     syscall: 'accept',
+    feature: 'multishotAccept',
     arm(multishot) {
       const rec = new OpRecord(multishot ? Op.ACCEPT_MULTISHOT : Op.ACCEPT, noSettle);
       rec.fd = fd;
@@ -364,6 +368,7 @@ export function recvSource(engine: Engine, fd: number, group: BufferGroup): Sour
   const plain = group.mode === 'plain';
   return {
     syscall: 'recv',
+    feature: 'multishotRecv',
     singleOnly: plain,
     arm(multishot) {
       group.checkUsable(engine);
