@@ -243,6 +243,8 @@ Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
     struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     const int32_t* d = desc + static_cast<size_t>(i) * kDescWords;
     std::unique_ptr<Aux> aux = PrepareSqe(ctx, d, sqe);
+    if (sqe->opcode == IORING_OP_READ_FIXED || sqe->opcode == IORING_OP_WRITE_FIXED) fixedBufferOps_++;
+    if (sqe->flags & IOSQE_FIXED_FILE) fixedFileOps_++;
     if (aux) {
       if (aux->bufferGroup >= 0) bufferRings_.at(static_cast<uint32_t>(aux->bufferGroup)).activeOps++;
       aux_[UserData(d)] = std::move(aux);
@@ -521,6 +523,9 @@ Napi::Value NativeRing::Info(const Napi::CallbackInfo& info) {
   }
   o.Set("fixedBufferSlots", Napi::Number::New(env, fixedCapacity_));
   o.Set("registeredFiles", Napi::Number::New(env, registeredFiles_));
+  // How many SQEs used a registered buffer / a registered file: proof the registrations are used.
+  o.Set("fixedBufferOps", Napi::Number::New(env, static_cast<double>(fixedBufferOps_)));
+  o.Set("fixedFileOps", Napi::Number::New(env, static_cast<double>(fixedFileOps_)));
   return o;
 }
 

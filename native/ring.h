@@ -72,6 +72,8 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   uint32_t appliedFlags_ = 0;
   unsigned fixedCapacity_ = 0;      // size of the sparse registered-buffer table
   unsigned registeredFiles_ = 0;
+  uint64_t fixedBufferOps_ = 0;
+  uint64_t fixedFileOps_ = 0;
   int64_t inFlight_ = 0;            // SQEs prepared whose final CQE has not been reaped
   int eventFd_ = -1;
   uv_poll_t* poll_ = nullptr;

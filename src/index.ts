@@ -32,3 +32,4 @@ export type { MetricsSnapshot, OpMetrics, LatencySummary } from './metrics';
 export { FeatureDetector, getEnvironmentInfo, isIoUringAvailable, FEATURE_KERNELS } from './features';
 export type { EnvironmentInfo, FeatureName } from './features';
 export type { BackendName } from './backend/select';
+export { FixedFile } from './ring/registry';

@@ -16,6 +16,10 @@ export interface NativeRingInfo {
   sqFlags?: number;
   fixedBufferSlots: number;
   registeredFiles: number;
+  /** SQEs prepared as READ_FIXED/WRITE_FIXED (registered arena buffers). */
+  fixedBufferOps?: number;
+  /** SQEs prepared with IOSQE_FIXED_FILE. */
+  fixedFileOps?: number;
 }
 
 export interface NativeRing {

@@ -59,11 +59,10 @@ function parentHasIoUring() {
  * undefined removes the variable. The script prints one JSON line last.
  */
 function runNode(script, args, { filtered = true, env = {} } = {}) {
-  const childEnv = { ...process.env };
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) delete childEnv[k];
-    else childEnv[k] = v;
-  }
+  // NODE_NO_WARNINGS would hide the warning these checks count.
+  const childEnv = { ...process.env, NODE_NO_WARNINGS: undefined };
+  Object.assign(childEnv, env);
+  for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
   const argv = [process.execPath, '-e', script, ...args];
   const run = filtered
     ? spawnSync(launcher.exe, argv, { cwd: root, env: childEnv, encoding: 'utf8', timeout: CHILD_TIMEOUT_MS })

@@ -18,7 +18,7 @@ import {
   checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, outOfRange,
 } from '../validate';
 import {
-  ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, OP_SYSCALL, SQE_HARDLINK, SQE_LINK, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN,
+  ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, OP_SYSCALL, SQE_FIXED_FILE, SQE_HARDLINK, SQE_LINK, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN,
   SETUP_FIXED_BUFFERS, SETUP_SINGLE_ISSUER, SETUP_SQPOLL,
 } from './descriptor';
 import { Engine, EngineStats, kEngine } from './engine';
@@ -26,6 +26,7 @@ import { BufferGroup, GroupBuffer } from '../buffers/buffer-group';
 import { acceptSource, dropGroupBuffer, groupResult, MultiShot, MultiShotConfig, recvSource, RecvMultiResult } from './multishot';
 import { constants as osConstants } from 'node:os';
 import { Batch, BatchResult } from './batch';
+import { FileRegistry, FixedFile } from './registry';
 import { OpRecord, OpState } from './op-record';
 
 export interface RingOptions {
@@ -113,7 +114,12 @@ export interface RingStats extends EngineStats {
   sqEntries: number;
   cqEntries: number;
   setupFlags: string[];
+  /** Arena chunks are registered with the kernel (IORING_REGISTER_BUFFERS2, sparse). */
   fixedBuffers: boolean;
+  /** SQEs that used a registered buffer (READ_FIXED/WRITE_FIXED) and a registered file (IOSQE_FIXED_FILE). */
+  fixedBufferOps: number;
+  fixedFileOps: number;
+  registeredFiles: number;
   arena: ReturnType<Arena['stats']>;
 }
 
@@ -158,6 +164,14 @@ const AT_FDCWD = -100;
 const ENOBUFS = osConstants.errno.ENOBUFS;
 const kRecord = Symbol('safer-ring.op');
 
+/** An open file descriptor, or a FixedFile from ring.registerFiles(). */
+export type Fd = number | FixedFile;
+
+/** An fd, or a FixedFile (resolved to its table index when the op is submitted). */
+function checkTarget(fd: unknown): number | FixedFile {
+  return fd instanceof FixedFile ? fd : checkFd(fd);
+}
+
 function dirfdOf(value: unknown): number {
   return value === undefined ? AT_FDCWD : checkFd(value, 'options.dirfd');
 }
@@ -189,6 +203,7 @@ export class Ring {
   readonly backend: BackendName;
   readonly #engine: Engine;
   readonly #arena: Arena;
+  readonly #files = new FileRegistry();
   /** While submitBatch prepares its operations, #submit collects them here instead of queueing them. */
   #capture: { rec: OpRecord; signal?: AbortSignal }[] | null = null;
   readonly #config: SaferRingConfig;
@@ -276,6 +291,9 @@ export class Ring {
       cqEntries: this.#engine.cqEntries,
       setupFlags: setupFlagNames(info.flags),
       fixedBuffers: (info.flags & SETUP_FIXED_BUFFERS) !== 0,
+      fixedBufferOps: info.fixedBufferOps ?? 0,
+      fixedFileOps: info.fixedFileOps ?? 0,
+      registeredFiles: info.registeredFiles,
       arena: this.#arena.stats(),
     };
   }
@@ -283,21 +301,21 @@ export class Ring {
   // ---- reads and writes with owned buffers (the recommended API) ----
 
   /** Reads into `buffer`, which moves into the op; the result carries it back as a live handle. */
-  readOwned<B extends OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions): Promise<ReadResult<B>> {
+  readOwned<B extends OwnedBuffer>(fd: Fd, buffer: B, options?: ReadOptions): Promise<ReadResult<B>> {
     return this.#owned(Op.READ, settleOwnedRead, fd, buffer, options);
   }
 
   /** Writes from `buffer`, which moves into the op; the result carries it back as a live handle. */
-  writeOwned<B extends OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions): Promise<WriteResult<B>> {
+  writeOwned<B extends OwnedBuffer>(fd: Fd, buffer: B, options?: ReadOptions): Promise<WriteResult<B>> {
     return this.#owned(Op.WRITE, settleOwnedWrite, fd, buffer, options);
   }
 
-  #owned(op: Op, settle: (rec: OpRecord, res: number) => void, fd: number, buffer: OwnedBuffer, options?: ReadOptions & { flags?: number }): Promise<any> {
+  #owned(op: Op, settle: (rec: OpRecord, res: number) => void, fd: Fd, buffer: OwnedBuffer, options?: ReadOptions & { flags?: number }): Promise<any> {
     let rec: OpRecord;
     let signal: AbortSignal | undefined;
     try {
       const opts = options === undefined ? EMPTY : checkOptions<ReadOptions & { flags?: number }>(options);
-      checkFd(fd);
+      checkTarget(fd);
       if (!(buffer instanceof OwnedBuffer)) throw invalidType('buffer', 'an instance of OwnedBuffer', buffer);
       const { offset, length } = windowOf(buffer, opts);
       const isFile = op === Op.READ || op === Op.WRITE;
@@ -306,7 +324,7 @@ export class Ring {
       signal = opts.signal === undefined ? undefined : checkSignal(opts.signal);
       const moved = takeSlot(buffer); // throws ERR_BUFFER_MOVED on a dead handle
       rec = new OpRecord(op, settle);
-      rec.fd = fd;
+      rec.fd = fd as number; // a FixedFile is resolved in #submit
       rec.moved = moved;
       rec.chunk = moved.slot.chunk;
       rec.off = moved.slot.offset + offset;
@@ -322,12 +340,12 @@ export class Ring {
   // ---- reads and writes with caller memory (copied unless it is arena memory) ----
 
   /** Reads into a caller's Uint8Array. Arena memory is used in place; other memory goes through a copy slot. */
-  read<B extends Uint8Array>(fd: number, buffer: B, options?: ReadOptions): Promise<ReadResult<B>> {
+  read<B extends Uint8Array>(fd: Fd, buffer: B, options?: ReadOptions): Promise<ReadResult<B>> {
     return this.#plain(Op.READ, fd, buffer, options);
   }
 
   /** Writes from a caller's Uint8Array (copied into the arena unless it already is arena memory). */
-  write<B extends Uint8Array>(fd: number, buffer: B, options?: ReadOptions): Promise<WriteResult<B>> {
+  write<B extends Uint8Array>(fd: Fd, buffer: B, options?: ReadOptions): Promise<WriteResult<B>> {
     return this.#plain(Op.WRITE, fd, buffer, options);
   }
 
@@ -337,20 +355,20 @@ export class Ring {
    * from the group (IOSQE_BUFFER_SELECT), returned as the group's
    * GroupBuffer. With every buffer of the group held, that recv rejects with ENOBUFS.
    */
-  recv(fd: number, group: BufferGroup, options?: OpOptions & { flags?: number }): Promise<GroupRecvResult>;
-  recv<B extends Uint8Array | OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions & { flags?: number }): Promise<ReadResult<B>>;
-  recv(fd: number, buffer: Uint8Array | OwnedBuffer | BufferGroup, options?: ReadOptions & { flags?: number }): Promise<unknown> {
+  recv(fd: Fd, group: BufferGroup, options?: OpOptions & { flags?: number }): Promise<GroupRecvResult>;
+  recv<B extends Uint8Array | OwnedBuffer>(fd: Fd, buffer: B, options?: ReadOptions & { flags?: number }): Promise<ReadResult<B>>;
+  recv(fd: Fd, buffer: Uint8Array | OwnedBuffer | BufferGroup, options?: ReadOptions & { flags?: number }): Promise<unknown> {
     if (buffer instanceof BufferGroup) return this.#recvGroup(fd, buffer, options);
     if (buffer instanceof OwnedBuffer) return this.#owned(Op.RECV, settleOwnedRead, fd, buffer, options);
     return this.#plain(Op.RECV, fd, buffer as Uint8Array, options);
   }
 
-  #recvGroup(fd: number, group: BufferGroup, options?: OpOptions & { flags?: number }): Promise<GroupRecvResult> {
+  #recvGroup(fd: Fd, group: BufferGroup, options?: OpOptions & { flags?: number }): Promise<GroupRecvResult> {
     let rec: OpRecord;
     let signal: AbortSignal | undefined;
     try {
       const opts = checkOptions<OpOptions & { flags?: number }>(options);
-      checkFd(fd);
+      checkTarget(fd);
       group.checkUsable(this.#engine);
       signal = checkSignal(opts.signal);
       const flags = opts.flags === undefined ? 0 : checkInteger('options.flags', opts.flags, 0, 2 ** 31 - 1);
@@ -377,7 +395,7 @@ export class Ring {
         rec.arg = group.id;
         rec.len = group.size;
       }
-      rec.fd = fd;
+      rec.fd = fd as number;
       rec.flags = flags;
     } catch (err) {
       return Promise.reject(err);
@@ -410,17 +428,17 @@ export class Ring {
   }
 
   /** Sends from a Uint8Array (copied) or an OwnedBuffer (moved, returned in the result). */
-  send<B extends Uint8Array | OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions & { flags?: number }): Promise<WriteResult<B>> {
+  send<B extends Uint8Array | OwnedBuffer>(fd: Fd, buffer: B, options?: ReadOptions & { flags?: number }): Promise<WriteResult<B>> {
     if (buffer instanceof OwnedBuffer) return this.#owned(Op.SEND, settleOwnedWrite, fd, buffer, options);
     return this.#plain(Op.SEND, fd, buffer as Uint8Array, options) as Promise<WriteResult<B>>;
   }
 
-  #plain(op: Op, fd: number, buffer: Uint8Array, options?: ReadOptions & { flags?: number }): Promise<any> {
+  #plain(op: Op, fd: Fd, buffer: Uint8Array, options?: ReadOptions & { flags?: number }): Promise<any> {
     let rec: OpRecord;
     let signal: AbortSignal | undefined;
     try {
       const opts = options === undefined ? EMPTY : checkOptions<ReadOptions & { flags?: number }>(options);
-      checkFd(fd);
+      checkTarget(fd);
       checkUint8Array('buffer', buffer);
       const { offset, length } = windowOf(buffer, opts);
       if (length > MAX_BUFFER_SIZE) throw outOfRange('length', `<= ${MAX_BUFFER_SIZE}`, length);
@@ -429,7 +447,7 @@ export class Ring {
       signal = opts.signal === undefined ? undefined : checkSignal(opts.signal);
       const incoming = op === Op.READ || op === Op.RECV;
       rec = new OpRecord(op, incoming ? settlePlainRead : settlePlainWrite);
-      rec.fd = fd;
+      rec.fd = fd as number;
       rec.pos = position;
       rec.len = length;
       if (!isFile && opts.flags !== undefined) rec.flags = checkInteger('options.flags', opts.flags, 0, 2 ** 31 - 1);
@@ -455,28 +473,28 @@ export class Ring {
   }
 
   /** Scatter read into several buffers at once. */
-  readv(fd: number, buffers: Uint8Array[], options?: Omit<ReadOptions, 'offset' | 'length'>): Promise<ReadvResult> {
+  readv(fd: Fd, buffers: Uint8Array[], options?: Omit<ReadOptions, 'offset' | 'length'>): Promise<ReadvResult> {
     return this.#vectored(Op.READV, fd, buffers, options);
   }
 
   /** Gather write from several buffers at once. */
-  writev(fd: number, buffers: Uint8Array[], options?: Omit<ReadOptions, 'offset' | 'length'>): Promise<WritevResult> {
+  writev(fd: Fd, buffers: Uint8Array[], options?: Omit<ReadOptions, 'offset' | 'length'>): Promise<WritevResult> {
     return this.#vectored(Op.WRITEV, fd, buffers, options);
   }
 
-  #vectored(op: Op, fd: number, buffers: Uint8Array[], options?: ReadOptions): Promise<any> {
+  #vectored(op: Op, fd: Fd, buffers: Uint8Array[], options?: ReadOptions): Promise<any> {
     let rec: OpRecord;
     let signal: AbortSignal | undefined;
     try {
       const opts = options === undefined ? EMPTY : checkOptions<ReadOptions>(options);
-      checkFd(fd);
+      checkTarget(fd);
       if (!Array.isArray(buffers)) throw invalidType('buffers', 'an instance of Array', buffers);
       if (buffers.length === 0 || buffers.length > 1024) throw outOfRange('buffers.length', '>= 1 && <= 1024', buffers.length);
       buffers.forEach((b, i) => checkUint8Array(`buffers[${i}]`, b));
       const position = checkPosition(opts.position);
       signal = opts.signal === undefined ? undefined : checkSignal(opts.signal);
       rec = new OpRecord(op, op === Op.READV ? settleReadv : settleWritev);
-      rec.fd = fd;
+      rec.fd = fd as number;
       rec.pos = position;
       rec.len2 = buffers.length;
       // Arena views are lent in place; everything else shares one copy slot.
@@ -578,7 +596,7 @@ export class Ring {
   }
 
   /** fsync(2), or fdatasync(2) with `{ datasync: true }`. */
-  fsync(fd: number, options?: OpOptions & { datasync?: boolean }): Promise<void> {
+  fsync(fd: Fd, options?: OpOptions & { datasync?: boolean }): Promise<void> {
     return this.#simple(Op.FSYNC, fd, options, (rec, opts) => {
       if ((opts as { datasync?: boolean }).datasync) rec.flags = IORING_FSYNC_DATASYNC;
       return rec;
@@ -588,7 +606,7 @@ export class Ring {
   // ---- sockets ----
 
   /** accept4(2) on a listening socket; resolves to the new connection's fd (O_CLOEXEC). */
-  accept(fd: number, options?: OpOptions): Promise<number> {
+  accept(fd: Fd, options?: OpOptions): Promise<number> {
     return this.#simple(Op.ACCEPT, fd, options, (rec) => {
       rec.flags = 0o2000000; // SOCK_CLOEXEC
       rec.settle = settleFd;
@@ -597,7 +615,7 @@ export class Ring {
   }
 
   /** Like accept(), also reporting the peer's address. */
-  acceptWithAddress(fd: number, options?: OpOptions): Promise<AcceptResult> {
+  acceptWithAddress(fd: Fd, options?: OpOptions): Promise<AcceptResult> {
     return this.#simple(Op.ACCEPT, fd, options, (rec) => {
       rec.flags = 0o2000000;
       const slot = this.#arena.allocate(ACCEPT_ADDR_OFFSET + 128);
@@ -611,7 +629,7 @@ export class Ring {
   }
 
   /** connect(2) to an IP address literal and port. */
-  connect(fd: number, address: SocketAddress, options?: OpOptions): Promise<void> {
+  connect(fd: Fd, address: SocketAddress, options?: OpOptions): Promise<void> {
     return this.#simple(Op.CONNECT, fd, options, (rec) => {
       const addr = checkAddress(address);
       const slot = this.#arena.allocate(28);
@@ -683,13 +701,13 @@ export class Ring {
     await this.closeRing();
   }
 
-  #simple(op: Op, fd: number, options: OpOptions | undefined, fill: (rec: OpRecord, opts: OpOptions) => OpRecord): Promise<any> {
+  #simple(op: Op, fd: Fd, options: OpOptions | undefined, fill: (rec: OpRecord, opts: OpOptions) => OpRecord): Promise<any> {
     let rec: OpRecord;
     let signal: AbortSignal | undefined;
     try {
       const opts = checkOptions<OpOptions>(options);
       rec = new OpRecord(op, settleVoid);
-      rec.fd = checkFd(fd);
+      rec.fd = checkTarget(fd) as number;
       signal = checkSignal(opts.signal);
       fill(rec, opts);
     } catch (err) {
@@ -755,7 +773,45 @@ export class Ring {
     this.#engine.failAll(error);
   }
 
+  // ---- registered files ----
+
+  /**
+   * Registers `fds` as this ring's fixed-file table (IOSQE_FIXED_FILE) and
+   * returns one FixedFile per fd, usable wherever an op takes an fd (not
+   * close: unregister instead). The kernel holds its own reference: the
+   * original fds may be closed afterwards.
+   */
+  registerFiles(fds: number[]): FixedFile[] {
+    if (!Array.isArray(fds) || fds.length === 0) throw invalidType('fds', 'a non-empty Array of fds', fds);
+    const table = Int32Array.from(fds.map((fd) => checkFd(fd)));
+    this.#engine.native.registerFiles(table);
+    return this.#files.issue(fds.length);
+  }
+
+  /** Replaces table entries from `offset` on (-1 empties one). Existing FixedFile handles keep their indexes. */
+  updateFiles(offset: number, fds: number[]): void {
+    checkInteger('offset', offset, 0, Math.max(0, this.#files.size - 1));
+    if (!Array.isArray(fds)) throw invalidType('fds', 'an Array of fds', fds);
+    const table = Int32Array.from(fds.map((fd) => (fd === -1 ? -1 : checkFd(fd))));
+    this.#engine.native.updateFiles(offset, table);
+  }
+
+  /** Drops the table; every FixedFile from it goes invalid. */
+  unregisterFiles(): void {
+    this.#engine.native.unregisterFiles();
+    this.#files.retire();
+  }
+
   #submit(rec: OpRecord, signal: AbortSignal | undefined): Promise<any> {
+    if ((rec.fd as unknown) instanceof FixedFile) {
+      try {
+        rec.fd = this.#files.indexOf(rec.fd as unknown as FixedFile);
+        rec.sqeFlags |= SQE_FIXED_FILE;
+      } catch (err) {
+        this.#engine.releaseAll(rec, false);
+        return Promise.reject(err);
+      }
+    }
     if (this.#capture !== null) {
       this.#capture.push({ rec, signal });
       return CAPTURED;

@@ -1,0 +1,106 @@
+// Registrations that must really reach the kernel: fixed files and the arena's registered buffers.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import { Ring, OwnedBuffer, FixedFile } from 'safer-ring';
+import { patternFile, pattern, tmpPath, backend } from './helpers/env.mjs';
+
+const kernelTest = backend === 'io_uring' ? test : test.skip;
+const ring = new Ring(16);
+test.after(() => ring.close());
+
+kernelTest('a fixed file keeps working after its original fd is closed (the kernel holds the file)', async () => {
+  const fd = fs.openSync(patternFile(8192), 'r');
+  const [file] = ring.registerFiles([fd]);
+  assert.instance(file, FixedFile);
+  assert.is(file.index, 0);
+  fs.closeSync(fd); // only the registered table refers to the file now
+  const before = ring.stats().fixedFileOps;
+  const { bytesRead, buffer } = await ring.readOwned(file, new OwnedBuffer(4096), { position: 4096 });
+  assert.is(bytesRead, 4096);
+  assert.ok(Buffer.from(buffer.bytes).equals(pattern(8192).subarray(4096)));
+  const plain = Buffer.alloc(100);
+  assert.is((await ring.read(file, plain, { position: 0 })).bytesRead, 100);
+  assert.ok(plain.equals(pattern(8192).subarray(0, 100)));
+  assert.is(ring.stats().fixedFileOps, before + 2, 'both SQEs carried IOSQE_FIXED_FILE');
+  assert.is(ring.stats().registeredFiles, 1);
+  buffer.release();
+  ring.unregisterFiles();
+  assert.is(file.valid, false);
+  try {
+    await ring.read(file, plain);
+    assert.unreachable();
+  } catch (err) {
+    assert.is(err.code, 'ERR_INVALID_STATE');
+  }
+});
+
+kernelTest('writes and fsync through a fixed file; updateFiles swaps an entry', async () => {
+  const a = tmpPath('fixed-a');
+  const b = tmpPath('fixed-b');
+  const fa = fs.openSync(a, 'w+');
+  const fb = fs.openSync(b, 'w+');
+  const [slot] = ring.registerFiles([fa]);
+  await ring.write(slot, Buffer.from('to a'), { position: 0 });
+  await ring.fsync(slot);
+  ring.updateFiles(0, [fb]);
+  await ring.write(slot, Buffer.from('to b'), { position: 0 });
+  assert.is(fs.readFileSync(a, 'utf8'), 'to a');
+  assert.is(fs.readFileSync(b, 'utf8'), 'to b');
+  ring.unregisterFiles();
+  fs.closeSync(fa);
+  fs.closeSync(fb);
+});
+
+kernelTest('a FixedFile only works on its own ring, and is not closed through close()', async () => {
+  const other = new Ring(4);
+  const fd = fs.openSync(patternFile(10), 'r');
+  const [file] = other.registerFiles([fd]);
+  try {
+    await ring.read(file, Buffer.alloc(4));
+    assert.unreachable();
+  } catch (err) {
+    assert.is(err.code, 'ERR_INVALID_ARG_VALUE');
+  }
+  try {
+    await other.closeFd(file);
+    assert.unreachable();
+  } catch (err) {
+    assert.is(err.code, 'ERR_INVALID_ARG_VALUE');
+  }
+  assert.throws(() => other.registerFiles([fd]), (e) => e.code === 'ERR_INVALID_ARG_VALUE', 'one table per ring');
+  assert.throws(() => other.registerFiles([]), (e) => e.code === 'ERR_INVALID_ARG_TYPE');
+  assert.throws(() => other.registerFiles([-1]), (e) => e.code === 'ERR_OUT_OF_RANGE');
+  fs.closeSync(fd);
+  await other.close();
+});
+
+kernelTest('arena buffers are registered with the kernel and reads/writes use READ_FIXED/WRITE_FIXED', async () => {
+  const st = ring.stats();
+  assert.is(st.fixedBuffers, true);
+  const fd = fs.openSync(patternFile(4096), 'r');
+  const before = ring.stats().fixedBufferOps;
+  const r1 = await ring.readOwned(fd, new OwnedBuffer(4096), { position: 0 });
+  const out = fs.openSync(tmpPath('fixed-write'), 'w');
+  const w1 = await ring.writeOwned(out, r1.buffer, { position: 0 });
+  assert.is(ring.stats().fixedBufferOps, before + 2);
+  w1.buffer.release();
+  // Opting out gives plain READ/WRITE.
+  const plainRing = new Ring({ entries: 4, fixedBuffers: false });
+  const r2 = await plainRing.readOwned(fd, new OwnedBuffer(4096), { position: 0 });
+  assert.is(plainRing.stats().fixedBuffers, false);
+  assert.is(plainRing.stats().fixedBufferOps, 0);
+  r2.buffer.release();
+  await plainRing.close();
+  fs.closeSync(fd);
+  fs.closeSync(out);
+});
+
+test('on the fallback backend registration is refused with a clear code', () => {
+  if (backend !== 'fallback') return;
+  const fd = fs.openSync(patternFile(1), 'r');
+  assert.throws(() => ring.registerFiles([fd]), (e) => e.code === 'ERR_UNSUPPORTED_OPERATION');
+  fs.closeSync(fd);
+});
+
+test.run();
