@@ -2,6 +2,7 @@
 // expose them to JavaScript. Policy (which buffer goes back when, what to do
 // on ENOBUFS) lives in src/buffers/buffer-group.ts; this file only checks
 // every value it is given and talks to the kernel.
+#include "args.h"
 #include "buffer-ring.h"
 
 #include <unistd.h>
@@ -62,18 +63,6 @@ int UnregisterBufferRing(struct io_uring* ring, uint32_t bgid, BufferRing& br) {
   br.ring = nullptr;
   return ret;
 }
-
-namespace {
-
-bool GetUint32(const Napi::Value& v, uint32_t* out) {
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
-  *out = static_cast<uint32_t>(d);
-  return true;
-}
-
-}  // namespace
 
 // registerBufferRing(groupId, size, Int32Array [chunk, offset] per buffer id):
 // every buffer must lie wholly inside a chunk this ring knows, and no two may

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "addon.h"
+#include "args.h"
 #include "descriptor.h"
 #include "errors.h"
 
@@ -22,14 +23,6 @@ constexpr int kMaxChunks = 1 << 16;
 constexpr uint64_t kTeardownCancelData = ~uint64_t{0};
 constexpr int kCompletionWords = 4;  // id, gen, res, flags
 constexpr int kMaxDeliveryRounds = 8;  // bounded so one ring cannot starve the event loop
-
-bool GetUint32(const Napi::Value& v, uint32_t* out) {
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
-  *out = static_cast<uint32_t>(d);
-  return true;
-}
 
 }  // namespace
 

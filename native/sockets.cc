@@ -7,24 +7,17 @@
 #include <cerrno>
 #include <cstring>
 
+#include "args.h"
 #include "errors.h"
 #include "sockets.h"
 
 namespace sr {
 namespace {
 
-bool Int(const Napi::Value& v, int32_t min, int32_t max, int32_t* out) {
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<int32_t>(d))) return false;
-  *out = static_cast<int32_t>(d);
-  return true;
-}
-
 Napi::Value Socket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t domain, type, protocol;
-  if (!Int(info[0], 0, 64, &domain) || !Int(info[1], 0, INT32_MAX, &type) || !Int(info[2], 0, 65535, &protocol)) {
+  if (!GetInt32(info[0], 0, 64, &domain) || !GetInt32(info[1], 0, INT32_MAX, &type) || !GetInt32(info[2], 0, 65535, &protocol)) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "socket(domain, type, protocol)");
     return env.Undefined();
   }
@@ -36,7 +29,7 @@ Napi::Value Socket(const Napi::CallbackInfo& info) {
 Napi::Value Bind(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t fd;
-  if (!Int(info[0], 0, INT32_MAX, &fd) || !info[1].IsTypedArray() ||
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd) || !info[1].IsTypedArray() ||
       info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
     ThrowError(env, "ERR_INVALID_ARG_TYPE", "bind(fd, Uint8Array address)");
     return env.Undefined();
@@ -59,7 +52,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
 Napi::Value Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t fd, backlog;
-  if (!Int(info[0], 0, INT32_MAX, &fd) || !Int(info[1], 0, 65535, &backlog)) {
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd) || !GetInt32(info[1], 0, 65535, &backlog)) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "listen(fd, backlog)");
     return env.Undefined();
   }
@@ -70,7 +63,7 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
 Napi::Value GetSockName(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t fd;
-  if (!Int(info[0], 0, INT32_MAX, &fd)) {
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd)) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "getsockname(fd)");
     return env.Undefined();
   }
