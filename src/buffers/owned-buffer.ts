@@ -4,7 +4,7 @@
 // throws ERR_BUFFER_MOVED) and the slot is the ring's until the kernel's
 // completion arrives; the operation's result then carries a new, live handle
 // on the same slot. So at any moment exactly one party may touch the memory.
-import { Arena, MAX_BUFFER_SIZE, Slot, SlotState, SlotTransfer, releaseWhenIdle } from './arena';
+import { Arena, MAX_BUFFER_SIZE, Slot, SlotTransfer, releaseWhenIdle } from './arena';
 
 /** A buffer in transit between threads (plain data: post it with postMessage). */
 export type BufferTransfer = SlotTransfer;

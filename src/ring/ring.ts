@@ -1,10 +1,10 @@
 // Ring: the public, single-thread io_uring API. Each method checks its
 // arguments (Node's codes and wording), puts the memory the kernel will touch
 // into the arena (moving, borrowing or copying), fills an OpRecord and hands
-// it to the Engine. Settle functions turn the completion into the result.
+// it to the Engine. Settle functions (settle.ts) turn the completion into the result.
 import { fileURLToPath } from 'node:url';
 import { Arena, MAX_BUFFER_SIZE, Slot } from '../buffers/arena';
-import { OwnedBuffer, MovedSlot, takeSlot, restore, discard, setLeakWarnings } from '../buffers/owned-buffer';
+import { OwnedBuffer, takeSlot, setLeakWarnings } from '../buffers/owned-buffer';
 import { SaferRingConfig, logRingSetup, setupFlagNames, setupFlagsOf, sinkOf, validateConfig } from '../config';
 import { disabledSnapshot, MetricsSnapshot, PerformanceMetrics } from '../metrics';
 import type { LogSink } from '../logging';
@@ -12,16 +12,17 @@ import { errnoError, SaferRingError } from '../errors';
 import type { NativeRingConstructor } from '../native';
 import { backend, BackendName } from '../backend/select';
 import { openFlags } from '../fs/open-flags';
-import { parseStatx, StatxStats, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE_BYTES, AT_EMPTY_PATH } from '../fs/statx';
-import { checkAddress, decodeSockaddr, encodeSockaddr, PeerAddress, SocketAddress } from '../net/sockaddr';
+import { StatxStats, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE_BYTES, AT_EMPTY_PATH } from '../fs/statx';
+import { checkAddress, encodeSockaddr, PeerAddress, SocketAddress } from '../net/sockaddr';
 import {
   checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, outOfRange,
 } from '../validate';
-import {
-  ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, OP_SYSCALL, SQE_FIXED_FILE, SQE_HARDLINK, SQE_LINK, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN,
-  SETUP_FIXED_BUFFERS, SETUP_SINGLE_ISSUER, SETUP_SQPOLL,
-} from './descriptor';
+import { ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, SQE_FIXED_FILE, SQE_HARDLINK, SQE_LINK, SETUP_FIXED_BUFFERS } from './descriptor';
 import { Engine, EngineStats, kEngine } from './engine';
+import {
+  settleAccept, settleFd, settleNumber, settleOwnedRead, settleOwnedWrite, settlePlainRead, settlePlainWrite, settleReadv,
+  settleStatx, settleTimeout, settleVoid, settleWritev,
+} from './settle';
 import { BufferGroup, GroupBuffer } from '../buffers/buffer-group';
 import { acceptSource, dropGroupBuffer, groupResult, MultiShot, MultiShotConfig, recvSource, RecvMultiResult } from './multishot';
 import { constants as osConstants } from 'node:os';
@@ -825,134 +826,3 @@ export class Ring {
 const EMPTY: ReadOptions & { flags?: number } = {};
 const IORING_SQ_CQ_OVERFLOW = 1 << 1;
 const CAPTURED: Promise<never> = new Promise(() => {});
-
-
-// ---- settle functions: completion result -> promise outcome ----
-
-function fail(rec: OpRecord, res: number, path?: string): void {
-  const arena = Arena.forThread();
-  if (rec.moved !== null) discard(rec.moved);
-  rec.moved = null;
-  releaseTemps(rec, arena);
-  rec.reject(errnoError(res, OP_SYSCALL[rec.op], path));
-}
-
-function releaseTemps(rec: OpRecord, arena: Arena): void {
-  if (rec.temp !== null) {
-    arena.release(rec.temp);
-    rec.temp = null;
-  }
-  if (rec.temp2 !== null) {
-    arena.release(rec.temp2);
-    rec.temp2 = null;
-  }
-  if (rec.borrowed !== null) {
-    arena.unborrow(rec.borrowed);
-    rec.borrowed = null;
-  }
-  const parts = rec.extra?.borrowedParts as Slot[] | undefined;
-  if (parts !== undefined) {
-    for (const s of parts) arena.unborrow(s);
-    rec.extra.borrowedParts = undefined;
-  }
-}
-
-function settleOwnedRead(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res);
-  const moved = rec.moved as MovedSlot;
-  rec.moved = null;
-  rec.resolve({ bytesRead: res, buffer: restore(moved) });
-}
-
-function settleOwnedWrite(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res);
-  const moved = rec.moved as MovedSlot;
-  rec.moved = null;
-  rec.resolve({ bytesWritten: res, buffer: restore(moved) });
-}
-
-function settlePlainRead(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res);
-  const { buffer, window } = rec.extra as { buffer: Uint8Array; window: Uint8Array };
-  const arena = Arena.forThread();
-  if (rec.temp !== null && res > 0) window.set(arena.chunks[rec.temp.chunk].subarray(rec.temp.offset, rec.temp.offset + res));
-  releaseTemps(rec, arena);
-  rec.resolve({ bytesRead: res, buffer });
-}
-
-function settlePlainWrite(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res);
-  releaseTemps(rec, Arena.forThread());
-  rec.resolve({ bytesWritten: res, buffer: rec.extra.buffer });
-}
-
-function settleReadv(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res);
-  const { buffers, lent } = rec.extra as { buffers: Uint8Array[]; lent: (Slot | undefined)[] };
-  const arena = Arena.forThread();
-  if (rec.temp !== null) {
-    // Copy back what the kernel filled, in iovec order, for the buffers that went through the copy slot.
-    let remaining = res;
-    let at = rec.temp.offset;
-    const chunk = arena.chunks[rec.temp.chunk];
-    for (let i = 0; i < buffers.length && remaining > 0; i++) {
-      const n = Math.min(buffers[i].byteLength, remaining);
-      if (lent[i] === undefined) {
-        buffers[i].set(chunk.subarray(at, at + n));
-        at += buffers[i].byteLength;
-      }
-      remaining -= n;
-    }
-  }
-  releaseTemps(rec, arena);
-  rec.resolve({ bytesRead: res, buffers });
-}
-
-function settleWritev(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res);
-  releaseTemps(rec, Arena.forThread());
-  rec.resolve({ bytesWritten: res, buffers: rec.extra.buffers });
-}
-
-function settleFd(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res, typeof rec.extra === 'string' ? rec.extra : undefined);
-  releaseTemps(rec, Arena.forThread());
-  rec.resolve(res);
-}
-
-function settleAccept(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res);
-  const arena = Arena.forThread();
-  const slot = rec.temp2!;
-  const view = arena.view(slot, ACCEPT_ADDR_OFFSET + 128);
-  const len = new DataView(view.buffer, view.byteOffset, 4).getUint32(0, true);
-  const address = decodeSockaddr(view.slice(ACCEPT_ADDR_OFFSET, ACCEPT_ADDR_OFFSET + Math.min(len, 128)));
-  releaseTemps(rec, arena);
-  rec.resolve({ fd: res, address });
-}
-
-function settleStatx(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res, typeof rec.extra === 'string' ? rec.extra : undefined);
-  const arena = Arena.forThread();
-  const stats = parseStatx(arena.view(rec.temp2!, STATX_SIZE_BYTES));
-  releaseTemps(rec, arena);
-  rec.resolve(stats);
-}
-
-function settleVoid(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res);
-  releaseTemps(rec, Arena.forThread());
-  rec.resolve(undefined);
-}
-
-function settleNumber(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res);
-  rec.resolve(res);
-}
-
-const ETIME = 62;
-function settleTimeout(rec: OpRecord, res: number): void {
-  // A pure timeout "fails" with ETIME when it fires: that is its success.
-  if (res < 0 && res !== -ETIME) return fail(rec, res);
-  rec.resolve(undefined);
-}

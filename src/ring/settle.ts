@@ -1,0 +1,138 @@
+// Settle functions: turn one completion into the promise's outcome, and hand
+// back (or free) the memory the op held. One per result shape; the op
+// methods in ring.ts pick one when they build the OpRecord.
+import { Arena, Slot } from '../buffers/arena';
+import { MovedSlot, restore, discard } from '../buffers/owned-buffer';
+import { errnoError } from '../errors';
+import { parseStatx, STATX_SIZE_BYTES } from '../fs/statx';
+import { decodeSockaddr } from '../net/sockaddr';
+import { ACCEPT_ADDR_OFFSET, OP_SYSCALL } from './descriptor';
+import { OpRecord } from './op-record';
+
+export function fail(rec: OpRecord, res: number, path?: string): void {
+  const arena = Arena.forThread();
+  if (rec.moved !== null) discard(rec.moved);
+  rec.moved = null;
+  releaseTemps(rec, arena);
+  rec.reject(errnoError(res, OP_SYSCALL[rec.op], path));
+}
+
+export function releaseTemps(rec: OpRecord, arena: Arena): void {
+  if (rec.temp !== null) {
+    arena.release(rec.temp);
+    rec.temp = null;
+  }
+  if (rec.temp2 !== null) {
+    arena.release(rec.temp2);
+    rec.temp2 = null;
+  }
+  if (rec.borrowed !== null) {
+    arena.unborrow(rec.borrowed);
+    rec.borrowed = null;
+  }
+  const parts = rec.extra?.borrowedParts as Slot[] | undefined;
+  if (parts !== undefined) {
+    for (const s of parts) arena.unborrow(s);
+    rec.extra.borrowedParts = undefined;
+  }
+}
+
+export function settleOwnedRead(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  const moved = rec.moved as MovedSlot;
+  rec.moved = null;
+  rec.resolve({ bytesRead: res, buffer: restore(moved) });
+}
+
+export function settleOwnedWrite(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  const moved = rec.moved as MovedSlot;
+  rec.moved = null;
+  rec.resolve({ bytesWritten: res, buffer: restore(moved) });
+}
+
+export function settlePlainRead(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  const { buffer, window } = rec.extra as { buffer: Uint8Array; window: Uint8Array };
+  const arena = Arena.forThread();
+  if (rec.temp !== null && res > 0) window.set(arena.chunks[rec.temp.chunk].subarray(rec.temp.offset, rec.temp.offset + res));
+  releaseTemps(rec, arena);
+  rec.resolve({ bytesRead: res, buffer });
+}
+
+export function settlePlainWrite(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  releaseTemps(rec, Arena.forThread());
+  rec.resolve({ bytesWritten: res, buffer: rec.extra.buffer });
+}
+
+export function settleReadv(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  const { buffers, lent } = rec.extra as { buffers: Uint8Array[]; lent: (Slot | undefined)[] };
+  const arena = Arena.forThread();
+  if (rec.temp !== null) {
+    // Copy back what the kernel filled, in iovec order, for the buffers that went through the copy slot.
+    let remaining = res;
+    let at = rec.temp.offset;
+    const chunk = arena.chunks[rec.temp.chunk];
+    for (let i = 0; i < buffers.length && remaining > 0; i++) {
+      const n = Math.min(buffers[i].byteLength, remaining);
+      if (lent[i] === undefined) {
+        buffers[i].set(chunk.subarray(at, at + n));
+        at += buffers[i].byteLength;
+      }
+      remaining -= n;
+    }
+  }
+  releaseTemps(rec, arena);
+  rec.resolve({ bytesRead: res, buffers });
+}
+
+export function settleWritev(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  releaseTemps(rec, Arena.forThread());
+  rec.resolve({ bytesWritten: res, buffers: rec.extra.buffers });
+}
+
+export function settleFd(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res, typeof rec.extra === 'string' ? rec.extra : undefined);
+  releaseTemps(rec, Arena.forThread());
+  rec.resolve(res);
+}
+
+export function settleAccept(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  const arena = Arena.forThread();
+  const slot = rec.temp2!;
+  const view = arena.view(slot, ACCEPT_ADDR_OFFSET + 128);
+  const len = new DataView(view.buffer, view.byteOffset, 4).getUint32(0, true);
+  const address = decodeSockaddr(view.slice(ACCEPT_ADDR_OFFSET, ACCEPT_ADDR_OFFSET + Math.min(len, 128)));
+  releaseTemps(rec, arena);
+  rec.resolve({ fd: res, address });
+}
+
+export function settleStatx(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res, typeof rec.extra === 'string' ? rec.extra : undefined);
+  const arena = Arena.forThread();
+  const stats = parseStatx(arena.view(rec.temp2!, STATX_SIZE_BYTES));
+  releaseTemps(rec, arena);
+  rec.resolve(stats);
+}
+
+export function settleVoid(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  releaseTemps(rec, Arena.forThread());
+  rec.resolve(undefined);
+}
+
+export function settleNumber(rec: OpRecord, res: number): void {
+  if (res < 0) return fail(rec, res);
+  rec.resolve(res);
+}
+
+const ETIME = 62;
+export function settleTimeout(rec: OpRecord, res: number): void {
+  // A pure timeout "fails" with ETIME when it fires: that is its success.
+  if (res < 0 && res !== -ETIME) return fail(rec, res);
+  rec.resolve(undefined);
+}
