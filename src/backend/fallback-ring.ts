@@ -82,16 +82,28 @@ export class FallbackRing implements NativeRing {
     if (!Number.isInteger(count) || count < 0 || count * DESC_WORDS > this.#desc.length) {
       throw new SaferRingError('ERR_INVALID_ARG_VALUE', 'descriptor count out of range');
     }
-    // Snapshot every descriptor first (the array is reused as soon as we return).
-    let previous: Task | null = null;
+    // Snapshot every descriptor first (the array is reused as soon as we
+    // return), all or nothing like the native layer: a bad one rejects the
+    // batch, naming its index, before any op starts.
+    const tasks: Task[] = [];
     for (let i = 0; i < count; i++) {
-      const task = this.#prepare(i);
+      try {
+        tasks.push(this.#prepare(i));
+      } catch (err) {
+        for (const t of tasks) this.#pending.delete(`${t.pending.id}:${t.pending.gen}`);
+        this.#pending.delete(`${this.#desc[i * DESC_WORDS + D_ID]}:${this.#desc[i * DESC_WORDS + D_GEN]}`);
+        (err as SaferRingError).index = i;
+        throw err;
+      }
+    }
+    let previous: Task | null = null;
+    tasks.forEach((task, i) => {
       // IOSQE_IO_LINK: run after the previous op, cancelled (ECANCELED) if it failed.
       if (previous !== null) previous.pending.next = task;
       else setImmediate(task.run);
       const flags = this.#desc[i * DESC_WORDS + D_SQE_FLAGS];
       previous = flags & (SQE_LINK | SQE_HARDLINK) ? task : null;
-    }
+    });
     return count;
   }
 
@@ -115,6 +127,7 @@ export class FallbackRing implements NativeRing {
         return this.#task(pending, hard, () => done(0));
       case Op.READ:
       case Op.RECV: {
+        this.#bytes(chunk, off, len); // range checked now, not in a thread-pool callback
         const stream = position === null || pending.op === Op.RECV;
         return this.#task(pending, hard, this.#inOrder(fd, stream, pending, () => this.#read(pending, fd, chunk, off, len, position)));
       }
@@ -131,6 +144,7 @@ export class FallbackRing implements NativeRing {
         for (let k = 0; k < len2; k++) {
           const t = (chunk2 + k) * IOV_WORDS;
           parts.push({ chunk: this.#iovs[t], off: this.#iovs[t + 1], len: this.#iovs[t + 2] });
+          this.#bytes(this.#iovs[t], this.#iovs[t + 1], this.#iovs[t + 2]);
         }
         if (pending.op === Op.WRITEV) {
           const bufs = parts.map((p) => Buffer.from(this.#bytes(p.chunk, p.off, p.len)));
