@@ -10,6 +10,11 @@ export type SaferRingErrorCode =
   | 'ERR_OUT_OF_RANGE'
   | 'ERR_UNSUPPORTED_OPERATION'
   | 'ERR_NATIVE_UNAVAILABLE'
+  | 'ERR_IO_URING_UNAVAILABLE'
+  | 'ERR_INVALID_STATE'
+  | 'ERR_WORKER_DIED'
+  | 'ERR_BUFFER_BUSY'
+  | 'ERR_INTERNAL'
   | 'ABORT_ERR'
   | (string & {});
 

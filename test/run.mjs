@@ -34,6 +34,10 @@ for (const config of configurations) {
   });
   const out = `${run.stdout ?? ''}${run.stderr ?? ''}`;
   process.stdout.write(out);
+  if (run.status !== 0) {
+    const why = run.error?.code === 'ETIMEDOUT' ? 'timed out' : run.signal ? `killed by ${run.signal}` : `exit status ${run.status}`;
+    process.stdout.write(`!! ${config.name}: the test process ended badly (${why})\n`);
+  }
   const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { OwnedBuffer, Ring } from 'safer-ring';
+import { OwnedBuffer, Ring, createPipe } from 'safer-ring';
 import { tmpPath } from './helpers/env.mjs';
 
 function worker(source) {
@@ -83,6 +83,22 @@ test('a buffer released on another thread returns to its home arena', async () =
   assert.is(ring.stats().arena.chunks, chunks);
   assert.is(ring.stats().arena.slotsInUse, before + 8);
   again.forEach((b) => b.release());
+  await ring.close();
+});
+
+test('a buffer whose memory is lent to an op in flight cannot be transferred until that op completes', async () => {
+  const ring = new Ring(4);
+  const [r, w] = createPipe();
+  const buf = new OwnedBuffer(32);
+  const lent = ring.read(r, buf.bytes); // zero-copy: the pipe read writes into buf's slot
+  assert.throws(() => buf.transfer(), (e) => e.code === 'ERR_BUFFER_BUSY');
+  assert.ok(buf.isValid, 'the refused transfer left the handle alone');
+  fs.writeSync(w, 'kernel bytes');
+  assert.is((await lent).bytesRead, 12);
+  const token = buf.transfer(); // fine now
+  OwnedBuffer.claim(token).release();
+  fs.closeSync(r);
+  fs.closeSync(w);
   await ring.close();
 });
 

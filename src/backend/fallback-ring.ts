@@ -34,11 +34,14 @@ interface Pending {
   timer?: NodeJS.Timeout;
   /** Runs once this op's outcome is known (the next op of its fd's stream may start). */
   onSettled?: () => void;
-  /** For linked ops: the ops that wait for this one. */
+  /** For linked ops: the op that waits for this one, and whether it runs even if this one fails (hard link). */
   next?: Task;
+  hardLink?: boolean;
+  /** Bytes asked for: a short read or write breaks a link chain, as in the kernel. */
+  expect?: number;
 }
 
-type Task = { run: () => void; pending: Pending; hard: boolean };
+type Task = { run: () => void; pending: Pending };
 
 function errnoOf(err: NodeJS.ErrnoException): number {
   return typeof err.errno === 'number' ? err.errno : -E.EIO;
@@ -98,10 +101,12 @@ export class FallbackRing implements NativeRing {
     }
     let previous: Task | null = null;
     tasks.forEach((task, i) => {
-      // IOSQE_IO_LINK: run after the previous op, cancelled (ECANCELED) if it failed.
+      // IOSQE_IO_LINK on an op: the next one runs after it, and is cancelled
+      // (ECANCELED) if it fails; IOSQE_IO_HARDLINK: the next one runs regardless.
       if (previous !== null) previous.pending.next = task;
       else setImmediate(task.run);
       const flags = this.#desc[i * DESC_WORDS + D_SQE_FLAGS];
+      task.pending.hardLink = (flags & SQE_HARDLINK) !== 0;
       previous = flags & (SQE_LINK | SQE_HARDLINK) ? task : null;
     });
     return count;
@@ -111,9 +116,10 @@ export class FallbackRing implements NativeRing {
     const d = this.#desc;
     const b = i * DESC_WORDS;
     const pending: Pending = { id: d[b + D_ID], gen: d[b + D_GEN], op: d[b + D_OP], fd: d[b + D_FD], cancelled: false };
-    const hard = (d[b + D_SQE_FLAGS] & SQE_HARDLINK) !== 0;
+    const op = pending.op;
+    if (op === Op.READ || op === Op.WRITE || op === Op.RECV || op === Op.SEND) pending.expect = d[b + D_LEN];
     this.#pending.set(`${pending.id}:${pending.gen}`, pending);
-    if (d[b + D_SQE_FLAGS] & SQE_FIXED_FILE) return this.#task(pending, hard, () => this.#complete(pending, -E.EBADF));
+    if (d[b + D_SQE_FLAGS] & SQE_FIXED_FILE) return this.#task(pending, () => this.#complete(pending, -E.EBADF));
     const fd = d[b + D_FD];
     const pos = this.#descF64[(b >> 1) + D_POS_F64];
     const position = pos < 0 ? null : pos;
@@ -124,18 +130,18 @@ export class FallbackRing implements NativeRing {
     const fail = (err: NodeJS.ErrnoException | null) => done(err ? errnoOf(err) : 0);
     switch (pending.op) {
       case Op.NOP:
-        return this.#task(pending, hard, () => done(0));
+        return this.#task(pending, () => done(0));
       case Op.READ:
       case Op.RECV: {
         this.#bytes(chunk, off, len); // range checked now, not in a thread-pool callback
         const stream = position === null || pending.op === Op.RECV;
-        return this.#task(pending, hard, this.#inOrder(fd, stream, pending, () => this.#read(pending, fd, chunk, off, len, position)));
+        return this.#task(pending, this.#inOrder(fd, stream, pending, () => this.#read(pending, fd, chunk, off, len, position)));
       }
       case Op.WRITE:
       case Op.SEND: {
         const copy = Buffer.from(this.#bytes(chunk, off, len)); // the slot is not read again after submit
         const stream = position === null || pending.op === Op.SEND;
-        return this.#task(pending, hard, this.#inOrder(fd, stream, pending, () =>
+        return this.#task(pending, this.#inOrder(fd, stream, pending, () =>
           fs.write(fd, copy, 0, len, position, (err, n) => (err ? fail(err) : done(n)))));
       }
       case Op.READV:
@@ -148,10 +154,10 @@ export class FallbackRing implements NativeRing {
         }
         if (pending.op === Op.WRITEV) {
           const bufs = parts.map((p) => Buffer.from(this.#bytes(p.chunk, p.off, p.len)));
-          return this.#task(pending, hard, () => fs.writev(fd, bufs, position, (err, n) => (err ? fail(err) : done(n))));
+          return this.#task(pending, () => fs.writev(fd, bufs, position, (err, n) => (err ? fail(err) : done(n))));
         }
         const bufs = parts.map((p) => Buffer.alloc(p.len));
-        return this.#task(pending, hard, () =>
+        return this.#task(pending, () =>
           fs.readv(fd, bufs, position, (err, n) => {
             if (err) return fail(err);
             if (!pending.cancelled) {
@@ -167,12 +173,12 @@ export class FallbackRing implements NativeRing {
       }
       case Op.OPENAT: {
         const file = this.#path(fd, chunk, off, len);
-        return this.#task(pending, hard, () => fs.open(file, flags, arg, (err, newFd) => (err ? fail(err) : done(newFd))));
+        return this.#task(pending, () => fs.open(file, flags, arg, (err, newFd) => (err ? fail(err) : done(newFd))));
       }
       case Op.CLOSE:
-        return this.#task(pending, hard, () => fs.close(fd, fail));
+        return this.#task(pending, () => fs.close(fd, fail));
       case Op.FSYNC:
-        return this.#task(pending, hard, () => (flags & IORING_FSYNC_DATASYNC ? fs.fdatasync(fd, fail) : fs.fsync(fd, fail)));
+        return this.#task(pending, () => (flags & IORING_FSYNC_DATASYNC ? fs.fdatasync(fd, fail) : fs.fsync(fd, fail)));
       case Op.STATX: {
         const out = this.#bytes(chunk2, off2, Math.min(len2, STATX_SIZE_BYTES));
         const byFd = (flags & AT_EMPTY_PATH) !== 0 && this.#bytes(chunk, off, 1)[0] === 0;
@@ -182,26 +188,26 @@ export class FallbackRing implements NativeRing {
           if (!pending.cancelled) encodeStatx(st!, out);
           done(0);
         };
-        return this.#task(pending, hard, () => {
+        return this.#task(pending, () => {
           if (byFd) fs.fstat(fd, { bigint: true }, cb);
           else if (flags & AT_SYMLINK_NOFOLLOW) fs.lstat(file, { bigint: true }, cb);
           else fs.stat(file, { bigint: true }, cb);
         });
       }
       case Op.TIMEOUT:
-        return this.#task(pending, hard, () => {
+        return this.#task(pending, () => {
           pending.timer = setTimeout(() => done(-E.ETIME), pos / 1e6);
         });
       case Op.CANCEL:
-        return this.#task(pending, hard, () => done(this.#cancel(off2, len2)));
+        return this.#task(pending, () => done(this.#cancel(off2, len2)));
       case Op.ACCEPT:
       case Op.CONNECT:
         // Node has no way to accept or connect on a raw socket fd: say so honestly.
-        return this.#task(pending, hard, () => done(-E.EOPNOTSUPP));
+        return this.#task(pending, () => done(-E.EOPNOTSUPP));
       default:
         // What an older kernel answers for an opcode it lacks: callers degrade on it
         // (multishot falls back to re-armed single-shot ops).
-        return this.#task(pending, hard, () => done(-E.EINVAL));
+        return this.#task(pending, () => done(-E.EINVAL));
     }
   }
 
@@ -230,8 +236,8 @@ export class FallbackRing implements NativeRing {
     else this.#streams.delete(fd);
   }
 
-  #task(pending: Pending, hard: boolean, run: () => void): Task {
-    return { pending, hard, run: () => (pending.cancelled ? undefined : run()) };
+  #task(pending: Pending, run: () => void): Task {
+    return { pending, run: () => (pending.cancelled ? undefined : run()) };
   }
 
   /** A stream read (position -1) first returns what a cancelled read left behind. */
@@ -284,7 +290,8 @@ export class FallbackRing implements NativeRing {
     if (!byCancel) this.#settle(p);
     const next = p.next;
     if (next !== undefined) {
-      if (res >= 0 || next.hard) setImmediate(next.run);
+      const ok = res >= 0 && (p.expect === undefined || res >= p.expect);
+      if (ok || p.hardLink) setImmediate(next.run);
       else this.#chainCancel(next);
     }
     if (!this.#live) return;

@@ -147,6 +147,11 @@ export class Arena {
    * claim() of that nonce, on any thread, can take it.
    */
   beginTransfer(slot: Slot, length: number): SlotTransfer {
+    // A view of this memory is lent to an op in flight (ring.read(fd, buf.bytes)): the
+    // slot must stay here until that op completes, or its next owner would see the kernel's writes.
+    if (slot.borrows > 0) {
+      throw new SaferRingError('ERR_BUFFER_BUSY', 'the buffer\'s memory is still lent to an operation in flight; transfer it after that completes');
+    }
     const nonce = (++nonceCounter * 1024 + (ME & 1023)) & 0x0fffffff;
     const was = Atomics.compareExchange(slot.control, slot.index, (ME << 3) | C_OWNED, (nonce << 3) | C_IN_TRANSIT);
     if (was !== ((ME << 3) | C_OWNED)) throw new SaferRingError('ERR_BUFFER_MOVED', 'the buffer is not owned by this thread');

@@ -68,6 +68,8 @@ const workerFile = path.join(__dirname, '..', '..', 'workers', 'ring-worker.js')
 interface Slot {
   channel: WorkerChannel;
   ring: Ring;
+  /** Set when the worker's ring failed to set up. */
+  startError?: SaferRingError;
 }
 
 export class Runtime {
@@ -102,7 +104,6 @@ export class Runtime {
       backend: this.backend,
     };
     const worker = new Worker(workerFile, { workerData: data, stdout: false, stderr: false });
-    worker.unref(); // the ring behind it refs the worker only while ops are in flight
     const info: NativeRingInfo = {
       live: true, flags: setupFlags, sqEntries: entries, cqEntries: entries * 2, fixedBufferSlots: 0, registeredFiles: 0,
     };
@@ -115,11 +116,15 @@ export class Runtime {
         logRingSetup(this.#log, 'worker ring', setupFlags, msg.flags, { worker: index, threadId: worker.threadId, entries: msg.sqEntries });
       } else if (msg.type === 'failed') {
         this.#log.error('worker ring failed to start', { worker: index, code: msg.code, message: msg.message });
-        slot.ring.failAll(() => new SaferRingError(msg.code, msg.message));
+        slot.startError = new SaferRingError(msg.code, msg.message);
+        slot.ring.failAll(() => slot.startError!);
       }
     });
     worker.on('error', () => {}); // reported through 'exit'; an uncaught error in a worker must not take the process down
     worker.on('exit', () => this.#onExit(index, slot));
+    // After the listeners (adding a 'message' listener refs the worker again):
+    // the ring behind it refs the worker only while ops are in flight.
+    worker.unref();
     return slot;
   }
 
@@ -136,7 +141,8 @@ export class Runtime {
     );
     const m = slot.ring[kMetrics];
     if (m !== null) this.#retiredMetrics.push(m);
-    if (!closing) {
+    // A ring that could not even start would fail the same way again: no replacement loop.
+    if (!closing && slot.startError === undefined) {
       this.#log.warn('ring worker exited; starting a replacement', { worker: index });
       this.#replaced++;
       this.#slots[index] = this.#spawn(index);

@@ -16,7 +16,10 @@
 const HEAD = 0; // consumer-owned
 const TAIL = 16; // producer-owned (64 bytes away from head: separate cache lines)
 const WAITING = 32; // 1 while the consumer sleeps (or is about to)
-export const USER_WORD = 48; // free for the users of the queue (the runtime's chunk announcements)
+// Words 48..63 are free for the users of a queue: the runtime keeps its chunk
+// announcements in word 48 of a submission queue, and a worker's kernel
+// counters in words 48..49 of its completion queue (see protocol.ts).
+export const USER_WORD = 48;
 const HEADER_WORDS = 64;
 
 export class SharedQueue {
@@ -56,7 +59,9 @@ export class SharedQueue {
   /** Makes records up to `tail` visible, waking the consumer if it sleeps. */
   publish(tail: number): void {
     Atomics.store(this.header, TAIL, tail);
-    if (Atomics.load(this.header, WAITING) !== 0) Atomics.notify(this.header, TAIL);
+    // Taking the flag down ourselves means only the first publish after the
+    // consumer went to sleep pays for a notify (each takes V8's futex mutex).
+    if (Atomics.compareExchange(this.header, WAITING, 1, 0) === 1) Atomics.notify(this.header, TAIL);
   }
 
   // ---- consumer side ----
