@@ -27,6 +27,11 @@ const BENCHMARKS = [
     script: 'presets.mjs',
     description: 'random 4 KiB reads, QD64 and QD1, on a Ring built from each SaferRingConfig preset',
   },
+  {
+    name: 'signaling',
+    script: 'signaling.mjs',
+    description: 'one wake main → worker → main: Atomics.waitAsync vs postMessage vs Atomics.wait vs piscina; 64 records per wake, 64 in flight',
+  },
 ];
 
 function usage() {
