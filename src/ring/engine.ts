@@ -16,7 +16,7 @@ import {
   COMPLETION_WORDS, DESC_WORDS, D_ARG, D_CHUNK, D_CHUNK2, D_FD, D_FLAGS, D_GEN, D_ID, D_LEN, D_LEN2,
   D_OFF, D_OFF2, D_OP, D_POS_F64, D_SQE_FLAGS, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, IOV_WORDS, Op, OP_SYSCALL,
 } from './descriptor';
-import { OpRecord, OpState } from './op-record';
+import { OpRecord, OpState, releaseTemps } from './op-record';
 import type { PerformanceMetrics } from '../metrics';
 import { LogLevel, LogSink, SILENT } from '../logging';
 
@@ -264,21 +264,7 @@ export class Engine {
   releaseAll(rec: OpRecord, keepMoved: boolean): void {
     if (rec.moved !== null && !keepMoved) discard(rec.moved);
     rec.moved = null;
-    const arena = this.arena;
-    if (rec.temp !== null) {
-      arena.release(rec.temp);
-      rec.temp = null;
-    }
-    if (rec.temp2 !== null) {
-      arena.release(rec.temp2);
-      rec.temp2 = null;
-    }
-    if (rec.borrowed !== null) {
-      arena.unborrow(rec.borrowed);
-      rec.borrowed = null;
-    }
-    const parts = rec.extra?.borrowedParts as import('../buffers/arena').Slot[] | undefined;
-    if (parts !== undefined) for (const s of parts) arena.unborrow(s);
+    releaseTemps(rec, this.arena);
   }
 
   private assignId(rec: OpRecord): void {

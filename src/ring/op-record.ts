@@ -1,5 +1,5 @@
 // One operation's bookkeeping, from the call until its completion is settled.
-import type { Slot } from '../buffers/arena';
+import type { Arena, Slot } from '../buffers/arena';
 import type { MovedSlot } from '../buffers/owned-buffer';
 
 export const enum OpState {
@@ -45,6 +45,7 @@ export class OpRecord {
   temp: Slot | null = null; // a copy slot (or path) the op allocated
   temp2: Slot | null = null; // a second one (statx output, socket address)
   borrowed: Slot | null = null; // caller's arena memory lent without a copy
+  borrowedParts: Slot[] | null = null; // readv/writev: every lent buffer
   extra: any = null; // op-specific: copy-back target, path for error messages, readv parts
 
   signal: AbortSignal | undefined = undefined;
@@ -63,3 +64,27 @@ export class OpRecord {
 }
 
 function noop(): void {}
+
+/**
+ * Gives back the memory an op used without owning it: its copy slots to the
+ * arena, its borrows (lent caller memory) ended. A moved buffer is the
+ * caller's business (restored on success, discarded on failure) and is left alone.
+ */
+export function releaseTemps(rec: OpRecord, arena: Arena): void {
+  if (rec.temp !== null) {
+    arena.release(rec.temp);
+    rec.temp = null;
+  }
+  if (rec.temp2 !== null) {
+    arena.release(rec.temp2);
+    rec.temp2 = null;
+  }
+  if (rec.borrowed !== null) {
+    arena.unborrow(rec.borrowed);
+    rec.borrowed = null;
+  }
+  if (rec.borrowedParts !== null) {
+    for (const s of rec.borrowedParts) arena.unborrow(s);
+    rec.borrowedParts = null;
+  }
+}

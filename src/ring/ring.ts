@@ -520,7 +520,8 @@ export class Ring {
       });
       rec.temp = temp;
       rec.iovs = iovs;
-      rec.extra = { buffers, lent, borrowedParts: borrowed };
+      rec.extra = { buffers, lent };
+      rec.borrowedParts = borrowed;
     } catch (err) {
       return Promise.reject(err);
     }

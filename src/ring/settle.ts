@@ -7,7 +7,7 @@ import { errnoError } from '../errors';
 import { parseStatx, STATX_SIZE_BYTES } from '../fs/statx';
 import { decodeSockaddr } from '../net/sockaddr';
 import { ACCEPT_ADDR_OFFSET, OP_SYSCALL } from './descriptor';
-import { OpRecord } from './op-record';
+import { OpRecord, releaseTemps } from './op-record';
 
 export function fail(rec: OpRecord, res: number, path?: string): void {
   const arena = Arena.forThread();
@@ -15,26 +15,6 @@ export function fail(rec: OpRecord, res: number, path?: string): void {
   rec.moved = null;
   releaseTemps(rec, arena);
   rec.reject(errnoError(res, OP_SYSCALL[rec.op], path));
-}
-
-export function releaseTemps(rec: OpRecord, arena: Arena): void {
-  if (rec.temp !== null) {
-    arena.release(rec.temp);
-    rec.temp = null;
-  }
-  if (rec.temp2 !== null) {
-    arena.release(rec.temp2);
-    rec.temp2 = null;
-  }
-  if (rec.borrowed !== null) {
-    arena.unborrow(rec.borrowed);
-    rec.borrowed = null;
-  }
-  const parts = rec.extra?.borrowedParts as Slot[] | undefined;
-  if (parts !== undefined) {
-    for (const s of parts) arena.unborrow(s);
-    rec.extra.borrowedParts = undefined;
-  }
 }
 
 export function settleOwnedRead(rec: OpRecord, res: number): void {
