@@ -7,30 +7,18 @@ import { test as base } from 'uvu';
 // These talk over loopback sockets set up with ring.accept/ring.connect, which
 // need io_uring; on the fallback backend buffer groups run in 'plain' mode and
 // multishot degrades to re-armed single-shot ops (see docs/multishot.md).
-const onFallback = (process.env.SAFER_RING_BACKEND ?? 'io_uring') === 'fallback';
-const test = onFallback ? Object.assign((...a) => base.skip(...a), { run: base.run, after: base.after, before: base.before, skip: base.skip }) : base;
+const test = ioUringOnly(base);
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { Ring, BufferGroup, GroupBuffer, OwnedBuffer, SaferRingError, createTcpListener, createTcpSocket } from 'safer-ring';
-import { nativeBinding } from './helpers/env.mjs';
+import { nativeBinding, ioUringOnly } from './helpers/env.mjs';
+import { loopbackPair, text, sleep } from './helpers/net.mjs';
 
 const ring = new Ring(64);
 test.after(() => ring.close());
 
 let nextGroup = 200;
-const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
-
-async function pair(r = ring) {
-  const listener = createTcpListener();
-  const client = createTcpSocket();
-  const [server] = await Promise.all([r.accept(listener.fd), r.connect(client, { host: '127.0.0.1', port: listener.port })]);
-  fs.closeSync(listener.fd);
-  return [server, client];
-}
-
-function text(res) {
-  return Buffer.from(res.buffer.bytes.subarray(0, res.bytesRead)).toString();
-}
+const pair = (r = ring) => loopbackPair(r);
 
 function code(fn, expected) {
   try {

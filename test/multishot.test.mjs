@@ -6,26 +6,18 @@ import { test as base } from 'uvu';
 // These talk over loopback sockets set up with ring.accept/ring.connect, which
 // need io_uring; on the fallback backend buffer groups run in 'plain' mode and
 // multishot degrades to re-armed single-shot ops (see docs/multishot.md).
-const onFallback = (process.env.SAFER_RING_BACKEND ?? 'io_uring') === 'fallback';
-const test = onFallback ? Object.assign((...a) => base.skip(...a), { run: base.run, after: base.after, before: base.before, skip: base.skip }) : base;
+const test = ioUringOnly(base);
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { Ring, BufferGroup, createTcpListener, createTcpSocket } from 'safer-ring';
+import { ioUringOnly } from './helpers/env.mjs';
+import { loopbackPair, text, closeAll, sleep } from './helpers/net.mjs';
 
 const ring = new Ring(64);
 test.after(() => ring.close());
 
 let nextGroup = 100;
-const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
-
-/** A connected loopback pair: [serverFd, clientFd]. */
-async function pair(r = ring) {
-  const listener = createTcpListener();
-  const client = createTcpSocket();
-  const [server] = await Promise.all([r.accept(listener.fd), r.connect(client, { host: '127.0.0.1', port: listener.port })]);
-  fs.closeSync(listener.fd);
-  return [server, client];
-}
+const pair = (r = ring) => loopbackPair(r);
 
 async function connectMany(port, n) {
   const clients = [];
@@ -37,13 +29,6 @@ async function connectMany(port, n) {
   return clients;
 }
 
-function text(result) {
-  return Buffer.from(result.buffer.bytes.subarray(0, result.bytesRead)).toString();
-}
-
-function closeAll(fds) {
-  for (const fd of fds) fs.closeSync(fd);
-}
 
 test('acceptMulti: one multishot SQE yields N connections, then break cancels it and waits for the final CQE', async () => {
   const listener = createTcpListener();

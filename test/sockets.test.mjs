@@ -3,11 +3,11 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import net from 'node:net';
 import { Ring, OwnedBuffer, createTcpListener, createTcpSocket } from 'safer-ring';
-import { backend } from './helpers/env.mjs';
+import { backend, ioUringOnly } from './helpers/env.mjs';
 
 // accept and connect on raw fds need io_uring: the fallback backend answers
 // EOPNOTSUPP (tested below), so the loopback conversations run on io_uring only.
-const test = backend === 'fallback' ? Object.assign(base.skip, { run: base.run }) : base;
+const test = ioUringOnly(base);
 
 const ring = new Ring(64);
 base.after(() => ring.close());

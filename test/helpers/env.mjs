@@ -32,3 +32,12 @@ export function nativeBinding() {
 }
 
 export const backend = process.env.SAFER_RING_BACKEND ?? 'io_uring';
+
+/**
+ * `base` (uvu's test) for suites that need io_uring itself; on the fallback
+ * backend every test in it is registered as skipped, with the file saying why.
+ */
+export function ioUringOnly(base) {
+  if (backend !== 'fallback') return base;
+  return Object.assign((...args) => base.skip(...args), { run: base.run, after: base.after, before: base.before, skip: base.skip });
+}
