@@ -12,10 +12,13 @@
 //   node bench/presets.mjs [--rounds N] [--seconds S] [--size 256m] [--only TEXT]
 import fs from 'node:fs';
 import os from 'node:os';
-import { parseBenchArgs, selected, USAGE } from './lib/cli.mjs';
+import { parseOrExit, runMain, selected } from './lib/cli.mjs';
 import { BLOCK, ensureDataFile, formatBytes, warmPageCache } from './lib/datafile.mjs';
+import { checkRead, Clock, percentileMicros, runLanes } from './lib/lanes.mjs';
+import { machineLine, writeJson } from './lib/report.mjs';
 import { RandomPositions } from './lib/rng.mjs';
-import { formatInt, formatRatio, formatTimes, max, median, min, printTable } from './lib/stats.mjs';
+import { interleave } from './lib/rounds.mjs';
+import { columns, formatInt, formatRatio, formatTimes, max, median, min, printTable } from './lib/stats.mjs';
 
 const QD = 64;
 
@@ -36,53 +39,29 @@ function presets(lib) {
   ];
 }
 
-function checkRead(n) {
-  if (n !== BLOCK) throw new Error(`short read: ${n} bytes instead of ${BLOCK}`);
-}
-
 /** QD lanes of readOwned until `seconds` pass; with `latencies`, each QD1 read is timed. */
-async function runReads(ring, fd, buffers, positions, qd, seconds, latencies) {
-  let ops = 0;
-  let done = false;
-  const start = performance.now();
-  const deadline = start + seconds * 1000;
-  const lane = async (i) => {
+function runReads(ring, fd, buffers, positions, qd, seconds, latencies) {
+  const clock = new Clock(seconds);
+  return runLanes(qd, clock, async (i) => {
     let buf = buffers[i];
     try {
-      while (!done) {
+      while (!clock.done) {
         const t0 = latencies ? performance.now() : 0;
         const { bytesRead, buffer } = await ring.readOwned(fd, buf, { position: positions.next() });
         if (latencies) latencies.push(performance.now() - t0);
         buf = buffer;
         checkRead(bytesRead);
-        if ((++ops & 255) === 0 && performance.now() >= deadline) done = true;
+        clock.tick();
       }
     } finally {
       buffers[i] = buf;
     }
-  };
-  const settled = await Promise.allSettled(Array.from({ length: qd }, (_, i) => lane(i).catch((e) => { done = true; throw e; })));
-  const failed = settled.find((s) => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  return { ops, seconds: (performance.now() - start) / 1000 };
-}
-
-function nearestRank(sorted, q) {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+  });
 }
 
 async function main() {
-  let opts;
-  try {
-    opts = parseBenchArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`presets: ${err.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    console.log(`usage: node bench/presets.mjs [options]\n${USAGE}`);
-    return;
-  }
+  const opts = parseOrExit('presets', process.argv.slice(2));
+  if (!opts) return;
   let lib;
   try {
     const mod = await import('safer-ring');
@@ -97,7 +76,7 @@ async function main() {
   const warmSeconds = warmPageCache(file);
   const cpus = os.cpus();
   console.log(`presets: ${BLOCK} B random reads, page-cached file, readOwned on a Ring per preset`);
-  console.log(`  node ${process.version}, linux ${os.release()}, ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}`);
+  console.log(`  ${machineLine()}`);
   console.log(`  file ${file} (${formatBytes(opts.size)}, cache warm-up ${warmSeconds.toFixed(2)} s)`);
   console.log(`  ${opts.rounds} rounds x ${opts.seconds} s per variant, ${opts.warmup} s warm-up`);
 
@@ -131,30 +110,26 @@ async function main() {
     process.exit(2);
   }
 
-  for (let round = 0; round < opts.rounds; round++) {
-    console.log(`round ${round + 1}/${opts.rounds}`);
-    for (let k = 0; k < active.length; k++) {
-      const v = active[(round + k) % active.length];
-      if (v.error) continue;
-      try {
-        if (opts.warmup > 0) await runReads(v.ring, v.fd, v.buffers, v.positions, v.qd, opts.warmup, null);
-        const lat = v.qd === 1 ? [] : null;
-        const r = await runReads(v.ring, v.fd, v.buffers, v.positions, v.qd, opts.seconds, lat);
-        v.samples.push(r.ops / r.seconds);
-        let extra = '';
-        if (lat) {
-          lat.sort((a, b) => a - b);
-          v.p50.push(nearestRank(lat, 0.5) * 1000);
-          v.p99.push(nearestRank(lat, 0.99) * 1000);
-          extra = `  p50 ${formatRatio(v.p50.at(-1))} us  p99 ${formatRatio(v.p99.at(-1))} us`;
-        }
-        console.log(`  ${v.name.padEnd(22)} ${formatInt(r.ops / r.seconds).padStart(11)} ops/s${extra}`);
-      } catch (err) {
-        v.error = err.message;
-        console.log(`  ${v.name}: FAILED (${err.message})`);
+  await interleave(active, opts.rounds, async (v) => {
+    if (v.error) return;
+    try {
+      if (opts.warmup > 0) await runReads(v.ring, v.fd, v.buffers, v.positions, v.qd, opts.warmup, null);
+      const lat = v.qd === 1 ? [] : null;
+      const r = await runReads(v.ring, v.fd, v.buffers, v.positions, v.qd, opts.seconds, lat);
+      v.samples.push(r.ops / r.seconds);
+      let extra = '';
+      if (lat) {
+        lat.sort((a, b) => a - b);
+        v.p50.push(percentileMicros(lat, 0.5));
+        v.p99.push(percentileMicros(lat, 0.99));
+        extra = `  p50 ${formatRatio(v.p50.at(-1))} us  p99 ${formatRatio(v.p99.at(-1))} us`;
       }
+      console.log(`  ${v.name.padEnd(22)} ${formatInt(r.ops / r.seconds).padStart(11)} ops/s${extra}`);
+    } catch (err) {
+      v.error = err.message;
+      console.log(`  ${v.name}: FAILED (${err.message})`);
     }
-  }
+  });
 
   // Metrics the development ring collected over the whole run (its own view of the same reads).
   const devRing = rings.get('development')?.ring;
@@ -168,10 +143,7 @@ async function main() {
   console.log('');
   console.log(`QD${QD}: median ops/s over ${opts.rounds} rounds`);
   printTable(
-    [
-      { title: 'preset', align: 'left' }, { title: 'median ops/s', align: 'right' }, { title: 'min', align: 'right' },
-      { title: 'max', align: 'right' }, { title: 'vs default', align: 'right' },
-    ],
+    columns('<preset', 'median ops/s', 'min', 'max', 'vs default'),
     active.filter((v) => v.qd === QD).map((v) => [
       v.error ? `${v.preset} (failed)` : v.preset, formatInt(median(v.samples)), formatInt(min(v.samples)), formatInt(max(v.samples)),
       formatTimes(median(v.samples) / base(QD)),
@@ -180,10 +152,7 @@ async function main() {
   console.log('');
   console.log('QD1: one read in flight (per-round p50/p99 of every read, median over rounds)');
   printTable(
-    [
-      { title: 'preset', align: 'left' }, { title: 'median ops/s', align: 'right' }, { title: 'p50 us', align: 'right' },
-      { title: 'p99 us', align: 'right' }, { title: 'ops/s vs default', align: 'right' },
-    ],
+    columns('<preset', 'median ops/s', 'p50 us', 'p99 us', 'ops/s vs default'),
     active.filter((v) => v.qd === 1).map((v) => [
       v.error ? `${v.preset} (failed)` : v.preset, formatInt(median(v.samples)), formatRatio(median(v.p50)), formatRatio(median(v.p99)),
       formatTimes(median(v.samples) / base(1)),
@@ -202,15 +171,9 @@ async function main() {
       results: active.map((v) => ({ name: v.name, qd: v.qd, samples: v.samples, median: median(v.samples), p50Us: median(v.p50), p99Us: median(v.p99), error: v.error })),
       notes,
     };
-    fs.writeFileSync(opts.json, `${JSON.stringify(report, (_k, x) => (Number.isNaN(x) ? null : x), 2)}\n`);
+    writeJson(opts.json, report);
   }
   if (active.some((v) => v.error)) process.exitCode = 1;
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

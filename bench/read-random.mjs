@@ -9,14 +9,16 @@
 // untimed warm-up. See bench/README.md for how to read the output.
 //
 //   node bench/read-random.mjs [--rounds N] [--seconds S] [--size 256m] [--only TEXT]
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import { ensureCProgram } from './lib/cbuild.mjs';
-import { parseBenchArgs, selected, USAGE } from './lib/cli.mjs';
+import { ensureCProgram, runCProgram } from './lib/cbuild.mjs';
+import { parseOrExit, runMain, selected } from './lib/cli.mjs';
 import { BLOCK, ensureDataFile, formatBytes, warmPageCache } from './lib/datafile.mjs';
+import { checkRead, Clock, runLanes } from './lib/lanes.mjs';
+import { machineLine, reportHeader, writeJson } from './lib/report.mjs';
 import { RandomPositions } from './lib/rng.mjs';
-import { formatInt, formatRatio, formatTimes, max, median, min, printTable } from './lib/stats.mjs';
+import { runRounds } from './lib/rounds.mjs';
+import { loadSaferRing } from './lib/saferring.mjs';
+import { columns, failedLabel, formatInt, formatRatio, formatTimes, printTable, spread } from './lib/stats.mjs';
 
 const QD = 64;
 const RING_ENTRIES = 256;
@@ -32,60 +34,6 @@ const FS_PROMISES = 'fs.promises FileHandle.read QD64';
 const OWNED_QD64 = 'safer-ring readOwned QD64';
 
 // ---------------------------------------------------------------------------
-// Measurement plumbing for the Node variants.
-
-/**
- * Counts completed reads and decides when a timed run is over. The deadline is
- * checked every 256 operations rather than with a timer: a timer could be
- * starved if completions are delivered without returning to the event loop,
- * and reading the clock on every operation would cost more than the cheapest
- * reads themselves.
- */
-class Clock {
-  constructor(seconds) {
-    this.ops = 0;
-    this.done = false;
-    this.start = performance.now();
-    this.deadline = this.start + seconds * 1000;
-  }
-
-  /** Records one completed read; returns true once time is up. */
-  tick() {
-    if ((++this.ops & 255) === 0 && performance.now() >= this.deadline) this.done = true;
-    return this.done;
-  }
-
-  result() {
-    return { ops: this.ops, seconds: (performance.now() - this.start) / 1000 };
-  }
-}
-
-function checkRead(n) {
-  if (n !== BLOCK) throw new Error(`short read: ${n} bytes instead of ${BLOCK}`);
-}
-
-/**
- * Runs `qd` async lanes until the clock stops them. If a lane fails, the
- * others are stopped and awaited before the error is rethrown, so no read of
- * this variant is still running when the next variant starts.
- */
-async function runLanes(qd, clock, lane) {
-  const lanes = [];
-  for (let i = 0; i < qd; i++) {
-    lanes.push(
-      lane(i).catch((err) => {
-        clock.done = true;
-        throw err;
-      }),
-    );
-  }
-  const settled = await Promise.allSettled(lanes);
-  const failed = settled.find((s) => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  return clock.result();
-}
-
-// ---------------------------------------------------------------------------
 // Variants. Each is { name, qd, kind, setup(), run(ctx, seconds), teardown(ctx) };
 // setup/teardown are outside the timed region and happen once per variant.
 
@@ -95,15 +43,8 @@ function cVariant(name, binary, file, qd, fixed) {
     qd,
     kind: 'c',
     setup: async () => null,
-    run: async (_ctx, seconds) => {
-      const args = [file, String(qd), String(seconds), ...(fixed ? ['fixed'] : [])];
-      const r = spawnSync(binary, args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
-      if (r.error) throw r.error;
-      if (r.status !== 0) throw new Error((r.stderr || `exit status ${r.status}`).trim());
-      const lines = r.stdout.trim().split('\n');
-      const { ops, seconds: elapsed } = JSON.parse(lines[lines.length - 1]);
-      return { ops, seconds: elapsed };
-    },
+    run: async (_ctx, seconds) =>
+      runCProgram(binary, [file, String(qd), String(seconds), ...(fixed ? ['fixed'] : [])], seconds),
     teardown: async () => {},
   };
 }
@@ -254,52 +195,11 @@ function saferRingVariants(lib, file, size) {
   ];
 }
 
-/** Loads the built library; returns { lib } or { error } with a short reason. */
-async function loadSaferRing() {
-  let mod;
-  try {
-    mod = await import('safer-ring');
-  } catch (err) {
-    const notBuilt = err && (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND');
-    const reason = String(err && err.message).split('\n')[0];
-    return { error: notBuilt ? `library not built? run \`npm run build\` (${reason})` : `import failed: ${reason}` };
-  }
-  // Named exports of a CommonJS module are detected statically; fall back to
-  // the default export (module.exports) in case detection missed them.
-  const Ring = mod.Ring ?? mod.default?.Ring;
-  const OwnedBuffer = mod.OwnedBuffer ?? mod.default?.OwnedBuffer;
-  if (typeof Ring !== 'function') return { error: 'safer-ring does not export Ring' };
-  if (typeof OwnedBuffer !== 'function') return { error: 'safer-ring does not export OwnedBuffer' };
-
-  // Open one ring up front: a ring that cannot be created skips the variants
-  // with the reason, and the backend in use (io_uring or the node:fs fallback)
-  // is printed, since fallback numbers say nothing about io_uring.
-  let backend;
-  try {
-    const ring = new Ring(RING_ENTRIES);
-    backend = ring.backend ?? mod.backend ?? mod.default?.backend;
-    await ring.close();
-  } catch (err) {
-    return { error: `new Ring(${RING_ENTRIES}) failed: ${err.message}` };
-  }
-  const env = process.env.SAFER_RING_BACKEND ? ` (SAFER_RING_BACKEND=${process.env.SAFER_RING_BACKEND})` : '';
-  return { lib: { Ring, OwnedBuffer }, backend: `${backend ?? 'not reported by the library'}${env}` };
-}
-
 // ---------------------------------------------------------------------------
 
 async function main() {
-  let opts;
-  try {
-    opts = parseBenchArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`read-random: ${err.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    console.log(`usage: node bench/read-random.mjs [options]\n${USAGE}`);
-    return;
-  }
+  const opts = parseOrExit('read-random', process.argv.slice(2));
+  if (!opts) return;
 
   const notes = [];
   const file = ensureDataFile(opts.size, (msg) => console.log(msg));
@@ -317,7 +217,7 @@ async function main() {
     notes.push(`C liburing variants skipped: ${err.message.split('\n')[0]}`);
   }
   variants.push(...nodeVariants(file, opts.size));
-  const saferRing = await loadSaferRing();
+  const saferRing = await loadSaferRing(['Ring', 'OwnedBuffer'], RING_ENTRIES);
   if (saferRing.lib) variants.push(...saferRingVariants(saferRing.lib, file, opts.size));
   else notes.push(`safer-ring variants skipped: ${saferRing.error}`);
 
@@ -327,9 +227,8 @@ async function main() {
     process.exit(2);
   }
 
-  const cpus = os.cpus();
   console.log(`read-random: ${BLOCK} B random reads, page-cached file`);
-  console.log(`  node ${process.version}, linux ${os.release()}, ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}`);
+  console.log(`  ${machineLine()}`);
   console.log(`  file ${file} (${formatBytes(opts.size)}, cache warm-up ${warmSeconds.toFixed(2)} s)`);
   console.log(`  ${opts.rounds} rounds x ${opts.seconds} s per variant, ${opts.warmup} s warm-up (Node variants)`);
   console.log(`  UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
@@ -337,34 +236,13 @@ async function main() {
   for (const note of notes) console.log(`  note: ${note}`);
   console.log('');
 
-  // Per-variant state: setup context, samples, and the error that stopped it.
-  const state = new Map(active.map((v) => [v, { ctx: undefined, ready: false, samples: [], error: null }]));
-  const fail = (v, stage, err) => {
-    state.get(v).error = `${stage}: ${err && err.message ? err.message : err}`;
-    console.log(`  ${v.name}: FAILED (${state.get(v).error})`);
-  };
-
-  for (let round = 0; round < opts.rounds; round++) {
-    console.log(`round ${round + 1}/${opts.rounds}`);
-    for (let k = 0; k < active.length; k++) {
-      const v = active[(round + k) % active.length];
-      const s = state.get(v);
-      if (s.error) continue;
-      try {
-        if (!s.ready) {
-          s.ctx = await v.setup();
-          s.ready = true;
-        }
-        if (v.kind === 'node' && opts.warmup > 0) await v.run(s.ctx, opts.warmup);
-        const r = await v.run(s.ctx, opts.seconds);
-        const opsPerSec = r.ops / r.seconds;
-        s.samples.push({ ...r, opsPerSec });
-        console.log(`  ${v.name.padEnd(34)} ${formatInt(opsPerSec).padStart(11)} ops/s`);
-      } catch (err) {
-        fail(v, s.ready ? 'run' : 'setup', err);
-      }
-    }
-  }
+  const state = await runRounds(active, opts, {
+    setup: (v) => v.setup(),
+    run: (v, ctx, seconds) => v.run(ctx, seconds),
+    warms: (v) => v.kind === 'node',
+    sample: (_v, r) => ({ ...r, opsPerSec: r.ops / r.seconds }),
+    line: (v, r) => `  ${v.name.padEnd(34)} ${formatInt(r.opsPerSec).padStart(11)} ops/s`,
+  });
   for (const v of active) {
     const s = state.get(v);
     if (!s.ready) continue;
@@ -386,9 +264,7 @@ async function main() {
       name: v.name,
       qd: v.qd,
       samples: rates,
-      median: median(rates),
-      min: min(rates),
-      max: max(rates),
+      ...spread(rates),
       meanMicros: ops > 0 ? (seconds / ops) * 1e6 : NaN,
       error,
     };
@@ -401,17 +277,9 @@ async function main() {
   console.log('');
   console.log(`Median ops/s over ${opts.rounds} rounds (ratios compare medians)`);
   printTable(
-    [
-      { title: 'variant', align: 'left' },
-      { title: 'QD', align: 'right' },
-      { title: 'median ops/s', align: 'right' },
-      { title: 'min', align: 'right' },
-      { title: 'max', align: 'right' },
-      { title: 'vs fs.promises', align: 'right' },
-      { title: 'vs C QD64', align: 'right' },
-    ],
+    columns('<variant', 'QD', 'median ops/s', 'min', 'max', 'vs fs.promises', 'vs C QD64'),
     results.map((r) => [
-      r.error && r.samples.length === 0 ? `${r.name} (failed)` : r.name,
+      failedLabel(r.name, r.error, r.samples.length),
       String(r.qd),
       formatInt(r.median),
       formatInt(r.min),
@@ -427,12 +295,7 @@ async function main() {
     console.log('');
     console.log('QD1 latency view (one read in flight: time per op is the round-trip latency)');
     printTable(
-      [
-        { title: 'variant', align: 'left' },
-        { title: 'median ops/s', align: 'right' },
-        { title: 'mean us/op', align: 'right' },
-        { title: 'vs C QD1', align: 'right' },
-      ],
+      columns('<variant', 'median ops/s', 'mean us/op', 'vs C QD1'),
       qd1.map((r) => [r.name, formatInt(r.median), formatRatio(r.meanMicros), formatTimes(r.meanMicros / cQd1Micros)]),
     );
   }
@@ -459,11 +322,7 @@ async function main() {
 
   if (opts.json) {
     const report = {
-      benchmark: 'read-random',
-      date: new Date().toISOString(),
-      node: process.version,
-      kernel: os.release(),
-      cpus: cpus.length,
+      ...reportHeader('read-random'),
       file,
       fileSize: opts.size,
       blockSize: BLOCK,
@@ -474,19 +333,10 @@ async function main() {
       keyFigures: { readOwnedQd64: ownedMedian, vsFsPromises: vsFs, vsC },
       notes,
     };
-    // JSON has no NaN; write null for figures that were not measured.
-    fs.writeFileSync(opts.json, `${JSON.stringify(report, (_k, x) => (Number.isNaN(x) ? null : x), 2)}\n`);
+    writeJson(opts.json, report);
     console.log(`\nresults written to ${opts.json}`);
   }
   if (failed.length > 0) process.exitCode = 1;
 }
 
-// Exit explicitly: a handle left open by a variant (say, a ring that did not
-// close cleanly) must not keep the benchmark from finishing.
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

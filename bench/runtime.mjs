@@ -11,10 +11,14 @@
 //   node bench/runtime.mjs [--rounds N] [--seconds S] [--size 256m] [--only TEXT]
 import fs from 'node:fs';
 import os from 'node:os';
-import { parseBenchArgs, selected, USAGE } from './lib/cli.mjs';
+import { parseOrExit, runMain, selected } from './lib/cli.mjs';
 import { BLOCK, ensureDataFile, formatBytes, warmPageCache } from './lib/datafile.mjs';
+import { checkRead, Clock, LatencyRecorder, runLanes, withDeadline } from './lib/lanes.mjs';
+import { machineLine, reportHeader, writeJson } from './lib/report.mjs';
 import { RandomPositions } from './lib/rng.mjs';
-import { formatInt, formatRatio, formatTimes, max, median, min, printTable } from './lib/stats.mjs';
+import { runRounds } from './lib/rounds.mjs';
+import { loadSaferRing } from './lib/saferring.mjs';
+import { columns, failedLabel, formatInt, formatRatio, formatTimes, median, printTable, spread } from './lib/stats.mjs';
 
 const QD = 64;
 const RING_ENTRIES = 256;
@@ -42,113 +46,6 @@ const FS_CALLBACK_QD1 = 'fs.read callback QD1';
 const PATH_RUNTIME = 'round trip main → worker → kernel → main';
 const PATH_RING = 'main → kernel → main (inline io_uring)';
 const PATH_FS = 'main → libuv pool thread → kernel → main';
-
-// ---------------------------------------------------------------------------
-// Measurement plumbing.
-
-/**
- * Counts completed reads and decides when a timed QD64 run is over. The
- * deadline is checked every 256 operations rather than with a timer: a timer
- * could be starved if completions are delivered without returning to the
- * event loop, and reading the clock on every operation would cost more than
- * the cheapest reads themselves.
- */
-class Clock {
-  constructor(seconds) {
-    this.ops = 0;
-    this.done = false;
-    this.start = performance.now();
-    this.deadline = this.start + seconds * 1000;
-  }
-
-  /** Records one completed read; returns true once time is up. */
-  tick() {
-    if ((++this.ops & 255) === 0 && performance.now() >= this.deadline) this.done = true;
-    return this.done;
-  }
-
-  result() {
-    return { ops: this.ops, seconds: (performance.now() - this.start) / 1000 };
-  }
-}
-
-/**
- * Per-operation latencies of a QD1 run, in milliseconds (performance.now()
- * units), in a growable Float64Array so a run of a few hundred thousand reads
- * costs no garbage. The clock read that ends one sample also decides whether
- * the run is over, so timing adds one performance.now() per read, not two.
- */
-class LatencyRecorder {
-  constructor(seconds) {
-    this.samples = new Float64Array(1 << 16);
-    this.count = 0;
-    this.start = performance.now();
-    this.deadline = this.start + seconds * 1000;
-  }
-
-  /** Records one read that started at t0 and ended at t1; returns true once time is up. */
-  record(t0, t1) {
-    if (this.count === this.samples.length) {
-      const grown = new Float64Array(this.samples.length * 2);
-      grown.set(this.samples);
-      this.samples = grown;
-    }
-    this.samples[this.count++] = t1 - t0;
-    return t1 >= this.deadline;
-  }
-
-  result() {
-    const seconds = (performance.now() - this.start) / 1000;
-    const sorted = this.samples.subarray(0, this.count).sort();
-    return {
-      ops: this.count,
-      seconds,
-      p50: percentileMicros(sorted, 0.5),
-      p99: percentileMicros(sorted, 0.99),
-    };
-  }
-}
-
-/** Nearest-rank percentile of sorted millisecond samples, in microseconds. */
-function percentileMicros(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[rank] * 1000;
-}
-
-function checkRead(n) {
-  if (n !== BLOCK) throw new Error(`short read: ${n} bytes instead of ${BLOCK}`);
-}
-
-/**
- * Runs `qd` async lanes until the clock stops them. If a lane fails, the
- * others are stopped and awaited before the error is rethrown, so no read of
- * this variant is still running when the next variant starts.
- */
-async function runLanes(qd, clock, lane) {
-  const lanes = [];
-  for (let i = 0; i < qd; i++) {
-    lanes.push(
-      lane(i).catch((err) => {
-        clock.done = true;
-        throw err;
-      }),
-    );
-  }
-  const settled = await Promise.allSettled(lanes);
-  const failed = settled.find((s) => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  return clock.result();
-}
-
-/** Rejects with a "hang" error if `promise` has not settled after `ms`. */
-function withDeadline(promise, ms, what) {
-  let timer;
-  const hang = new Promise((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${(ms / 1000).toFixed(1)} s (hang?)`)), ms);
-  });
-  return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
-}
 
 // ---------------------------------------------------------------------------
 // Variants. Each is { name, qd, workers, path, setup(), run(ctx, seconds),
@@ -394,51 +291,11 @@ function saferRingVariants(lib, file, size) {
   return { variants, runtimes, closeRuntimes };
 }
 
-/** Loads the built library; returns { lib } or { error } with a short reason. */
-async function loadSaferRing() {
-  let mod;
-  try {
-    mod = await import('safer-ring');
-  } catch (err) {
-    const notBuilt = err && (err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND');
-    const reason = String(err && err.message).split('\n')[0];
-    return { error: notBuilt ? `library not built? run \`npm run build\` (${reason})` : `import failed: ${reason}` };
-  }
-  // Named exports of a CommonJS module are detected statically; fall back to
-  // the default export (module.exports) in case detection missed them.
-  const pick = (name) => mod[name] ?? mod.default?.[name];
-  const lib = { Ring: pick('Ring'), Runtime: pick('Runtime'), OwnedBuffer: pick('OwnedBuffer') };
-  for (const [name, value] of Object.entries(lib)) {
-    if (typeof value !== 'function') return { error: `safer-ring does not export ${name}` };
-  }
-  // Open one ring up front: a ring that cannot be created skips the variants
-  // with the reason, and the backend in use is printed.
-  let backend;
-  try {
-    const ring = new lib.Ring(RING_ENTRIES);
-    backend = ring.backend ?? pick('backend');
-    await ring.close();
-  } catch (err) {
-    return { error: `new Ring(${RING_ENTRIES}) failed: ${err.message}` };
-  }
-  const env = process.env.SAFER_RING_BACKEND ? ` (SAFER_RING_BACKEND=${process.env.SAFER_RING_BACKEND})` : '';
-  return { lib, backend: `${backend ?? 'not reported by the library'}${env}` };
-}
-
 // ---------------------------------------------------------------------------
 
 async function main() {
-  let opts;
-  try {
-    opts = parseBenchArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`runtime: ${err.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    console.log(`usage: node bench/runtime.mjs [options]\n${USAGE}`);
-    return;
-  }
+  const opts = parseOrExit('runtime', process.argv.slice(2));
+  if (!opts) return;
   const wanted = (name) => selected(opts.only, name);
 
   const notes = [];
@@ -446,7 +303,7 @@ async function main() {
   const warmSeconds = warmPageCache(file);
 
   const variants = [];
-  const saferRing = await loadSaferRing();
+  const saferRing = await loadSaferRing(['Ring', 'Runtime', 'OwnedBuffer'], RING_ENTRIES);
   let runtimes = new Map();
   let closeRuntimes = async () => [];
   if (saferRing.lib) {
@@ -465,11 +322,10 @@ async function main() {
     process.exit(2);
   }
 
-  const cpus = os.cpus();
   const parallelism = os.availableParallelism();
   const maxWorkers = Math.max(0, ...active.map((v) => v.workers ?? 0));
   console.log(`runtime: ${BLOCK} B random reads, page-cached file; Runtime (worker rings) vs inline Ring vs node:fs`);
-  console.log(`  node ${process.version}, linux ${os.release()}, ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}`);
+  console.log(`  ${machineLine()}`);
   console.log(`  os.availableParallelism(): ${parallelism}`);
   console.log(`  file ${file} (${formatBytes(opts.size)}, cache warm-up ${warmSeconds.toFixed(2)} s)`);
   console.log(`  ${opts.rounds} rounds x ${opts.seconds} s per variant, ${opts.warmup} s warm-up before each run`);
@@ -484,36 +340,16 @@ async function main() {
   for (const note of notes) console.log(`  note: ${note}`);
   console.log('');
 
-  // Per-variant state: setup context, samples, and the error that stopped it.
-  const state = new Map(active.map((v) => [v, { ctx: undefined, ready: false, samples: [], error: null }]));
-  const fail = (v, stage, err) => {
-    state.get(v).error = `${stage}: ${err && err.message ? err.message : err}`;
-    console.log(`  ${v.name}: FAILED (${state.get(v).error})`);
-  };
   const deadlineMs = (seconds) => seconds * 1000 + HANG_GRACE_MS;
-
-  for (let round = 0; round < opts.rounds; round++) {
-    console.log(`round ${round + 1}/${opts.rounds}`);
-    for (let k = 0; k < active.length; k++) {
-      const v = active[(round + k) % active.length];
-      const s = state.get(v);
-      if (s.error) continue;
-      try {
-        if (!s.ready) {
-          s.ctx = await withDeadline(v.setup(), HANG_GRACE_MS, 'setup');
-          s.ready = true;
-        }
-        if (opts.warmup > 0) await withDeadline(v.run(s.ctx, opts.warmup), deadlineMs(opts.warmup), 'warm-up run');
-        const r = await withDeadline(v.run(s.ctx, opts.seconds), deadlineMs(opts.seconds), 'timed run');
-        const opsPerSec = r.ops / r.seconds;
-        s.samples.push({ ...r, opsPerSec });
-        const latency = v.qd === 1 ? `   p50 ${formatRatio(r.p50).padStart(7)} us   p99 ${formatRatio(r.p99).padStart(7)} us` : '';
-        console.log(`  ${v.name.padEnd(34)} ${formatInt(opsPerSec).padStart(11)} ops/s${latency}`);
-      } catch (err) {
-        fail(v, s.ready ? 'run' : 'setup', err);
-      }
-    }
-  }
+  const state = await runRounds(active, opts, {
+    setup: (v) => withDeadline(v.setup(), HANG_GRACE_MS, 'setup'),
+    run: (v, ctx, seconds, what) => withDeadline(v.run(ctx, seconds), deadlineMs(seconds), what),
+    sample: (_v, r) => ({ ...r, opsPerSec: r.ops / r.seconds }),
+    line: (v, r) => {
+      const latency = v.qd === 1 ? `   p50 ${formatRatio(r.p50).padStart(7)} us   p99 ${formatRatio(r.p99).padStart(7)} us` : '';
+      return `  ${v.name.padEnd(34)} ${formatInt(r.opsPerSec).padStart(11)} ops/s${latency}`;
+    },
+  });
 
   // How the least-loaded routing spread the reads, read before the runtimes close.
   const routing = [...runtimes.entries()]
@@ -552,16 +388,14 @@ async function main() {
       workers: v.workers ?? null,
       path: v.path,
       rounds: samples.map(({ ops, seconds, opsPerSec, p50, p99 }) => ({ ops, seconds, opsPerSec, p50, p99 })),
-      median: median(rates),
-      min: min(rates),
-      max: max(rates),
+      ...spread(rates),
       p50: v.qd === 1 ? median(samples.map((x) => x.p50)) : null,
       p99: v.qd === 1 ? median(samples.map((x) => x.p99)) : null,
       error,
     };
   });
   const byName = (name) => results.find((r) => r.name === name);
-  const label = (r) => (r.error && r.rounds.length === 0 ? `${r.name} (failed)` : r.name);
+  const label = (r) => failedLabel(r.name, r.error, r.rounds.length);
 
   const qd64 = results.filter((r) => r.qd === QD);
   if (qd64.length > 0) {
@@ -569,13 +403,7 @@ async function main() {
     console.log('');
     console.log(`QD${QD} throughput: median ops/s over ${opts.rounds} rounds (ratios compare medians)`);
     printTable(
-      [
-        { title: 'variant', align: 'left' },
-        { title: 'median ops/s', align: 'right' },
-        { title: 'min', align: 'right' },
-        { title: 'max', align: 'right' },
-        { title: 'vs fs.promises', align: 'right' },
-      ],
+      columns('<variant', 'median ops/s', 'min', 'max', 'vs fs.promises'),
       qd64.map((r) => [label(r), formatInt(r.median), formatInt(r.min), formatInt(r.max), formatTimes(r.median / fsMedian)]),
     );
   }
@@ -586,15 +414,7 @@ async function main() {
     console.log('');
     console.log(`QD1 latency: one read in flight, per-read latency; medians over ${opts.rounds} rounds of each round's p50 / p99`);
     printTable(
-      [
-        { title: 'variant', align: 'left' },
-        { title: 'median ops/s', align: 'right' },
-        { title: 'p50 us', align: 'right' },
-        { title: 'p99 us', align: 'right' },
-        { title: 'ops/s vs fs.promises', align: 'right' },
-        { title: 'p50 vs fs.promises', align: 'right' },
-        { title: 'path of one read', align: 'left' },
-      ],
+      columns('<variant', 'median ops/s', 'p50 us', 'p99 us', 'ops/s vs fs.promises', 'p50 vs fs.promises', '<path of one read'),
       qd1.map((r) => [
         label(r),
         formatInt(r.median),
@@ -653,11 +473,7 @@ async function main() {
 
   if (opts.json) {
     const report = {
-      benchmark: 'runtime',
-      date: new Date().toISOString(),
-      node: process.version,
-      kernel: os.release(),
-      cpus: cpus.length,
+      ...reportHeader('runtime'),
       availableParallelism: parallelism,
       file,
       fileSize: opts.size,
@@ -677,19 +493,10 @@ async function main() {
       closeErrors,
       notes,
     };
-    // JSON has no NaN; write null for figures that were not measured.
-    fs.writeFileSync(opts.json, `${JSON.stringify(report, (_k, x) => (Number.isNaN(x) ? null : x), 2)}\n`);
+    writeJson(opts.json, report);
     console.log(`\nresults written to ${opts.json}`);
   }
   if (failed.length > 0 || closeErrors.length > 0) process.exitCode = 1;
 }
 
-// Exit explicitly: a handle left open by a variant (a runtime whose close hung,
-// say) must not keep the benchmark from finishing.
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -29,12 +29,14 @@
 // The defaults here are --seconds 1 and --warmup 0.1 (not 1.5 and 0.25) so
 // that the default run stays under a minute; --size is accepted (bench/run.mjs
 // passes it on) and ignored.
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { MessageChannel, Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { parseBenchArgs, selected, USAGE } from './lib/cli.mjs';
-import { formatInt, formatRatio, formatTimes, max, median, min, printTable } from './lib/stats.mjs';
+import { parseOrExit, runMain, selected } from './lib/cli.mjs';
+import { LatencyRecorder, withDeadline } from './lib/lanes.mjs';
+import { machineLine, reportHeader, writeJson } from './lib/report.mjs';
+import { runRounds } from './lib/rounds.mjs';
+import { columns, failedLabel, formatInt, formatRatio, formatTimes, median, printTable, spread } from './lib/stats.mjs';
 
 const require = createRequire(import.meta.url);
 const SELF = new URL(import.meta.url);
@@ -381,57 +383,23 @@ async function piscinaClient(Piscina, atomics) {
 // ---------------------------------------------------------------------------
 // Measurement.
 
-/** Per-round-trip latencies (ms) in a growable Float64Array, so the timed loop makes no garbage. */
-class LatencyRecorder {
-  constructor(seconds) {
-    this.samples = new Float64Array(1 << 16);
-    this.count = 0;
-    this.cpu = process.cpuUsage();
-    this.start = performance.now();
-    this.deadline = this.start + seconds * 1000;
-  }
-
-  /** Records one round trip from t0 to t1; returns true once time is up. */
-  record(t0, t1) {
-    if (this.count === this.samples.length) {
-      const grown = new Float64Array(this.samples.length * 2);
-      grown.set(this.samples);
-      this.samples = grown;
-    }
-    this.samples[this.count++] = t1 - t0;
-    return t1 >= this.deadline;
-  }
-
-  result() {
-    const seconds = (performance.now() - this.start) / 1000;
-    const cpu = process.cpuUsage(this.cpu);
-    const sorted = this.samples.subarray(0, this.count).sort();
-    return {
-      roundTrips: this.count,
-      seconds,
-      p50: percentileMicros(sorted, 0.5),
-      p99: percentileMicros(sorted, 0.99),
-      // Whole process (main thread and every worker), user + system.
-      cpuMicrosPerRoundTrip: (cpu.user + cpu.system) / this.count,
-    };
-  }
-}
-
-/** Nearest-rank percentile of sorted millisecond samples, in microseconds. */
-function percentileMicros(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[rank] * 1000;
+/**
+ * Per-round-trip latencies, with the whole process's CPU time (main thread
+ * and every worker, user + system) per round trip.
+ */
+function roundTripResult(rec) {
+  const { ops, seconds, p50, p99, cpuMicros } = rec.result();
+  return { roundTrips: ops, seconds, p50, p99, cpuMicrosPerRoundTrip: cpuMicros / ops };
 }
 
 async function timedRun(client, batch, seconds) {
-  const rec = new LatencyRecorder(seconds);
+  const rec = new LatencyRecorder(seconds, { cpu: true });
   for (;;) {
     const t0 = performance.now();
     await client.exchange(batch);
     if (rec.record(t0, performance.now())) break;
   }
-  return rec.result();
+  return roundTripResult(rec);
 }
 
 /**
@@ -440,7 +408,7 @@ async function timedRun(client, batch, seconds) {
  * own; how many wakes that takes depends on the mechanism.
  */
 async function pipelinedRun(client, seconds) {
-  const rec = new LatencyRecorder(seconds);
+  const rec = new LatencyRecorder(seconds, { cpu: true });
   let done = false;
   const lane = async () => {
     while (!done) {
@@ -452,19 +420,13 @@ async function pipelinedRun(client, seconds) {
   const settled = await Promise.allSettled(Array.from({ length: IN_FLIGHT }, lane));
   const failed = settled.find((x) => x.status === 'rejected');
   if (failed) throw failed.reason;
-  return rec.result();
+  return roundTripResult(rec);
 }
 
 const run = (v, client, seconds) => (v.inFlight > 1 ? pipelinedRun(client, seconds) : timedRun(client, v.batch, seconds));
 
-/** Rejects with a "hang" error if `promise` has not settled after `ms`. */
-function withDeadline(promise, ms, what) {
-  let timer;
-  const hang = new Promise((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${(ms / 1000).toFixed(1)} s (lost wake-up?)`)), ms);
-  });
-  return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
-}
+// What a run that never finishes most likely lost.
+const LOST_WAKE = 'lost wake-up?';
 
 const A = '(a) waitAsync both sides';
 const B = '(b) postMessage both ways';
@@ -494,17 +456,12 @@ function variants(SharedQueue, Piscina) {
 
 async function main() {
   const argv = process.argv.slice(2);
-  let opts;
-  try {
-    opts = parseBenchArgs(argv);
-  } catch (err) {
-    console.error(`signaling: ${err.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (opts.help) {
-    console.log(`usage: node bench/signaling.mjs [options]\n${USAGE}\n(here --seconds defaults to ${DEFAULT_SECONDS} and --warmup to ${DEFAULT_WARMUP}; --size is ignored)`);
-    return;
-  }
+  const opts = parseOrExit(
+    'signaling',
+    argv,
+    `\n(here --seconds defaults to ${DEFAULT_SECONDS} and --warmup to ${DEFAULT_WARMUP}; --size is ignored)`,
+  );
+  if (!opts) return;
   const given = (name) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   if (!given('seconds')) opts.seconds = DEFAULT_SECONDS;
   if (!given('warmup')) opts.warmup = DEFAULT_WARMUP;
@@ -539,49 +496,30 @@ async function main() {
     process.exit(2);
   }
 
-  const cpus = os.cpus();
   console.log('signaling: one wake main → worker → main, per mechanism (no I/O: a 64 B request record in, a 16 B reply out)');
-  console.log(`  node ${process.version}, linux ${os.release()}, ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, availableParallelism ${os.availableParallelism()}`);
+  console.log(`  ${machineLine()}, availableParallelism ${os.availableParallelism()}`);
   console.log(`  ${opts.rounds} rounds x ${opts.seconds} s per variant, ${opts.warmup} s warm-up before each run` +
     (piscinaVersion ? `; piscina ${piscinaVersion}` : ''));
   for (const note of notes) console.log(`  note: ${note}`);
   console.log('');
 
-  const state = new Map(active.map((v) => [v, { client: null, samples: [], error: null }]));
-  const fail = (v, stage, err) => {
-    state.get(v).error = `${stage}: ${err && err.message ? err.message : err}`;
-    console.log(`  ${v.name}: FAILED (${state.get(v).error})`);
-  };
   const deadlineMs = (seconds) => seconds * 1000 + HANG_GRACE_MS;
-
-  for (let round = 0; round < opts.rounds; round++) {
-    console.log(`round ${round + 1}/${opts.rounds}`);
-    for (let k = 0; k < active.length; k++) {
-      const v = active[(round + k) % active.length];
-      const s = state.get(v);
-      if (s.error) continue;
-      try {
-        if (!s.client) s.client = await withDeadline(v.start(), HANG_GRACE_MS, 'start-up');
-        if (opts.warmup > 0) await withDeadline(run(v, s.client, opts.warmup), deadlineMs(opts.warmup), 'warm-up run');
-        const r = await withDeadline(run(v, s.client, opts.seconds), deadlineMs(opts.seconds), 'timed run');
-        s.samples.push(r);
-        console.log(
-          `  ${v.name.padEnd(44)} ${formatInt(r.roundTrips / r.seconds).padStart(8)} ${v.inFlight > 1 ? 'requests/s   ' : 'round trips/s'}` +
-            `   p50 ${formatRatio(r.p50).padStart(7)} us   p99 ${formatRatio(r.p99).padStart(8)} us` +
-            `   cpu ${formatRatio(r.cpuMicrosPerRoundTrip, 1).padStart(6)} us/rt`,
-        );
-      } catch (err) {
-        fail(v, s.client ? 'run' : 'start-up', err);
-      }
-    }
-  }
+  const state = await runRounds(active, opts, {
+    setupStage: 'start-up',
+    setup: (v) => withDeadline(v.start(), HANG_GRACE_MS, 'start-up', LOST_WAKE),
+    run: (v, client, seconds, what) => withDeadline(run(v, client, seconds), deadlineMs(seconds), what, LOST_WAKE),
+    line: (v, r) =>
+      `  ${v.name.padEnd(44)} ${formatInt(r.roundTrips / r.seconds).padStart(8)} ${v.inFlight > 1 ? 'requests/s   ' : 'round trips/s'}` +
+      `   p50 ${formatRatio(r.p50).padStart(7)} us   p99 ${formatRatio(r.p99).padStart(8)} us` +
+      `   cpu ${formatRatio(r.cpuMicrosPerRoundTrip, 1).padStart(6)} us/rt`,
+  });
 
   const closeErrors = [];
   for (const v of active) {
-    const { client } = state.get(v);
-    if (!client) continue;
+    const { ctx: client, ready } = state.get(v);
+    if (!ready) continue;
     try {
-      const message = await withDeadline(client.close(v.name), EXIT_TIMEOUT_MS * 2, `closing ${v.name}`);
+      const message = await withDeadline(client.close(v.name), EXIT_TIMEOUT_MS * 2, `closing ${v.name}`, LOST_WAKE);
       if (message) closeErrors.push(message);
     } catch (err) {
       closeErrors.push(`${v.name}: close failed: ${err.message}`);
@@ -593,16 +531,17 @@ async function main() {
   const results = active.map((v) => {
     const { samples, error } = state.get(v);
     const rates = samples.map((r) => r.roundTrips / r.seconds);
+    const { median: rate, min: lo, max: hi } = spread(rates);
     return {
       name: v.name,
       mechanism: v.mechanism,
       recordsPerWake: v.batch,
       inFlight: v.inFlight ?? 1,
       rounds: samples,
-      roundTripsPerSec: median(rates),
-      min: min(rates),
-      max: max(rates),
-      recordsPerSec: median(rates) * v.batch,
+      roundTripsPerSec: rate,
+      min: lo,
+      max: hi,
+      recordsPerSec: rate * v.batch,
       p50: median(samples.map((r) => r.p50)),
       p99: median(samples.map((r) => r.p99)),
       cpuMicrosPerRoundTrip: median(samples.map((r) => r.cpuMicrosPerRoundTrip)),
@@ -610,7 +549,7 @@ async function main() {
     };
   });
   const byName = (name) => results.find((r) => r.name === name);
-  const label = (r) => (r.error && r.rounds.length === 0 ? `${r.name} (failed)` : r.name);
+  const label = (r) => failedLabel(r.name, r.error, r.rounds.length);
 
   const single = results.filter((r) => r.recordsPerWake === 1 && r.inFlight === 1);
   if (single.length > 0) {
@@ -618,16 +557,7 @@ async function main() {
     console.log('');
     console.log(`Round trip, one record per wake: medians over ${opts.rounds} rounds of each round's p50 / p99 / rate`);
     printTable(
-      [
-        { title: 'mechanism', align: 'left' },
-        { title: 'p50 us', align: 'right' },
-        { title: 'p99 us', align: 'right' },
-        { title: 'round trips/s', align: 'right' },
-        { title: 'min', align: 'right' },
-        { title: 'max', align: 'right' },
-        { title: 'CPU us/rt', align: 'right' },
-        { title: 'p50 vs (a)', align: 'right' },
-      ],
+      columns('<mechanism', 'p50 us', 'p99 us', 'round trips/s', 'min', 'max', 'CPU us/rt', 'p50 vs (a)'),
       single.map((r) => [
         label(r), formatRatio(r.p50), formatRatio(r.p99), formatInt(r.roundTripsPerSec), formatInt(r.min), formatInt(r.max),
         formatRatio(r.cpuMicrosPerRoundTrip, 1), formatTimes(r.p50 / (base?.p50 ?? NaN)),
@@ -649,14 +579,7 @@ async function main() {
     console.log(`Throughput: records/s with 1 record per wake (ping-pong), ${BATCH} per wake (the worker answers all in one wake), ` +
       `and ${IN_FLIGHT} single-record requests in flight`);
     printTable(
-      [
-        { title: 'mechanism', align: 'left' },
-        { title: 'records sent', align: 'left' },
-        { title: 'records/s', align: 'right' },
-        { title: 'p50 us', align: 'right' },
-        { title: 'CPU us/record', align: 'right' },
-        { title: 'vs 1/wake', align: 'right' },
-      ],
+      columns('<mechanism', '<records sent', 'records/s', 'p50 us', 'CPU us/record', 'vs 1/wake'),
       throughputRows.map(({ r, perOne }) => [
         (r.mechanism === 'a' ? A : B) + (r.error && r.rounds.length === 0 ? ' (failed)' : ''), howSent(r), formatInt(r.recordsPerSec),
         formatRatio(r.p50), formatRatio(r.cpuMicrosPerRoundTrip / r.recordsPerWake, 2), formatTimes(perOne),
@@ -672,11 +595,7 @@ async function main() {
 
   if (opts.json) {
     const report = {
-      benchmark: 'signaling',
-      date: new Date().toISOString(),
-      node: process.version,
-      kernel: os.release(),
-      cpus: cpus.length,
+      ...reportHeader('signaling'),
       availableParallelism: os.availableParallelism(),
       piscina: piscinaVersion,
       rounds: opts.rounds,
@@ -686,7 +605,7 @@ async function main() {
       closeErrors,
       notes,
     };
-    fs.writeFileSync(opts.json, `${JSON.stringify(report, (_k, x) => (Number.isNaN(x) ? null : x), 2)}\n`);
+    writeJson(opts.json, report);
     console.log(`\nresults written to ${opts.json}`);
   }
   if (failed.length > 0 || closeErrors.length > 0) process.exitCode = 1;
@@ -694,13 +613,7 @@ async function main() {
 
 if (isMainThread) {
   // Exit explicitly: a worker that hung must not keep the benchmark from finishing.
-  main().then(
-    () => process.exit(process.exitCode ?? 0),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  runMain(main);
 } else if (workerData?.signalingRole) {
   runWorkerRole(workerData).catch((err) => {
     // The main thread sees a missing reply (a hang) and reports it.

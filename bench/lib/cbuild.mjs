@@ -57,3 +57,16 @@ export function ensureCProgram(name) {
   fs.rmSync(tmp, { force: true });
   throw new Error(`could not build ${path.relative(repoRoot, source)}:\n${errors.join('\n')}`);
 }
+
+/**
+ * Runs a built C program as a child process for about `seconds` and returns
+ * the { ops, seconds } it printed as JSON on its last line of output.
+ */
+export function runCProgram(binary, args, seconds) {
+  const r = spawnSync(binary, args, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error((r.stderr || `exit status ${r.status}`).trim());
+  const lines = r.stdout.trim().split('\n');
+  const { ops, seconds: elapsed } = JSON.parse(lines[lines.length - 1]);
+  return { ops, seconds: elapsed };
+}

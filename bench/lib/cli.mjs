@@ -47,3 +47,38 @@ export function selected(only, name) {
   const lower = name.toLowerCase();
   return only.length === 0 || only.some((s) => lower.includes(s));
 }
+
+/**
+ * parseBenchArgs for a script named `script` (bench/<script>.mjs): a bad
+ * option prints the error and the usage and exits with status 2; --help
+ * prints the usage (and `helpNote`, if any) and returns null.
+ */
+export function parseOrExit(script, argv, helpNote = '') {
+  let opts;
+  try {
+    opts = parseBenchArgs(argv);
+  } catch (err) {
+    console.error(`${script}: ${err.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    console.log(`usage: node bench/${script}.mjs [options]\n${USAGE}${helpNote}`);
+    return null;
+  }
+  return opts;
+}
+
+/**
+ * Runs a benchmark's main() and exits explicitly when it is done: a handle
+ * left open by a variant (a ring or a worker that did not close cleanly, say)
+ * must not keep the benchmark from finishing.
+ */
+export function runMain(main) {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -38,3 +38,21 @@ export function printTable(columns, rows, out = console.log) {
   out(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) out(row.map(cell).join('  '));
 }
+
+/** median, min and max of a list of rates. */
+export function spread(values) {
+  return { median: median(values), min: min(values), max: max(values) };
+}
+
+/**
+ * Column specs for printTable from titles: a title starting with '<' is
+ * left-aligned (the '<' is dropped), any other is right-aligned.
+ */
+export function columns(...titles) {
+  return titles.map((t) => (t.startsWith('<') ? { title: t.slice(1), align: 'left' } : { title: t, align: 'right' }));
+}
+
+/** Label of a result row: "(failed)" appended when it failed without a single sample. */
+export function failedLabel(name, error, sampleCount) {
+  return error && sampleCount === 0 ? `${name} (failed)` : name;
+}
