@@ -4,21 +4,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { Ring, Batch, Operation } from 'safer-ring';
-import { tmpPath, patternFile } from './helpers/env.mjs';
+import { tmpPath, patternFile, NOT_OPEN_FD } from './helpers/env.mjs';
 
 const ring = new Ring(16);
 test.after(() => ring.close());
 
-function closedFd() {
-  const fd = fs.openSync(patternFile(1), 'r');
-  fs.closeSync(fd);
-  return fd;
-}
 
 test('a hard link runs its successor even when the op before it failed; a plain link does not', async () => {
   const file = tmpPath('hardlink');
   const fd = fs.openSync(file, 'w+');
-  const bad = closedFd();
+  const bad = NOT_OPEN_FD;
   const batch = new Batch()
     .add(Operation.read().fd(bad).buffer(Buffer.alloc(4)).offset(0))
     .add(Operation.write().fd(fd).buffer(Buffer.from('hard')).offset(0), { dependsOnPrevious: 'hard' })

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { Ring, OwnedBuffer, SaferRingError } from 'safer-ring';
-import { patternFile, nativeBinding } from './helpers/env.mjs';
+import { patternFile, nativeBinding, NOT_OPEN_FD } from './helpers/env.mjs';
 
 const ring = new Ring(16);
 const fd = fs.openSync(patternFile(4096), 'r');
@@ -35,8 +35,7 @@ test('fd: -1, NaN, fractions, strings and huge values', async () => {
 });
 
 test('a well-formed fd that is not open rejects with EBADF', async () => {
-  const closed = fs.openSync(patternFile(1), 'r');
-  fs.closeSync(closed);
+  const closed = NOT_OPEN_FD;
   const err = await rejects(ring.read(closed, new Uint8Array(4)), 'EBADF');
   assert.is(err.errno, -9);
   assert.is(err.syscall, 'read');

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { Ring, BufferPool, PooledBuffer } from 'safer-ring';
-import { patternFile, pattern } from './helpers/env.mjs';
+import { patternFile, pattern, NOT_OPEN_FD } from './helpers/env.mjs';
 
 test('get() hands out buffers until the pool is empty, then undefined; release returns them', () => {
   const pool = new BufferPool(3, 1024);
@@ -60,7 +60,7 @@ test('a pooled buffer moved through an op comes back as a PooledBuffer and retur
   // A failed op gives the pooled buffer back to the pool by itself.
   fs.closeSync(fd);
   try {
-    await ring.readOwned(fd, pool.get());
+    await ring.readOwned(NOT_OPEN_FD, pool.get());
     assert.unreachable();
   } catch (err) {
     assert.is(err.code, 'EBADF');

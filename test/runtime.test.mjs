@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { Runtime, OwnedBuffer, Batch, Operation, createPipe, createTcpListener, createTcpSocket } from 'safer-ring';
-import { patternFile, pattern, tmpPath, backend } from './helpers/env.mjs';
+import { patternFile, pattern, tmpPath, backend, NOT_OPEN_FD } from './helpers/env.mjs';
 
 const workers = Number(process.env.SAFER_RING_WORKERS ?? 2);
 const rt = new Runtime({ entries: 32 });
@@ -146,8 +146,7 @@ test('a batch with a failing middle link: later linked ops complete with ECANCEL
   const r1 = await rt.submitBatch(ok);
   assert.equal(r1.results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled']);
   assert.is(fs.readFileSync(file, 'utf8'), 'first second');
-  const closed = fs.openSync(file, 'r');
-  fs.closeSync(closed);
+  const closed = NOT_OPEN_FD;
   const failing = new Batch()
     .add(Operation.write().fd(fd).buffer(Buffer.from('A')).offset(0))
     .add(Operation.read().fd(closed).buffer(Buffer.alloc(4)).offset(0), { dependsOnPrevious: true })

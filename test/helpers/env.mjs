@@ -34,6 +34,13 @@ export function nativeBinding() {
 export const backend = process.env.SAFER_RING_BACKEND ?? 'io_uring';
 
 /**
+ * A well-formed fd that is not open. Not "an fd we just closed": other threads
+ * in the test process (ring workers starting up) open files all the time and
+ * may get that number back before the test uses it.
+ */
+export const NOT_OPEN_FD = 999_999;
+
+/**
  * `base` (uvu's test) for suites that need io_uring itself; on the fallback
  * backend every test in it is registered as skipped, with the file saying why.
  */
