@@ -30,7 +30,7 @@ for (const config of configurations) {
     cwd: root,
     env: { ...process.env, ...config.env },
     encoding: 'utf8',
-    timeout: 10 * 60 * 1000,
+    timeout: 4 * 60 * 1000, // a run takes seconds: a hang fails fast, well inside CI's limit
   });
   const out = `${run.stdout ?? ''}${run.stderr ?? ''}`;
   process.stdout.write(out);
