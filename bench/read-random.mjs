@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import { ensureCProgram, runCProgram } from './lib/cbuild.mjs';
 import { parseOrExit, runMain, selected } from './lib/cli.mjs';
 import { BLOCK, ensureDataFile, formatBytes, warmPageCache } from './lib/datafile.mjs';
-import { checkRead, Clock, runLanes } from './lib/lanes.mjs';
+import { checkRead, Clock, readOwnedLanes, runLanes } from './lib/lanes.mjs';
 import { machineLine, reportHeader, writeJson } from './lib/report.mjs';
 import { RandomPositions } from './lib/rng.mjs';
 import { runRounds } from './lib/rounds.mjs';
@@ -141,23 +141,7 @@ function saferRingVariants(lib, file, size) {
       const buffers = Array.from({ length: qd }, () => new OwnedBuffer(BLOCK));
       return { ring, buffers, fd: fs.openSync(file, 'r') };
     },
-    run: (ctx, seconds) => {
-      const { ring, buffers, fd } = ctx;
-      const clock = new Clock(seconds);
-      return runLanes(qd, clock, async (i) => {
-        let buf = buffers[i];
-        try {
-          while (!clock.done) {
-            const { bytesRead, buffer } = await ring.readOwned(fd, buf, { position: positions.next() });
-            buf = buffer;
-            checkRead(bytesRead);
-            clock.tick();
-          }
-        } finally {
-          buffers[i] = buf;
-        }
-      });
-    },
+    run: (ctx, seconds) => readOwnedLanes(ctx.ring, ctx.fd, ctx.buffers, positions, seconds),
     teardown: async ({ ring, fd }) => {
       await ring.close();
       fs.closeSync(fd);

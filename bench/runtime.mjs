@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parseOrExit, runMain, selected } from './lib/cli.mjs';
 import { BLOCK, ensureDataFile, formatBytes, warmPageCache } from './lib/datafile.mjs';
-import { checkRead, Clock, LatencyRecorder, runLanes, withDeadline } from './lib/lanes.mjs';
+import { checkRead, Clock, LatencyRecorder, readOwnedLanes, runLanes, withDeadline } from './lib/lanes.mjs';
 import { machineLine, reportHeader, writeJson } from './lib/report.mjs';
 import { RandomPositions } from './lib/rng.mjs';
 import { runRounds } from './lib/rounds.mjs';
@@ -113,23 +113,7 @@ function ownedVariant({ name, qd, workers, path, file, size, OwnedBuffer, acquir
             }
             return rec.result();
           }
-        : (ctx, seconds) => {
-            const { target, fd, buffers } = ctx;
-            const clock = new Clock(seconds);
-            return runLanes(qd, clock, async (i) => {
-              let buf = buffers[i];
-              try {
-                while (!clock.done) {
-                  const { bytesRead, buffer } = await target.readOwned(fd, buf, { position: positions.next() });
-                  buf = buffer;
-                  checkRead(bytesRead);
-                  clock.tick();
-                }
-              } finally {
-                buffers[i] = buf;
-              }
-            });
-          },
+        : (ctx, seconds) => readOwnedLanes(ctx.target, ctx.fd, ctx.buffers, positions, seconds),
     teardown: async ({ fd, buffers }) => {
       for (const b of buffers) b.release();
       fs.closeSync(fd);

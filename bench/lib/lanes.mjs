@@ -56,6 +56,28 @@ export async function runLanes(qd, clock, lane) {
 }
 
 /** Nearest-rank percentile of sorted millisecond samples, in microseconds. */
+/**
+ * `buffers.length` lanes of `target.readOwned` (a Ring or a Runtime), each
+ * reusing the buffer its last read handed back, for `seconds`. The lanes'
+ * buffers are written back to `buffers` so the caller can release them.
+ */
+export function readOwnedLanes(target, fd, buffers, positions, seconds) {
+  const clock = new Clock(seconds);
+  return runLanes(buffers.length, clock, async (i) => {
+    let buf = buffers[i];
+    try {
+      while (!clock.done) {
+        const { bytesRead, buffer } = await target.readOwned(fd, buf, { position: positions.next() });
+        buf = buffer;
+        checkRead(bytesRead);
+        clock.tick();
+      }
+    } finally {
+      buffers[i] = buf;
+    }
+  });
+}
+
 export function percentileMicros(sorted, p) {
   if (sorted.length === 0) return NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
