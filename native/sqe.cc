@@ -13,6 +13,7 @@
 
 #include "buffer-ring.h"
 #include "descriptor.h"
+#include "internal-fds.h"
 
 namespace sr {
 namespace {
@@ -40,7 +41,7 @@ double Position(const int32_t* d) {
 
 bool IsIntegral(double v) { return std::isfinite(v) && std::trunc(v) == v; }
 
-// A (chunk, offset, length) triple must lie wholly inside a chunk the ring knows.
+// A (chunk, offset, length) triple must lie wholly inside one slot of a chunk the ring knows.
 Invalid CheckRange(const SqeContext& ctx, int32_t chunk, int32_t off, int32_t len, const char* what) {
   if (chunk < 0 || static_cast<size_t>(chunk) >= ctx.chunks->size() ||
       (*ctx.chunks)[chunk].base == nullptr)
@@ -48,6 +49,9 @@ Invalid CheckRange(const SqeContext& ctx, int32_t chunk, int32_t off, int32_t le
   if (off < 0 || len < 0) return Bad(what);
   const Chunk& c = (*ctx.chunks)[chunk];
   if (static_cast<uint64_t>(off) + static_cast<uint64_t>(len) > c.length) return Bad(what);
+  // Inside one slot: the first and the last byte share a slot index.
+  if (len > 0 && static_cast<size_t>(off) / c.slotSize != (static_cast<size_t>(off) + len - 1) / c.slotSize)
+    return Invalid{"ERR_INVALID_ARG_VALUE", std::string(what) + " (crosses an arena slot boundary)"};
   return {};
 }
 
@@ -146,6 +150,7 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
       return CheckPath(ctx, d);
     case OP_CLOSE:
       if (d[D_SQE_FLAGS] & SQE_FIXED_FILE) return Bad("close of a fixed file goes through unregister");
+      if (InternalFds::Contains(d[D_FD])) return Bad("this fd belongs to a safer-ring ring (its io_uring or eventfd)");
       return CheckFd(ctx, d, false);
     case OP_STATX:
       if (Invalid bad = CheckFd(ctx, d, true)) return bad;

@@ -55,6 +55,7 @@ export class FallbackRing implements NativeRing {
   #iovs: Int32Array;
   #onComplete: (n: number) => void;
   #chunks: Uint8Array[] = [];
+  #slotSizes: number[] = [];
   #pending = new Map<string, Pending>();
   #pushback = new Map<number, Buffer>(); // bytes a cancelled stream read brought back
   // Ops at the fd's current position (streams, position -1) run one at a time
@@ -72,18 +73,22 @@ export class FallbackRing implements NativeRing {
     this.#onComplete = onComplete;
   }
 
-  addChunk(index: number, view: Uint8Array): boolean {
+  addChunk(index: number, view: Uint8Array, slotSize: number): boolean {
     if (!(view.buffer instanceof SharedArrayBuffer)) {
-      throw new SaferRingError('ERR_INVALID_ARG_TYPE', 'arena chunks must be non-empty SharedArrayBuffer views');
+      throw SaferRingError.for('ERR_INVALID_ARG_TYPE', 'arena chunks must be non-empty SharedArrayBuffer views');
+    }
+    if (!Number.isInteger(slotSize) || slotSize <= 0 || (slotSize & (slotSize - 1)) !== 0 || view.byteLength % slotSize !== 0) {
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'slotSize must be a power of two that divides the chunk\'s length');
     }
     this.#chunks[index] = view;
+    this.#slotSizes[index] = slotSize;
     return false;
   }
 
   submit(count: number): number {
     if (!this.#live) throw new SaferRingError('ERR_RING_CLOSED', 'the ring is closed');
     if (!Number.isInteger(count) || count < 0 || count * DESC_WORDS > this.#desc.length) {
-      throw new SaferRingError('ERR_INVALID_ARG_VALUE', 'descriptor count out of range');
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'descriptor count out of range');
     }
     // Snapshot every descriptor first (the array is reused as soon as we
     // return), all or nothing like the native layer: a bad one rejects the
@@ -314,10 +319,15 @@ export class FallbackRing implements NativeRing {
     task.pending.cancelled = true;
   }
 
+  /** The bytes of one range, which must lie inside one slot of a known chunk (as the native layer checks). */
   #bytes(chunk: number, off: number, len: number): Uint8Array {
     const c = this.#chunks[chunk];
     if (c === undefined || off < 0 || len < 0 || off + len > c.length) {
-      throw new SaferRingError('ERR_INVALID_ARG_VALUE', 'buffer range out of bounds');
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'buffer range out of bounds');
+    }
+    const slot = this.#slotSizes[chunk];
+    if (len > 0 && Math.floor(off / slot) !== Math.floor((off + len - 1) / slot)) {
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'buffer range out of bounds (crosses an arena slot boundary)');
     }
     return c.subarray(off, off + len);
   }

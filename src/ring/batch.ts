@@ -2,7 +2,7 @@
 // optionally chained so each waits for the one before it (IOSQE_IO_LINK).
 import type { OwnedBuffer } from '../buffers/owned-buffer';
 import { SaferRingError } from '../errors';
-import { invalidValue } from '../validate';
+import { checkOptions, invalidValue } from '../validate';
 
 /** The subset of Ring (or Runtime) an Operation needs to run itself. */
 export interface OperationTarget {
@@ -104,11 +104,11 @@ export interface BatchAddOptions {
 export class Batch {
   readonly operations: Operation[] = [];
 
-  add(operation: Operation, options: BatchAddOptions = {}): this {
+  add(operation: Operation, options?: BatchAddOptions): this {
     if (!(operation instanceof Operation)) {
-      throw new SaferRingError('ERR_INVALID_ARG_TYPE', 'The "operation" argument must be an instance of Operation');
+      throw SaferRingError.for('ERR_INVALID_ARG_TYPE', 'The "operation" argument must be an instance of Operation');
     }
-    const dep = options.dependsOnPrevious;
+    const dep = checkOptions<BatchAddOptions>(options).dependsOnPrevious;
     if (dep && this.operations.length === 0) throw invalidValue('dependsOnPrevious', 'needs a previous operation');
     operation.dependency = dep === 'hard' ? 'hardlink' : dep ? 'link' : 'none';
     this.operations.push(operation);

@@ -4,7 +4,8 @@
 // it to the Engine. Settle functions (settle.ts) turn the completion into the result.
 import { fileURLToPath } from 'node:url';
 import { Arena, MAX_BUFFER_SIZE, Slot } from '../buffers/arena';
-import { OwnedBuffer, takeSlot, setLeakWarnings } from '../buffers/owned-buffer';
+import { OwnedBuffer, peekSlot, takeSlot, setLeakWarnings, trueLength } from '../buffers/owned-buffer';
+import { byteLengthOf, isUint8Array, windowOver } from '../buffers/geometry';
 import { SaferRingConfig, logRingSetup, setupFlagNames, setupFlagsOf, sinkOf, validateConfig } from '../config';
 import { disabledSnapshot, MetricsSnapshot, PerformanceMetrics } from '../metrics';
 import type { LogSink } from '../logging';
@@ -178,24 +179,29 @@ function dirfdOf(value: unknown): number {
 }
 
 function pathBytes(path: unknown): { bytes: Buffer; text: string } {
-  let text: string;
-  if (typeof path === 'string') text = path;
-  else if (path instanceof URL) text = fileURLToPath(path);
-  else if (Buffer.isBuffer(path)) text = path.toString();
+  let bytes: Buffer;
+  if (typeof path === 'string') bytes = Buffer.from(path);
+  else if (path instanceof URL) bytes = Buffer.from(fileURLToPath(path));
+  // A copy made from the view's true geometry: its own `length` may lie.
+  else if (isUint8Array(path)) bytes = Buffer.from(windowOver(path, 0, byteLengthOf(path)));
   else throw invalidType('path', 'of type string or an instance of Buffer or URL', path);
-  const bytes = Buffer.isBuffer(path) ? path : Buffer.from(text);
+  const text = bytes.toString();
   if (bytes.includes(0)) {
-    throw new SaferRingError('ERR_INVALID_ARG_VALUE', `The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received '${text}'`);
+    throw SaferRingError.for('ERR_INVALID_ARG_VALUE', `The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received '${text}'`);
   }
   return { bytes, text };
 }
 
-/** Resolves the {offset, length} window of `buffer` an op uses, with node:fs's checks. */
-function windowOf(buffer: { length: number }, options: ReadOptions): { offset: number; length: number } {
-  const offset = options.offset === undefined ? 0 : checkInteger('offset', options.offset, 0, buffer.length);
+/**
+ * Resolves the {offset, length} window an op uses, with node:fs's checks,
+ * against `size`: the buffer's true length (from the slot or the intrinsic
+ * getters, never from a property the caller could redefine).
+ */
+function windowOf(size: number, options: ReadOptions): { offset: number; length: number } {
+  const offset = options.offset === undefined ? 0 : checkInteger('offset', options.offset, 0, size);
   const length =
-    options.length === undefined ? buffer.length - offset : checkInteger('length', options.length, 0, 2 ** 31 - 1);
-  if (offset + length > buffer.length) throw outOfRange('length', `<= ${buffer.length - offset}`, length);
+    options.length === undefined ? size - offset : checkInteger('length', options.length, 0, 2 ** 31 - 1);
+  if (offset + length > size) throw outOfRange('length', `<= ${size - offset}`, length);
   return { offset, length };
 }
 
@@ -318,7 +324,10 @@ export class Ring {
       const opts = options === undefined ? EMPTY : checkOptions<ReadOptions & { flags?: number }>(options);
       checkTarget(fd);
       if (!(buffer instanceof OwnedBuffer)) throw invalidType('buffer', 'an instance of OwnedBuffer', buffer);
-      const { offset, length } = windowOf(buffer, opts);
+      const { offset, length } = windowOf(trueLength(buffer), opts);
+      // The slot's own geometry is the last word: the window must lie inside it.
+      const slot = peekSlot(buffer);
+      if (slot !== null && offset + length > slot.capacity) throw outOfRange('length', `<= ${slot.capacity - offset}`, length);
       const isFile = op === Op.READ || op === Op.WRITE;
       const position = isFile ? checkPosition(opts.position) : 0;
       const flags = !isFile && opts.flags !== undefined ? checkInteger('options.flags', opts.flags, 0, 2 ** 31 - 1) : 0;
@@ -441,7 +450,7 @@ export class Ring {
       const opts = options === undefined ? EMPTY : checkOptions<ReadOptions & { flags?: number }>(options);
       checkTarget(fd);
       checkUint8Array('buffer', buffer);
-      const { offset, length } = windowOf(buffer, opts);
+      const { offset, length } = windowOf(byteLengthOf(buffer), opts);
       if (length > MAX_BUFFER_SIZE) throw outOfRange('length', `<= ${MAX_BUFFER_SIZE}`, length);
       const isFile = op === Op.READ || op === Op.WRITE;
       const position = isFile ? checkPosition(opts.position) : 0;
@@ -452,7 +461,9 @@ export class Ring {
       rec.pos = position;
       rec.len = length;
       if (!isFile && opts.flags !== undefined) rec.flags = checkInteger('options.flags', opts.flags, 0, 2 ** 31 - 1);
-      const window = buffer.subarray(offset, offset + length);
+      // Our own view of exactly the checked bytes: every later step (the
+      // borrow check, the copy, the length the kernel gets) uses this one.
+      const window = windowOver(buffer, offset, length);
       const lent = this.#arena.slotOf(window);
       if (lent !== undefined) {
         this.#arena.borrow(lent);
@@ -490,23 +501,33 @@ export class Ring {
       const opts = options === undefined ? EMPTY : checkOptions<ReadOptions>(options);
       checkTarget(fd);
       if (!Array.isArray(buffers)) throw invalidType('buffers', 'an instance of Array', buffers);
-      if (buffers.length === 0 || buffers.length > 1024) throw outOfRange('buffers.length', '>= 1 && <= 1024', buffers.length);
-      buffers.forEach((b, i) => checkUint8Array(`buffers[${i}]`, b));
+      const count = buffers.length;
+      if (count === 0 || count > 1024) throw outOfRange('buffers.length', '>= 1 && <= 1024', count);
+      // Each element is read once, and replaced by our own view of its true
+      // memory: an index getter or a lying view cannot change what the kernel gets.
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) {
+        const b = buffers[i];
+        checkUint8Array(`buffers[${i}]`, b);
+        parts.push(windowOver(b, 0, byteLengthOf(b)));
+      }
       const position = checkPosition(opts.position);
       signal = opts.signal === undefined ? undefined : checkSignal(opts.signal);
       rec = new OpRecord(op, op === Op.READV ? settleReadv : settleWritev);
       rec.fd = fd as number;
       rec.pos = position;
-      rec.len2 = buffers.length;
+      rec.len2 = count;
       // Arena views are lent in place; everything else shares one copy slot.
-      const lent = buffers.map((b) => this.#arena.slotOf(b));
-      const copyBytes = buffers.reduce((n, b, i) => (lent[i] === undefined ? n + b.byteLength : n), 0);
+      const lent = parts.map((b) => this.#arena.slotOf(b));
+      const copied = lent.some((slot) => slot === undefined);
+      const copyBytes = parts.reduce((n, b, i) => (lent[i] === undefined ? n + b.byteLength : n), 0);
       if (copyBytes > MAX_BUFFER_SIZE) throw outOfRange('total length of buffers', `<= ${MAX_BUFFER_SIZE}`, copyBytes);
-      const temp = copyBytes > 0 ? this.#arena.allocate(copyBytes) : null;
+      // Zero-length parts still need an address: they get the (empty) copy slot's.
+      const temp = copied ? this.#arena.allocate(copyBytes) : null;
       const iovs: number[] = [];
       const borrowed: Slot[] = [];
       let at = temp?.offset ?? 0;
-      buffers.forEach((b, i) => {
+      parts.forEach((b, i) => {
         const slot = lent[i];
         if (slot !== undefined) {
           this.#arena.borrow(slot);
@@ -520,7 +541,7 @@ export class Ring {
       });
       rec.temp = temp;
       rec.iovs = iovs;
-      rec.extra = { buffers, lent };
+      rec.extra = { buffers, parts, lent };
       rec.borrowedParts = borrowed;
     } catch (err) {
       return Promise.reject(err);

@@ -27,7 +27,7 @@ import { Batch, BatchResult } from '../ring/batch';
 import { SaferRingError, closedError } from '../errors';
 import type { NativeRingInfo } from '../native';
 import { backend, BackendName } from '../backend/select';
-import { checkInteger, checkOptions } from '../validate';
+import { checkInteger, checkOptions, invalidType } from '../validate';
 import { SharedQueue } from './shared-queue';
 import { CQ_RECORD_WORDS, FromWorker, RingWorkerData, SQ_RECORD_WORDS } from './protocol';
 import { remoteRingClass, WorkerChannel } from './remote-ring';
@@ -230,6 +230,7 @@ export class Runtime {
 
   /** Runs a batch on one worker: the home worker of its first fd, else the least-loaded one. */
   submitBatch(batch: Batch): Promise<BatchResult> {
+    if (!(batch instanceof Batch)) return Promise.reject(invalidType('batch', 'an instance of Batch', batch));
     const fd = batch.operations.find((op) => op.fdForRouting !== undefined)?.fdForRouting;
     return (fd === undefined ? this.#leastLoaded() : this.#home(fd)).submitBatch(batch);
   }

@@ -48,3 +48,16 @@ export function ioUringOnly(base) {
   if (backend !== 'fallback') return base;
   return Object.assign((...args) => base.skip(...args), { run: base.run, after: base.after, before: base.before, skip: base.skip });
 }
+
+/** This process's io_uring fds (every one belongs to a safer-ring ring: libuv's own io_uring is off in Node 20). */
+export function ringFds() {
+  const fds = [];
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${name}`) === 'anon_inode:[io_uring]') fds.push(Number(name));
+    } catch {
+      // the fd of the directory listing itself is gone by now
+    }
+  }
+  return fds;
+}
