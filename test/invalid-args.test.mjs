@@ -175,7 +175,30 @@ test('native: every hostile descriptor field is refused before submit', async ()
       iovs.set([1, 1020, 8], 0);
     }],
     ['close of a ring\'s own eventfd or io_uring fd', () => ((desc[D.OP] = 6), (desc[D.FD] = ringFds()[0]))],
+    ['unlinkat unknown flags', () => { pathAt(0); desc[D.OP] = 18; desc[D.FLAGS] = 1; }],
+    ['mkdirat mode above 07777', () => { pathAt(0); desc[D.OP] = 20; desc[D.ARG] = 0o10000; }],
+    ['renameat second path past its chunk', () => { pathAt(0); desc[D.OP] = 19; desc[D.CHUNK2] = 0; desc[D.OFF2] = 4000; desc[D.LEN2] = 200; }],
+    ['renameat second path not NUL-terminated', () => { pathAt(0); desc[D.OP] = 19; desc[D.CHUNK2] = 0; desc[D.OFF2] = 8; desc[D.LEN2] = 4; }],
+    ['renameat new dirfd -5', () => { pathAt(0); desc[D.OP] = 19; desc[D.ARG] = -5; desc[D.CHUNK2] = 0; desc[D.OFF2] = 0; desc[D.LEN2] = 1; }],
+    ['renameat exchange + whiteout', () => { pathAt(0); desc[D.OP] = 19; desc[D.FLAGS] = 4; desc[D.CHUNK2] = 0; desc[D.OFF2] = 0; desc[D.LEN2] = 1; }],
+    ['linkat unknown flags', () => { pathAt(0); desc[D.OP] = 22; desc[D.FLAGS] = 1 << 12; desc[D.CHUNK2] = 0; desc[D.OFF2] = 0; desc[D.LEN2] = 1; }],
+    ['symlinkat link path across slots', () => { pathAt(0); desc[D.OP] = 21; desc[D.CHUNK2] = 1; desc[D.OFF2] = 1020; desc[D.LEN2] = 8; }],
+    ['ftruncate negative length', () => ((desc[D.OP] = 23), (f64[4] = -1))],
+    ['ftruncate fractional length', () => ((desc[D.OP] = 23), (f64[4] = 0.5))],
+    ['fallocate zero length', () => ((desc[D.OP] = 24), (f64[4] = 0), (f64[6] = 0))],
+    ['fallocate unknown mode', () => ((desc[D.OP] = 24), (f64[6] = 4096), (desc[D.FLAGS] = 1 << 8))],
+    ['splice with a fixed file', () => ((desc[D.OP] = 25), (desc[D.SQE] = 1 << 2), (desc[D.ARG] = 1), (f64[6] = -1))],
+    ['splice output fd -1', () => ((desc[D.OP] = 25), (desc[D.ARG] = -1), (f64[6] = -1))],
+    ['splice output offset NaN', () => ((desc[D.OP] = 25), (desc[D.ARG] = 1), (f64[6] = NaN))],
   ];
+  // A one-byte path ("" + NUL) at the start of chunk 0, relative to the current directory.
+  function pathAt(off) {
+    chunk.fill(65);
+    chunk[off] = 0;
+    desc[D.FD] = -100;
+    desc[D.OFF] = off;
+    desc[D.LEN] = 1;
+  }
   for (const [name, corrupt] of cases) {
     validRead();
     corrupt();

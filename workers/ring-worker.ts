@@ -81,10 +81,13 @@ function reject(record: Int32Array): void {
   onComplete(1);
 }
 
+/** Ops whose words 12..14 name a second buffer (chunk, offset, length). */
+const USES_CHUNK2 = new Set<number>([Op.STATX, Op.ACCEPT, Op.RENAMEAT, Op.LINKAT, Op.SYMLINKAT]);
+
 /** Chunks a descriptor points into (to wait for chunks announced but not yet received). */
 function maxChunk(d: Int32Array, base: number, iovBase: number, iovCount: number): number {
   let max = d[base + D_CHUNK];
-  if (d[base + D_OP] === Op.STATX || d[base + D_OP] === Op.ACCEPT) max = Math.max(max, d[base + D_CHUNK2]);
+  if (USES_CHUNK2.has(d[base + D_OP])) max = Math.max(max, d[base + D_CHUNK2]);
   for (let i = 0; i < iovCount; i++) max = Math.max(max, iovs[iovBase + i * IOV_WORDS]);
   return max;
 }

@@ -14,7 +14,7 @@ import { abortError, closedError, errnoError, SaferRingError } from '../errors';
 import type { NativeRing, NativeRingConstructor, NativeRingInfo } from '../native';
 import {
   COMPLETION_WORDS, DESC_WORDS, D_ARG, D_CHUNK, D_CHUNK2, D_FD, D_FLAGS, D_GEN, D_ID, D_LEN, D_LEN2,
-  D_OFF, D_OFF2, D_OP, D_POS_F64, D_SQE_FLAGS, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, IOV_WORDS, Op, OP_SYSCALL,
+  D_OFF, D_OFF2, D_OP, D_POS_F64, D_POS2_F64, D_SQE_FLAGS, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, IOV_WORDS, Op, OP_SYSCALL,
 } from './descriptor';
 import { OpRecord, OpState, releaseTemps } from './op-record';
 import type { PerformanceMetrics } from '../metrics';
@@ -439,9 +439,13 @@ export class Engine {
     this.descF64[(b >> 1) + D_POS_F64] = rec.pos;
     d[b + D_FLAGS] = rec.flags;
     d[b + D_ARG] = rec.arg;
-    d[b + D_CHUNK2] = rec.chunk2;
-    d[b + D_OFF2] = rec.off2;
     d[b + D_LEN2] = rec.len2;
+    if (rec.op === Op.FALLOCATE || rec.op === Op.SPLICE) {
+      this.descF64[(b >> 1) + D_POS2_F64] = rec.pos2; // words 12..13 carry a position for these
+    } else {
+      d[b + D_CHUNK2] = rec.chunk2;
+      d[b + D_OFF2] = rec.off2;
+    }
   }
 
   private syncChunks(): void {

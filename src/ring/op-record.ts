@@ -26,6 +26,8 @@ export class OpRecord {
   off = 0;
   len = 0;
   pos = 0;
+  /** A second position (fallocate's length, splice's output offset), in descriptor words 12..13. */
+  pos2 = 0;
   flags = 0;
   arg = 0;
   chunk2 = -1;

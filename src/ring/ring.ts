@@ -13,15 +13,15 @@ import { errnoError, SaferRingError } from '../errors';
 import type { NativeRingConstructor } from '../native';
 import { backend, BackendName } from '../backend/select';
 import { openFlags } from '../fs/open-flags';
-import { StatxStats, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE_BYTES, AT_EMPTY_PATH } from '../fs/statx';
+import { StatxStats, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE_BYTES, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW } from '../fs/statx';
 import { checkAddress, encodeSockaddr, PeerAddress, SocketAddress } from '../net/sockaddr';
 import {
-  checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, outOfRange,
+  checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, invalidValue, outOfRange,
 } from '../validate';
 import { ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, SQE_FIXED_FILE, SQE_HARDLINK, SQE_LINK, SETUP_FIXED_BUFFERS } from './descriptor';
 import { Engine, EngineStats, kEngine } from './engine';
 import {
-  settleAccept, settleFd, settleNumber, settleOwnedRead, settleOwnedWrite, settlePlainRead, settlePlainWrite, settleReadv,
+  settleAccept, settleFd, settleNumber, settleOwnedRead, settleOwnedWrite, settlePathOp, settlePlainRead, settlePlainWrite, settleReadv,
   settleStatx, settleTimeout, settleVoid, settleWritev,
 } from './settle';
 import { BufferGroup, GroupBuffer } from '../buffers/buffer-group';
@@ -98,6 +98,40 @@ export interface StatxOptions extends OpOptions {
   noFollow?: boolean;
 }
 
+export interface PathOptions extends OpOptions {
+  /** Directory fd a relative path is resolved against (default: the current directory). */
+  dirfd?: number;
+}
+
+export interface UnlinkOptions extends PathOptions {
+  /** rmdir(2) instead of unlink(2). */
+  removeDir?: boolean;
+}
+
+export interface RenameOptions extends PathOptions {
+  /** Directory fd for a relative `newPath` (default: the current directory). */
+  newDirfd?: number;
+  /** Fail with EEXIST rather than replace an existing `newPath` (RENAME_NOREPLACE). */
+  noReplace?: boolean;
+  /** Swap the two names atomically (RENAME_EXCHANGE). */
+  exchange?: boolean;
+}
+
+export interface LinkOptions extends PathOptions {
+  newDirfd?: number;
+  /** If `existingPath` is a symlink, link to what it points at (AT_SYMLINK_FOLLOW). */
+  followSymlinks?: boolean;
+}
+
+export interface SpliceOptions extends OpOptions {
+  /** Offset in `fdIn` (not for a pipe); omitted: its current position. */
+  inOffset?: number | bigint;
+  /** Offset in `fdOut` (not for a pipe); omitted: its current position. */
+  outOffset?: number | bigint;
+  /** SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE. */
+  flags?: number;
+}
+
 export interface AcceptResult {
   fd: number;
   address: PeerAddress | null;
@@ -163,6 +197,14 @@ export function resolveRingConfig(options: RingOptions): SaferRingConfig {
 }
 
 const AT_FDCWD = -100;
+const AT_REMOVEDIR = 0x200;
+const AT_SYMLINK_FOLLOW = 0x400;
+const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
+const FALLOC_FL_KEEP_SIZE = 0x01;
+const FALLOC_FL_PUNCH_HOLE = 0x02;
+const FALLOC_FL_ZERO_RANGE = 0x10;
+const FALLOCATE_MODES = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
 const ENOBUFS = osConstants.errno.ENOBUFS;
 const kRecord = Symbol('safer-ring.op');
 
@@ -174,20 +216,30 @@ function checkTarget(fd: unknown): number | FixedFile {
   return fd instanceof FixedFile ? fd : checkFd(fd);
 }
 
-function dirfdOf(value: unknown): number {
-  return value === undefined ? AT_FDCWD : checkFd(value, 'options.dirfd');
+function dirfdOf(value: unknown, name = 'options.dirfd'): number {
+  return value === undefined ? AT_FDCWD : checkFd(value, name);
 }
 
-function pathBytes(path: unknown): { bytes: Buffer; text: string } {
+/** A path as node:fs accepts one. */
+export type PathLike = string | Buffer | URL;
+
+interface CheckedPath {
+  bytes: Buffer;
+  text: string;
+}
+
+const EMPTY_PATH: CheckedPath = { bytes: Buffer.alloc(0), text: '' };
+
+function pathBytes(path: unknown, name = 'path'): CheckedPath {
   let bytes: Buffer;
   if (typeof path === 'string') bytes = Buffer.from(path);
   else if (path instanceof URL) bytes = Buffer.from(fileURLToPath(path));
   // A copy made from the view's true geometry: its own `length` may lie.
   else if (isUint8Array(path)) bytes = Buffer.from(windowOver(path, 0, byteLengthOf(path)));
-  else throw invalidType('path', 'of type string or an instance of Buffer or URL', path);
+  else throw invalidType(name, 'of type string or an instance of Buffer or URL', path);
   const text = bytes.toString();
   if (bytes.includes(0)) {
-    throw SaferRingError.for('ERR_INVALID_ARG_VALUE', `The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received '${text}'`);
+    throw SaferRingError.for('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string, Uint8Array, or URL without null bytes. Received '${text}'`);
   }
   return { bytes, text };
 }
@@ -552,19 +604,18 @@ export class Ring {
   // ---- files ----
 
   /** open(2) through the ring. `flags` as node:fs ('r', 'w+', ...) or a number; O_CLOEXEC is always set. */
-  openat(path: string | Buffer | URL, flags: string | number = 'r', mode = 0o666, options?: OpenOptions): Promise<number> {
+  openat(path: PathLike, flags: string | number = 'r', mode = 0o666, options?: OpenOptions): Promise<number> {
     let rec: OpRecord;
     let signal: AbortSignal | undefined;
     try {
       const opts = checkOptions<OpenOptions>(options);
-      const { bytes, text } = pathBytes(path);
+      const p = pathBytes(path);
       rec = new OpRecord(Op.OPENAT, settleFd);
       rec.fd = dirfdOf(opts.dirfd);
       rec.flags = openFlags(flags);
       rec.arg = checkInteger('mode', mode, 0, 0o7777);
-      this.#putPath(rec, bytes);
-      rec.extra = text;
       signal = checkSignal(opts.signal);
+      rec.extra = this.#putPath(rec, p);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -588,30 +639,26 @@ export class Ring {
   }
 
   /** statx(2): a path (relative to options.dirfd), or an open fd. */
-  statx(target: string | Buffer | URL | number, options?: StatxOptions): Promise<StatxStats> {
+  statx(target: PathLike | number, options?: StatxOptions): Promise<StatxStats> {
     let rec: OpRecord;
     let signal: AbortSignal | undefined;
     try {
       const opts = checkOptions<StatxOptions>(options);
       rec = new OpRecord(Op.STATX, settleStatx);
-      if (typeof target === 'number') {
-        rec.fd = checkFd(target);
-        rec.flags = AT_EMPTY_PATH;
-        this.#putPath(rec, Buffer.alloc(0));
-      } else {
-        const { bytes, text } = pathBytes(target);
-        rec.fd = dirfdOf(opts.dirfd);
-        this.#putPath(rec, bytes);
-        rec.extra = text;
-      }
-      if (opts.noFollow) rec.flags |= 0x100; // AT_SYMLINK_NOFOLLOW
+      const byFd = typeof target === 'number';
+      const p = byFd ? EMPTY_PATH : pathBytes(target);
+      rec.fd = byFd ? checkFd(target) : dirfdOf(opts.dirfd);
+      rec.flags = byFd ? AT_EMPTY_PATH : 0;
+      if (opts.noFollow) rec.flags |= AT_SYMLINK_NOFOLLOW;
       rec.arg = STATX_BASIC_STATS | STATX_BTIME;
+      signal = checkSignal(opts.signal);
+      const text = this.#putPath(rec, p);
+      if (!byFd) rec.extra = text;
       const out = this.#arena.allocate(STATX_SIZE_BYTES);
       rec.temp2 = out;
       rec.chunk2 = out.chunk;
       rec.off2 = out.offset;
       rec.len2 = STATX_SIZE_BYTES;
-      signal = checkSignal(opts.signal);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -624,6 +671,118 @@ export class Ring {
       if ((opts as { datasync?: boolean }).datasync) rec.flags = IORING_FSYNC_DATASYNC;
       return rec;
     });
+  }
+
+  // ---- files: names and sizes ----
+
+  /** unlink(2) through the ring, or rmdir(2) with `{ removeDir: true }` (IORING_OP_UNLINKAT). */
+  unlinkat(path: PathLike, options?: UnlinkOptions): Promise<void> {
+    return this.#pathOp(Op.UNLINKAT, options, (rec, opts) => {
+      const p = pathBytes(path);
+      if (opts.removeDir) rec.flags = AT_REMOVEDIR;
+      rec.extra = { path: this.#putPath(rec, p), syscall: opts.removeDir ? 'rmdir' : 'unlink' };
+    });
+  }
+
+  /** mkdir(2) through the ring (IORING_OP_MKDIRAT). */
+  mkdirat(path: PathLike, mode = 0o777, options?: PathOptions): Promise<void> {
+    return this.#pathOp(Op.MKDIRAT, options, (rec) => {
+      const p = pathBytes(path);
+      rec.arg = checkInteger('mode', mode, 0, 0o7777);
+      rec.extra = { path: this.#putPath(rec, p) };
+    });
+  }
+
+  /** rename(2) / renameat2(2) through the ring; `noReplace` fails with EEXIST instead of replacing (IORING_OP_RENAMEAT). */
+  renameat(oldPath: PathLike, newPath: PathLike, options?: RenameOptions): Promise<void> {
+    return this.#pathOp(Op.RENAMEAT, options, (rec, opts) => {
+      const from = pathBytes(oldPath, 'oldPath');
+      const to = pathBytes(newPath, 'newPath');
+      rec.arg = dirfdOf(opts.newDirfd, 'options.newDirfd');
+      if (opts.noReplace) rec.flags |= RENAME_NOREPLACE;
+      if (opts.exchange) rec.flags |= RENAME_EXCHANGE;
+      rec.extra = { path: this.#putPath(rec, from), dest: this.#putPath2(rec, to) };
+    });
+  }
+
+  /** link(2) through the ring: `newPath` becomes another name of `existingPath` (IORING_OP_LINKAT). */
+  linkat(existingPath: PathLike, newPath: PathLike, options?: LinkOptions): Promise<void> {
+    return this.#pathOp(Op.LINKAT, options, (rec, opts) => {
+      const from = pathBytes(existingPath, 'existingPath');
+      const to = pathBytes(newPath, 'newPath');
+      rec.arg = dirfdOf(opts.newDirfd, 'options.newDirfd');
+      if (opts.followSymlinks) rec.flags = AT_SYMLINK_FOLLOW;
+      rec.extra = { path: this.#putPath(rec, from), dest: this.#putPath2(rec, to) };
+    });
+  }
+
+  /** symlink(2) through the ring: a link at `linkPath` whose contents are `target` (IORING_OP_SYMLINKAT). */
+  symlinkat(target: PathLike, linkPath: PathLike, options?: PathOptions): Promise<void> {
+    return this.#pathOp(Op.SYMLINKAT, options, (rec) => {
+      const from = pathBytes(target, 'target');
+      const to = pathBytes(linkPath, 'path');
+      rec.extra = { path: this.#putPath(rec, from), dest: this.#putPath2(rec, to) };
+    });
+  }
+
+  /** ftruncate(2) through the ring (IORING_OP_FTRUNCATE, Linux 6.9+; EINVAL on older kernels). */
+  ftruncate(fd: Fd, length = 0, options?: OpOptions): Promise<void> {
+    return this.#simple(Op.FTRUNCATE, fd, options, (rec) => {
+      rec.pos = checkInteger('len', typeof length === 'bigint' ? Number(length) : length, 0, Number.MAX_SAFE_INTEGER);
+      return rec;
+    });
+  }
+
+  /** fallocate(2) through the ring: reserve (or, with `mode`, zero or punch) `length` bytes at `offset`. */
+  fallocate(fd: Fd, offset: number, length: number, options?: OpOptions & { mode?: number }): Promise<void> {
+    return this.#simple(Op.FALLOCATE, fd, options, (rec, opts) => {
+      rec.pos = checkInteger('offset', offset, 0, Number.MAX_SAFE_INTEGER);
+      rec.pos2 = checkInteger('length', length, 1, Number.MAX_SAFE_INTEGER);
+      const mode = (opts as { mode?: number }).mode;
+      if (mode !== undefined) {
+        rec.flags = checkInteger('options.mode', mode, 0, 0x7fffffff);
+        if (rec.flags & ~FALLOCATE_MODES) throw invalidValue('options.mode', 'may only combine FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE and FALLOC_FL_ZERO_RANGE', mode);
+        if ((rec.flags & FALLOC_FL_PUNCH_HOLE) && !(rec.flags & FALLOC_FL_KEEP_SIZE)) {
+          throw invalidValue('options.mode', 'must include FALLOC_FL_KEEP_SIZE with FALLOC_FL_PUNCH_HOLE', mode);
+        }
+      }
+      return rec;
+    });
+  }
+
+  /**
+   * splice(2) through the ring: moves up to `length` bytes from `fdIn` to
+   * `fdOut` inside the kernel (one of them must be a pipe). Resolves to the
+   * bytes moved; 0 at end of input.
+   */
+  splice(fdIn: number, fdOut: number, length: number, options?: SpliceOptions): Promise<number> {
+    return this.#simple(Op.SPLICE, fdIn, options, (rec, o) => {
+      const opts = o as SpliceOptions;
+      rec.arg = checkFd(fdOut, 'fdOut');
+      rec.len = checkInteger('length', length, 0, 2 ** 31 - 1);
+      rec.pos = opts.inOffset === undefined ? -1 : checkPosition(opts.inOffset);
+      rec.pos2 = opts.outOffset === undefined ? -1 : checkPosition(opts.outOffset);
+      if (opts.flags !== undefined) rec.flags = checkInteger('options.flags', opts.flags, 0, 0x7fffffff);
+      rec.settle = settleNumber;
+      return rec;
+    });
+  }
+
+  /** Builds a path op: arguments checked, paths copied into arena slots, errors shaped as node:fs's. */
+  #pathOp<O extends PathOptions>(op: Op, options: O | undefined, fill: (rec: OpRecord, opts: Partial<O>) => void): Promise<void> {
+    let rec: OpRecord | undefined;
+    let signal: AbortSignal | undefined;
+    try {
+      const opts = checkOptions<O>(options);
+      rec = new OpRecord(op, settlePathOp);
+      rec.fd = dirfdOf(opts.dirfd);
+      signal = checkSignal(opts.signal);
+      fill(rec, opts);
+    } catch (err) {
+      if (rec !== undefined) this.#engine.releaseAll(rec, false);
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
   }
 
   // ---- sockets ----
@@ -739,15 +898,32 @@ export class Ring {
     return this.#submit(rec, signal);
   }
 
-  #putPath(rec: OpRecord, bytes: Uint8Array): void {
-    const slot = this.#arena.allocate(bytes.length + 1);
-    const chunk = this.#arena.chunks[slot.chunk];
-    chunk.set(bytes, slot.offset);
-    chunk[slot.offset + bytes.length] = 0;
+  /** Copies a checked path (pathBytes) into an arena slot named by the op's first buffer. Returns the path as text. */
+  #putPath(rec: OpRecord, { bytes, text }: CheckedPath): string {
+    const slot = this.#copyPath(bytes);
     rec.temp = slot;
     rec.chunk = slot.chunk;
     rec.off = slot.offset;
     rec.len = bytes.length + 1;
+    return text;
+  }
+
+  /** The same for the op's second path (rename's, link's and symlink's new name). */
+  #putPath2(rec: OpRecord, { bytes, text }: CheckedPath): string {
+    const slot = this.#copyPath(bytes);
+    rec.temp2 = slot;
+    rec.chunk2 = slot.chunk;
+    rec.off2 = slot.offset;
+    rec.len2 = bytes.length + 1;
+    return text;
+  }
+
+  #copyPath(bytes: Uint8Array): Slot {
+    const slot = this.#arena.allocate(bytes.length + 1);
+    const chunk = this.#arena.chunks[slot.chunk];
+    chunk.set(bytes, slot.offset);
+    chunk[slot.offset + bytes.length] = 0;
+    return slot;
   }
 
   /**

@@ -124,6 +124,14 @@ export function settleStatx(rec: OpRecord, res: number): void {
   rec.resolve(stats);
 }
 
+/** Path ops (unlink, mkdir, rename, link, symlink): node:fs's errors name the path, and `dest` where there are two. */
+export function settlePathOp(rec: OpRecord, res: number): void {
+  const { path, dest, syscall } = rec.extra as { path: string; dest?: string; syscall?: string };
+  releaseTemps(rec, Arena.forThread());
+  if (res < 0) return rec.reject(errnoError(res, syscall ?? OP_SYSCALL[rec.op], path, dest));
+  rec.resolve(undefined);
+}
+
 export function settleVoid(rec: OpRecord, res: number): void {
   if (res < 0) return fail(rec, res);
   releaseTemps(rec, Arena.forThread());
