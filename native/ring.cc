@@ -31,6 +31,7 @@ Napi::Function NativeRing::Define(Napi::Env env) {
   Napi::Function ctor = DefineClass(env, "NativeRing", {
       InstanceMethod<&NativeRing::AddChunk>("addChunk"),
       InstanceMethod<&NativeRing::Submit>("submit"),
+      InstanceMethod<&NativeRing::SubmitAndReap>("submitAndReap"),
       InstanceMethod<&NativeRing::Destroy>("destroy"),
       InstanceMethod<&NativeRing::RegisterFiles>("registerFiles"),
       InstanceMethod<&NativeRing::UpdateFiles>("updateFiles"),
@@ -68,9 +69,9 @@ NativeRing::NativeRing(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Native
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "entries must be between 1 and 32768");
     return;
   }
-  descriptors_ = Napi::Persistent(info[3].As<Napi::Int32Array>());
-  completions_ = Napi::Persistent(info[4].As<Napi::Int32Array>());
-  iovs_ = Napi::Persistent(info[5].As<Napi::Int32Array>());
+  descriptors_.Set(info[3].As<Napi::Int32Array>());
+  completions_.Set(info[4].As<Napi::Int32Array>());
+  iovs_.Set(info[5].As<Napi::Int32Array>());
   onComplete_ = Napi::Weak(info[6].As<Napi::Function>());
   if (!Setup(env, entries, flags, idle)) return;
   napi_add_env_cleanup_hook(env, CleanupHook, this);
@@ -199,7 +200,20 @@ Napi::Value NativeRing::AddChunk(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, c.fixedIndex >= 0);
 }
 
-int32_t* NativeRing::TypedArrayWords(Napi::Reference<Napi::Int32Array>& ref, size_t* words) {
+void WordArray::Set(Napi::Int32Array array) {
+  ref = Napi::Persistent(array);
+  // Node-API reports a SharedArrayBuffer as "not an ArrayBuffer".
+  if (!array.ArrayBuffer().IsArrayBuffer()) {
+    pinned = array.Data();
+    pinnedWords = array.ElementLength();
+  }
+}
+
+int32_t* WordArray::Words(size_t* words) {
+  if (pinned != nullptr) {
+    *words = pinnedWords;
+    return pinned;
+  }
   Napi::Int32Array a = ref.Value();
   *words = a.ElementLength();
   return a.Data();
@@ -207,24 +221,43 @@ int32_t* NativeRing::TypedArrayWords(Napi::Reference<Napi::Int32Array>& ref, siz
 
 // submit(count): validate descriptors [0, count), then prepare and submit them.
 // Nothing reaches the kernel unless every descriptor in the batch is valid; on
-// a bad one this throws with `index` naming it.
+// a bad one this throws with `index` naming it. Returns count.
 Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!CheckLive(env)) return env.Undefined();
+  if (!SubmitDescriptors(info)) return env.Undefined();
+  return info[0];
+}
+
+// submitAndReap(count): submit(count), then copy the completions already
+// posted (page-cached reads, statx, opens usually complete inside the submit)
+// into the completion array without a callback, and return how many: one
+// call from JavaScript instead of two. The eventfd is left as it is: the
+// kernel signalled it for what was reaped here, so the next wake-up may find
+// nothing, which costs less than keeping the count exact (see
+// docs/benchmarks.md).
+Napi::Value NativeRing::SubmitAndReap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!SubmitDescriptors(info)) return env.Undefined();
+  return Napi::Number::New(env, ReapPosted());
+}
+
+bool NativeRing::SubmitDescriptors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckLive(env)) return false;
   uint32_t count;
   size_t descWords, iovWords;
-  int32_t* desc = TypedArrayWords(descriptors_, &descWords);
-  int32_t* iovs = TypedArrayWords(iovs_, &iovWords);
+  int32_t* desc = descriptors_.Words(&descWords);
+  int32_t* iovs = iovs_.Words(&iovWords);
   if (info.Length() < 1 || !GetUint32(info[0], &count) || static_cast<size_t>(count) * kDescWords > descWords) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "descriptor count out of range");
-    return env.Undefined();
+    return false;
   }
   SqeContext ctx{&chunks_, &bufferRings_, registeredFiles_, iovs, iovWords};
   for (uint32_t i = 0; i < count; i++) {
     Invalid bad = ValidateDescriptor(ctx, desc + static_cast<size_t>(i) * kDescWords);
     if (bad) {
       ThrowError(env, bad.code, bad.message, static_cast<int>(i));
-      return env.Undefined();
+      return false;
     }
   }
   // Room for the whole batch first, so it is prepared all or nothing. The SQ
@@ -239,7 +272,7 @@ Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
   }
   if (space < count) {
     ThrowError(env, "ERR_RING_BUSY", "the submission queue is full; retry after completions");
-    return env.Undefined();
+    return false;
   }
   for (uint32_t i = 0; i < count; i++) {
     struct io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -258,7 +291,7 @@ Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
   // queued in the SQ ring, and the next submit or wake-up retries it.
   if (SubmitPending() < 0) submitDeferred_ = true;
   UpdateKeepAlive();
-  return Napi::Number::New(env, count);
+  return true;
 }
 
 // Hands queued SQEs to the kernel. EBUSY/EAGAIN leave them queued in the SQ
@@ -342,10 +375,11 @@ void NativeRing::OnReadable() {
   for (int round = 0; round < kMaxDeliveryRounds && live_; round++) {
     napi_value comps, cb, self, count, result;
     napi_typedarray_type type;
-    size_t words;
-    void* data;
-    if (napi_get_reference_value(env, completions_, &comps) != napi_ok || comps == nullptr ||
-        napi_get_typedarray_info(env, comps, &type, &words, &data, nullptr, nullptr) != napi_ok)
+    size_t words = completions_.pinnedWords;
+    void* data = completions_.pinned;
+    if (data == nullptr &&
+        (napi_get_reference_value(env, completions_.ref, &comps) != napi_ok || comps == nullptr ||
+         napi_get_typedarray_info(env, comps, &type, &words, &data, nullptr, nullptr) != napi_ok))
       break;
     size_t capacity = words / kCompletionWords;
     unsigned n = ReapInto(static_cast<int32_t*>(data), capacity);
@@ -499,11 +533,18 @@ Napi::Value NativeRing::UnregisterFiles(const Napi::CallbackInfo& info) {
 Napi::Value NativeRing::Reap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckLive(env)) return env.Undefined();
+  return Napi::Number::New(env, ReapPosted());
+}
+
+unsigned NativeRing::ReapPosted() {
   size_t words;
-  int32_t* out = TypedArrayWords(completions_, &words);
+  int32_t* out = completions_.Words(&words);
   unsigned n = ReapInto(out, words / kCompletionWords);
+  // Whatever did not fit (or waits in the kernel's overflow list, which is
+  // flushed into the CQ without a signal) gets a wake-up of its own.
+  if (io_uring_cq_ready(&ring_) > 0 || io_uring_cq_has_overflow(&ring_)) eventfd_write(eventFd_, 1);
   UpdateKeepAlive();
-  return Napi::Number::New(env, n);
+  return n;
 }
 
 Napi::Value NativeRing::InFlight(const Napi::CallbackInfo& info) {

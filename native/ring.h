@@ -29,6 +29,19 @@ enum SetupFlag : uint32_t {
   SETUP_FIXED_BUFFERS = 1 << 4,  // register arena chunks as fixed buffers when possible
 };
 
+// An Int32Array the ring reads or writes in place (descriptors, completions,
+// iovecs). Over a SharedArrayBuffer, which can never be detached, moved or
+// shrunk, its address is taken once at construction; over an ordinary
+// ArrayBuffer it is looked up on every use, since the buffer could have been
+// detached meanwhile. The lookup costs more than a small submit itself.
+struct WordArray {
+  Napi::Reference<Napi::Int32Array> ref;
+  int32_t* pinned = nullptr;
+  size_t pinnedWords = 0;
+  void Set(Napi::Int32Array array);
+  int32_t* Words(size_t* words);
+};
+
 class NativeRing : public Napi::ObjectWrap<NativeRing> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -39,6 +52,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   // JavaScript methods.
   Napi::Value AddChunk(const Napi::CallbackInfo& info);
   Napi::Value Submit(const Napi::CallbackInfo& info);
+  Napi::Value SubmitAndReap(const Napi::CallbackInfo& info);
   Napi::Value Destroy(const Napi::CallbackInfo& info);
   Napi::Value RegisterFiles(const Napi::CallbackInfo& info);
   Napi::Value UpdateFiles(const Napi::CallbackInfo& info);
@@ -56,7 +70,8 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
 
   bool Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned sqThreadIdleMs);
   bool CheckLive(Napi::Env env);
-  int32_t* TypedArrayWords(Napi::Reference<Napi::Int32Array>& ref, size_t* words);
+  bool SubmitDescriptors(const Napi::CallbackInfo& info);
+  unsigned ReapPosted();
   int SubmitPending();
   void UpdateKeepAlive();
   void OnReadable();
@@ -83,9 +98,9 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   std::vector<Napi::Reference<Napi::Uint8Array>> chunkRefs_;  // keep arena memory alive
   std::unordered_map<uint64_t, std::unique_ptr<Aux>> aux_;
   std::unordered_map<uint32_t, BufferRing> bufferRings_;  // by buffer group id
-  Napi::Reference<Napi::Int32Array> descriptors_;
-  Napi::Reference<Napi::Int32Array> completions_;
-  Napi::Reference<Napi::Int32Array> iovs_;
+  WordArray descriptors_;
+  WordArray completions_;
+  WordArray iovs_;
   Napi::FunctionReference onComplete_;
 };
 

@@ -30,6 +30,12 @@ export interface NativeRing {
    */
   addChunk(index: number, view: Uint8Array, slotSize: number): boolean;
   submit(count: number): number;
+  /**
+   * Optional: submit(count), then copy the completions already posted into
+   * the completion array without a callback (as reap() does), in one call;
+   * returns how many. What completes during the submit signals no wake-up.
+   */
+  submitAndReap?(count: number): number;
   destroy(): void;
   registerFiles(fds: Int32Array): number;
   updateFiles(offset: number, fds: Int32Array): number;

@@ -72,15 +72,21 @@ export class Slot {
     readonly index: number,
   ) {}
 
+  // The two marks below run twice per owned-buffer op. Plain stores, not
+  // Atomics.store (which V8 does not inline: over 100 instructions each): they
+  // change the word of a slot this thread owns, which no other thread writes,
+  // and every hand-over to another thread (beginTransfer) is a
+  // compareExchange on this thread, which reads this thread's last store.
+
   /** Records in the shared control word that this thread's ring now holds the slot. */
   markInFlight(): void {
     this.state = SlotState.InFlight;
-    Atomics.store(this.control, this.index, (ME << 3) | C_IN_FLIGHT);
+    this.control[this.index] = (ME << 3) | C_IN_FLIGHT;
   }
 
   markOwned(): void {
     this.state = SlotState.Owned;
-    Atomics.store(this.control, this.index, (ME << 3) | C_OWNED);
+    this.control[this.index] = (ME << 3) | C_OWNED;
   }
 }
 

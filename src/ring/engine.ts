@@ -23,6 +23,15 @@ import { LogLevel, LogSink, SILENT } from '../logging';
 const ECANCELED = osConstants.errno.ECANCELED;
 const EINTR = osConstants.errno.EINTR;
 const IOV_CAPACITY_WORDS = 4096 * IOV_WORDS;
+/**
+ * Completions flush() may deliver straight after its submit before the event
+ * loop must turn again. Page-cached reads complete inside io_uring_submit, and
+ * their continuations submit again at once: without a bound, such a chain
+ * would run in one microtask checkpoint forever and starve timers and I/O.
+ */
+const INLINE_BUDGET = Number(process.env.SAFER_RING_INLINE_BUDGET ?? 1024);
+/** Schedules a microtask without queueMicrotask's per-call AsyncResource. */
+const resolved = Promise.resolve();
 
 /** @internal How a Ring hands its Engine to the pieces built on it (buffer groups). */
 export const kEngine = Symbol('safer-ring.engine');
@@ -86,18 +95,30 @@ export class Engine {
   /** Run once the native ring is destroyed (the kernel holds nothing of ours any more). */
   private readonly destroyHooks: (() => void)[] = [];
   private readonly flushBound = () => this.flush();
+  /** The native ring can hand over completions already posted (reap()): the inline io_uring ring. */
+  private readonly canReap: boolean;
+  /** Completions flush() may still deliver itself before the event loop turns (see INLINE_BUDGET). */
+  private inlineLeft = INLINE_BUDGET;
   // The native ring holds this callback weakly while idle (so an unreferenced
-  // Ring can be collected); the engine's own reference keeps it alive.
-  private readonly completionHandler = (n: number) => this.onComplete(n);
+  // Ring can be collected); the engine's own reference keeps it alive. It runs
+  // from the event loop (the ring's eventfd), so the loop has turned: the
+  // inline budget starts over.
+  private readonly completionHandler = (n: number) => {
+    this.inlineLeft = INLINE_BUDGET;
+    this.onComplete(n);
+  };
 
   /** `ringClass` is the addon's NativeRing, or a RemoteRing that forwards to a worker thread. */
   constructor(ringClass: NativeRingConstructor, options: EngineOptions) {
     // The descriptor array holds one SQ's worth; completions one CQ's worth.
-    const descBuffer = new ArrayBuffer(options.entries * DESC_WORDS * 4);
+    // SharedArrayBuffers, though no other thread sees them: they can never be
+    // detached or moved, so the native ring takes their addresses once
+    // instead of looking them up on every call.
+    const descBuffer = new SharedArrayBuffer(options.entries * DESC_WORDS * 4);
     this.desc = new Int32Array(descBuffer);
     this.descF64 = new Float64Array(descBuffer);
-    this.completions = new Int32Array(options.entries * 2 * COMPLETION_WORDS);
-    this.iovs = new Int32Array(IOV_CAPACITY_WORDS);
+    this.completions = new Int32Array(new SharedArrayBuffer(options.entries * 2 * COMPLETION_WORDS * 4));
+    this.iovs = new Int32Array(new SharedArrayBuffer(IOV_CAPACITY_WORDS * 4));
     this.metrics = options.metrics ?? null;
     this.log = options.log ?? SILENT;
     this.opLog = this.log.enabled(LogLevel.Trace) ? LogLevel.Trace : this.log.enabled(LogLevel.Debug) ? LogLevel.Debug : LogLevel.Off;
@@ -108,6 +129,7 @@ export class Engine {
     const info = this.native.info();
     this.sqEntries = Math.min(info.sqEntries!, options.entries);
     this.cqEntries = info.cqEntries!;
+    this.canReap = typeof this.native.submitAndReap === 'function' && typeof this.native.reap === 'function' && INLINE_BUDGET > 0;
   }
 
   info(): NativeRingInfo {
@@ -208,6 +230,29 @@ export class Engine {
     return promise;
   }
 
+  /**
+   * Queues independent ops that share one caller-made promise (readOwnedMany):
+   * each record's `reject` (and `settle`) report into it, and its `signal`
+   * only names the abort reason, the caller listening once for all of them.
+   * Returns null, or the error the call must reject with when the engine
+   * takes nothing (closed, or the signal already aborted); then the records'
+   * memory is released.
+   */
+  enqueueMany(recs: OpRecord[], signal?: AbortSignal): Error | null {
+    if (this.closed || (signal !== undefined && signal.aborted)) {
+      for (const rec of recs) this.releaseAll(rec, false);
+      return this.closed ? closedError() : abortError(signal);
+    }
+    const t0 = this.metrics !== null ? performance.now() : 0;
+    for (const rec of recs) {
+      this.assignId(rec);
+      rec.t0 = t0;
+      this.queue.push(rec);
+    }
+    this.scheduleFlush();
+    return null;
+  }
+
   /** True while `rec` is one of this engine's live ops. */
   holds(rec: OpRecord): boolean {
     return rec.state !== OpState.Done && this.table[rec.id] === rec;
@@ -303,7 +348,7 @@ export class Engine {
   private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(this.flushBound);
+      void resolved.then(this.flushBound);
     }
   }
 
@@ -312,9 +357,12 @@ export class Engine {
     this.flushScheduled = false;
     if (this.destroyed) return;
     if (this.knownChunks < this.arena.chunks.length) this.syncChunks();
-    const batch: OpRecord[] = [];
+    // Whether this flush delivers what completes during its submits itself.
+    const reapAfter = this.canReap && this.inlineLeft > 0;
+    let submitted = false;
+    let reaped = -1; // completions the last submit of this flush reaped with it
     for (;;) {
-      batch.length = 0;
+      const batch: OpRecord[] = [];
       let iovWords = 0;
       while (batch.length < this.sqEntries && this.urgent.length > 0) batch.push(this.urgent.shift()!);
       while (
@@ -352,7 +400,10 @@ export class Engine {
       // Submitted state however soon it arrives.
       for (const rec of batch) rec.state = OpState.Submitted;
       this.inFlight += batch.length;
-      if (!this.submitBatch(batch)) {
+      // The last submit of the flush reaps in the same native call.
+      const reapNow = reapAfter && this.queueHead >= this.queue.length && this.urgent.length === 0;
+      const r = this.submitBatch(batch, reapNow);
+      if (r < 0) {
         this.inFlight -= batch.length;
         for (const rec of batch) if (rec.state === OpState.Submitted) rec.state = OpState.Queued;
         if (this.retryAfterCompletion) {
@@ -364,6 +415,8 @@ export class Engine {
       }
       this.counters.submitted += batch.length;
       this.counters.submitCalls++;
+      submitted = true;
+      if (reapNow) reaped = r;
     }
     if (this.queueHead < this.queue.length) {
       // Work left behind: the SQ, the CQ budget (cqEntries in flight) or the
@@ -376,6 +429,20 @@ export class Engine {
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
+    }
+    // Completions at submit: a page-cached read, a statx or an open usually
+    // completes inside io_uring_submit, its CQE already posted. Deliver those
+    // now rather than after a trip round the event loop to the eventfd. This
+    // runs in the flush microtask, after the submit returned and never inside
+    // a caller's own call: settling only resolves promises, whose reactions
+    // run later, so results still arrive asynchronously. Last in flush(): a
+    // settle may close the ring.
+    if (reapAfter && submitted) {
+      const n = reaped >= 0 ? reaped : this.native.reap!();
+      if (n > 0) {
+        this.inlineLeft -= n;
+        this.onComplete(n);
+      }
     }
   }
 
@@ -394,18 +461,21 @@ export class Engine {
    * Hands one batch to the native layer. If it rejects a descriptor (which the
    * checks in Ring make unreachable, but the native layer checks regardless),
    * that op fails with the native error and the rest go back to the queue front.
+   * Returns -1 when nothing was submitted, else the completions reaped with
+   * the submit (0 unless `reap`).
    */
-  private submitBatch(batch: OpRecord[]): boolean {
+  private submitBatch(batch: OpRecord[], reap: boolean): number {
     try {
+      if (reap) return this.native.submitAndReap!(batch.length);
       this.native.submit(batch.length);
-      return true;
+      return 0;
     } catch (err) {
       if ((err as SaferRingError).code === 'ERR_RING_BUSY') {
         // The ring behind us has no room right now (a worker's queue is full): retry after completions.
         this.queue.splice(this.queueHead, 0, ...batch.filter((r) => r.op !== Op.CANCEL));
         this.urgent.unshift(...batch.filter((r) => r.op === Op.CANCEL));
         this.retryAfterCompletion = true;
-        return false;
+        return -1;
       }
       const index = (err as SaferRingError).index;
       const bad = typeof index === 'number' ? batch[index] : batch[0];
@@ -421,7 +491,7 @@ export class Engine {
       const rest = batch.filter((r) => r.state !== OpState.Done);
       this.queue.splice(this.queueHead, 0, ...rest.filter((r) => r.op !== Op.CANCEL));
       this.urgent.unshift(...rest.filter((r) => r.op === Op.CANCEL));
-      return false;
+      return -1;
     }
   }
 

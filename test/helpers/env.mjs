@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
 export const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'safer-ring-test-'));
 process.on('exit', () => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -60,4 +62,24 @@ export function ringFds() {
     }
   }
   return fds;
+}
+
+let gc = null;
+
+/**
+ * Collects garbage and lets the FinalizationRegistry callbacks run, so that
+ * buffers earlier tests dropped without release() go back to the arena now,
+ * not in the middle of a test that counts slots in use. (Those callbacks run
+ * as event-loop tasks: a test whose ops complete without turning the loop
+ * leaves them for the next wait, such as a setTimeout in the next test.)
+ */
+export async function reclaimDropped() {
+  if (gc === null) {
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc');
+  }
+  for (let i = 0; i < 2; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
 }
