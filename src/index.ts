@@ -5,6 +5,7 @@ export type {
   StatxOptions, AcceptResult, RingStats, GroupRecvResult, PathLike, PathOptions, UnlinkOptions, RenameOptions, LinkOptions,
   SpliceOptions,
 } from './ring/ring';
+export type { ManyOptions, Positions, ReadManyResult, WriteManyResult } from './ring/many';
 export { BufferGroup, GroupBuffer } from './buffers/buffer-group';
 export type { BufferGroupOptions, BufferGroupStats } from './buffers/buffer-group';
 export { MultiShot } from './ring/multishot';

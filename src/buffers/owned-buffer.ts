@@ -68,6 +68,12 @@ const INTERNAL = Symbol('safer-ring.internal');
 /** Moves a live handle's slot out (the handle goes dead). Throws ERR_BUFFER_MOVED on a dead one. */
 // eslint-disable-next-line prefer-const
 export let takeSlot: (buf: OwnedBuffer) => MovedSlot;
+/**
+ * Undoes takeSlot on the same handle, for a call that moved some buffers and
+ * then found a bad argument before any of them reached a ring.
+ */
+// eslint-disable-next-line prefer-const
+export let untakeSlot: (buf: OwnedBuffer, moved: MovedSlot) => void;
 /** Wraps a slot in a new live handle. */
 // eslint-disable-next-line prefer-const
 export let adopt: (slot: Slot, view: Uint8Array, home: SlotHome) => OwnedBuffer;
@@ -198,6 +204,11 @@ export class OwnedBuffer {
       buf.#view = null;
       slot.markInFlight();
       return moved;
+    };
+    untakeSlot = (buf: OwnedBuffer, moved: MovedSlot): void => {
+      moved.slot.markOwned();
+      buf.#slot = moved.slot;
+      buf.#view = moved.view;
     };
     adopt = (slot: Slot, view: Uint8Array, home: SlotHome): OwnedBuffer => {
       slot.markOwned();

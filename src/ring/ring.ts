@@ -30,6 +30,7 @@ import { constants as osConstants } from 'node:os';
 import { Batch, BatchResult } from './batch';
 import { FileRegistry, FixedFile } from './registry';
 import { OpRecord, OpState } from './op-record';
+import { ManyOptions, Positions, ReadManyResult, runMany, WriteManyResult } from './many';
 
 export interface RingOptions {
   /** Submission queue size (1..32768, rounded up to a power of two by the kernel). Default 256. */
@@ -367,6 +368,43 @@ export class Ring {
   /** Writes from `buffer`, which moves into the op; the result carries it back as a live handle. */
   writeOwned<B extends OwnedBuffer>(fd: Fd, buffer: B, options?: ReadOptions): Promise<WriteResult<B>> {
     return this.#owned(Op.WRITE, settleOwnedWrite, fd, buffer, options);
+  }
+
+  /**
+   * Reads into each of `buffers` at the matching position of `positions`
+   * (one read per buffer, of its whole length): one call, one promise, one
+   * result. Every buffer moves in and comes back live in `buffers`, in order,
+   * with `bytesRead[i]` for each. If any read fails, the call rejects with the
+   * error of the first failed read (its `index` names it) and every buffer is
+   * released. See docs/ring.md.
+   */
+  readOwnedMany<B extends OwnedBuffer>(fd: Fd, buffers: readonly B[], positions: Positions, options?: ManyOptions): Promise<ReadManyResult<B>> {
+    return this.#many(Op.READ, fd, buffers, positions, options);
+  }
+
+  /** Writes each of `buffers` at the matching position: readOwnedMany's counterpart, with `bytesWritten`. */
+  writeOwnedMany<B extends OwnedBuffer>(fd: Fd, buffers: readonly B[], positions: Positions, options?: ManyOptions): Promise<WriteManyResult<B>> {
+    return this.#many(Op.WRITE, fd, buffers, positions, options);
+  }
+
+  #many(op: Op, fd: Fd, buffers: readonly OwnedBuffer[], positions: Positions, options?: ManyOptions): Promise<any> {
+    let target: number;
+    let sqeFlags = 0;
+    let signal: AbortSignal | undefined;
+    try {
+      const opts = options === undefined ? EMPTY : checkOptions<ManyOptions>(options);
+      const t = checkTarget(fd);
+      signal = opts.signal === undefined ? undefined : checkSignal(opts.signal);
+      if (t instanceof FixedFile) {
+        target = this.#files.indexOf(t);
+        sqeFlags = SQE_FIXED_FILE;
+      } else {
+        target = t;
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return runMany(this.#engine, op, target, sqeFlags, buffers, positions, signal);
   }
 
   #owned(op: Op, settle: (rec: OpRecord, res: number) => void, fd: Fd, buffer: OwnedBuffer, options?: ReadOptions & { flags?: number }): Promise<any> {

@@ -27,6 +27,7 @@ import type { OwnedBuffer } from '../buffers/owned-buffer';
 import type { StatxStats } from '../fs/statx';
 import type { SocketAddress } from '../net/sockaddr';
 import { Batch, BatchResult } from '../ring/batch';
+import type { ManyOptions, Positions, ReadManyResult, WriteManyResult } from '../ring/many';
 import { SaferRingError, closedError } from '../errors';
 import type { NativeRingInfo } from '../native';
 import { backend, BackendName } from '../backend/select';
@@ -184,6 +185,14 @@ export class Runtime {
   }
   readOwned<B extends OwnedBuffer>(fd: number, buffer: B, options?: ReadOptions): Promise<ReadResult<B>> {
     return this.#forRead(fd, options).readOwned(fd, buffer, options);
+  }
+  /** Positional reads: the whole call goes to the least-loaded worker (one submission queue, one completion path). */
+  readOwnedMany<B extends OwnedBuffer>(fd: number, buffers: readonly B[], positions: Positions, options?: ManyOptions): Promise<ReadManyResult<B>> {
+    return this.#leastLoaded().readOwnedMany(fd, buffers, positions, options);
+  }
+  /** Writes stay on the fd's home worker, in order with its other writes. */
+  writeOwnedMany<B extends OwnedBuffer>(fd: number, buffers: readonly B[], positions: Positions, options?: ManyOptions): Promise<WriteManyResult<B>> {
+    return this.#home(fd).writeOwnedMany(fd, buffers, positions, options);
   }
   write<B extends Uint8Array>(fd: number, buffer: B, options?: ReadOptions): Promise<WriteResult<B>> {
     return this.#home(fd).write(fd, buffer, options);
