@@ -4,29 +4,47 @@
 //   N passed, N failed
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
 
 // The whole suite runs once per backend (io_uring against the real kernel,
-// and the node:fs fallback) and per worker count of the runtime.
-const configurations = ['io_uring', 'fallback'].flatMap((backend) =>
-  [1, 2, 4].map((workers) => ({
-    name: `${backend} backend, ${workers} worker${workers > 1 ? 's' : ''}`,
-    env: { SAFER_RING_BACKEND: backend, SAFER_RING_WORKERS: String(workers) },
-  })),
-);
+// and the node:fs fallback) and per worker count of the runtime. Tests of
+// the package itself (pack, install, use) do not depend on either: they run
+// once, on their own.
+const ONCE = 'package\\.test\\.mjs';
+const configurations = [
+  ...['io_uring', 'fallback'].flatMap((backend) =>
+    [1, 2, 4].map((workers) => ({
+      name: `${backend} backend, ${workers} worker${workers > 1 ? 's' : ''}`,
+      env: { SAFER_RING_BACKEND: backend, SAFER_RING_WORKERS: String(workers) },
+      ignore: ONCE,
+    })),
+  ),
+  { name: 'package (once)', env: {}, files: ONCE },
+];
 
 const only = process.argv[2]; // optional file pattern, e.g. `npm test -- cancel`
 let passed = 0;
 let failed = 0;
 const summary = [];
 
+// Which test files a configuration runs, so one with none (`npm test -- cancel` and the package run) is left out.
+const onceFile = new RegExp(ONCE);
+const selected = fs.readdirSync(path.join(root, 'test'))
+  .filter((f) => /\.test\.mjs$/.test(f) && (!only || new RegExp(only).test(f)));
+
 for (const config of configurations) {
+  const files = config.files ?? '\\.test\\.mjs';
+  if (!selected.some((f) => onceFile.test(f) === (config.files !== undefined))) continue;
   process.stdout.write(`\n=== ${config.name} ===\n`);
   const t0 = Date.now();
-  const run = spawnSync(process.execPath, [uvu, 'test', only ? `${only}.*\\.test\\.mjs$` : '\\.test\\.mjs$', '-c', 'false'], {
+  // The package run's one file already matched `only` above.
+  const args = [uvu, 'test', only && !config.files ? `${only}.*${files}$` : `${files}$`, '-c', 'false'];
+  if (config.ignore) args.push('-i', config.ignore);
+  const run = spawnSync(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...config.env },
     encoding: 'utf8',
