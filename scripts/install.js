@@ -17,8 +17,9 @@
 //   machine it installs liburing-dev with apt-get first (as root, or through
 //   password-less sudo), saying so: `npm install && npm test` must work on a
 //   fresh machine, and CI relies on it. A development checkout is a directory
-//   with a .git entry that is not inside any node_modules folder;
-//   SAFER_RING_DEV_SETUP=1 or =0 overrides that guess either way.
+//   with a .git entry that is neither inside a node_modules folder nor a Git
+//   dependency npm is preparing in its cache; SAFER_RING_DEV_SETUP=1 or =0
+//   overrides that guess either way.
 //
 // The addon is optional at run time, so the hook exits 0 when there is none,
 // unless SAFER_RING_REQUIRE_NATIVE=1 (CI sets it: a broken build must not pass
@@ -45,7 +46,10 @@ function developmentCheckout(dir = root, env = process.env) {
     real = fs.realpathSync(dir);
   } catch {}
   const insideNodeModules = [dir, real].some((p) => p.split(path.sep).includes('node_modules'));
-  if (insideNodeModules || !fs.existsSync(path.join(dir, '.git'))) return null;
+  // npm prepares a Git dependency by running `npm install` in a clone under its
+  // cache (pacote sets _PACOTE_NO_PREPARE_ for that run): a clone, but someone's dependency.
+  const gitDependency = env._PACOTE_NO_PREPARE_ !== undefined || [dir, real].some((p) => p.split(path.sep).includes('_cacache'));
+  if (insideNodeModules || gitDependency || !fs.existsSync(path.join(dir, '.git'))) return null;
   return 'a git checkout outside node_modules';
 }
 
