@@ -6,6 +6,7 @@
 //    io_uring from ESM, CommonJS (a Runtime too: its worker file must resolve
 //    inside node_modules) and TypeScript (tsc --strict, module nodenext, the
 //    package's .d.ts checked too).
+//    With install scripts blocked, the prebuild serves all the same.
 // 2. With the prebuild removed and liburing's headers hidden: the install
 //    prints one line (what is missing, the command, the fallback), succeeds,
 //    runs no package manager and builds nothing; the app runs on the fallback
@@ -19,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -69,8 +71,8 @@ function newApp(name) {
 }
 
 /** `npm install <tarball>` with no network; returns the lines the install hook printed. */
-function install(dir, file, env = {}) {
-  const { out } = sh('npm', ['install', file, '--offline', '--no-audit', '--no-fund', '--foreground-scripts'], {
+function install(dir, file, env = {}, flags = []) {
+  const { out } = sh('npm', ['install', file, '--offline', '--no-audit', '--no-fund', '--foreground-scripts', ...flags], {
     cwd: dir, env: userEnv(env),
   });
   return out.split('\n').filter((line) => line.startsWith('safer-ring:'));
@@ -281,6 +283,44 @@ test('installed with its prebuild and no network: ESM, CommonJS and TypeScript u
 
   assert.not.ok(fs.existsSync(shimLog), 'no package manager ran');
   assert.is(dpkgStatus(), before);
+});
+
+test('the install hook tells a development checkout from an installed dependency', () => {
+  const { developmentCheckout } = createRequire(import.meta.url)('../scripts/install.js');
+  const clone = path.join(work, 'clone');
+  fs.mkdirSync(path.join(clone, '.git'), { recursive: true });
+  const dependency = path.join(work, 'app', 'node_modules', 'safer-ring');
+  fs.mkdirSync(path.join(dependency, '.git'), { recursive: true }); // a package that shipped its .git
+  assert.ok(developmentCheckout(clone, {}));
+  assert.is(developmentCheckout(dependency, {}), null);
+  assert.is(developmentCheckout(path.join(work, 'unpacked-nowhere'), {}), null, 'no .git: not a checkout');
+  assert.is(developmentCheckout(clone, { _PACOTE_NO_PREPARE_: 'git+ssh://x' }), null, 'npm preparing a Git dependency');
+  assert.is(developmentCheckout(clone, { SAFER_RING_DEV_SETUP: '0' }), null);
+  assert.ok(developmentCheckout(dependency, { SAFER_RING_DEV_SETUP: '1' }));
+});
+
+test('the one-line message names the command for the distribution', () => {
+  const { installCommand, fallbackLine } = createRequire(import.meta.url)('../scripts/install.js');
+  const headers = { what: 'liburing headers', pkg: 'liburing' };
+  const make = { what: 'make', pkg: 'make' };
+  const sudo = process.getuid() === 0 ? '' : 'sudo ';
+  assert.is(installCommand([headers], ['ubuntu', 'debian']), `${sudo}apt-get update && ${sudo}apt-get install -y liburing-dev`);
+  assert.is(installCommand([headers, make], ['fedora']), `${sudo}dnf install -y liburing-devel make`);
+  assert.is(installCommand([headers], ['alpine']), `${sudo}apk add liburing-dev`);
+  assert.is(installCommand([headers], ['gentoo']), null);
+  const line = fallbackLine('no prebuilt binary matches linux-riscv64 (glibc)', [headers, make]);
+  assert.not.match(line, '\n');
+  assert.match(line, 'needs liburing headers and make');
+  assert.match(line, 'fallback backend');
+});
+
+test('installed with install scripts blocked (pnpm\'s default, --ignore-scripts): the prebuild still serves', () => {
+  const app = newApp('app-no-scripts');
+  assert.equal(install(app, tarball, {}, ['--ignore-scripts']), []);
+  fs.writeFileSync(path.join(app, 'esm.mjs'), ESM_APP);
+  const esm = runApp(app, 'esm.mjs');
+  assert.equal(esm.result, { backend: 'io_uring', bytesWritten: 16, text: 'written from ESM' });
+  assert.is(esm.stderr, '');
 });
 
 test('installed with no prebuild and no liburing headers: one line, a clean fallback, no system change', () => {
