@@ -106,6 +106,8 @@ static Napi::Value Probe(const Napi::CallbackInfo& info) {
       {"SHUTDOWN", IORING_OP_SHUTDOWN}, {"RENAMEAT", IORING_OP_RENAMEAT},
       {"UNLINKAT", IORING_OP_UNLINKAT}, {"MKDIRAT", IORING_OP_MKDIRAT},
       {"SOCKET", IORING_OP_SOCKET}, {"SEND_ZC", IORING_OP_SEND_ZC},
+      {"SYMLINKAT", IORING_OP_SYMLINKAT}, {"LINKAT", IORING_OP_LINKAT}, {"SPLICE", IORING_OP_SPLICE},
+      {"FTRUNCATE", 55},  // IORING_OP_FTRUNCATE (6.9), newer than liburing 2.3's header
   };
   for (const Named& n : kOps) {
     bool ok = probe != nullptr && io_uring_opcode_supported(probe, n.op);

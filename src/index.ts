@@ -2,7 +2,8 @@
 export { Ring } from './ring/ring';
 export type {
   RingOptions, OpOptions, ReadOptions, ReadResult, WriteResult, ReadvResult, WritevResult, OpenOptions,
-  StatxOptions, AcceptResult, RingStats, GroupRecvResult, Fd,
+  StatxOptions, AcceptResult, RingStats, GroupRecvResult, PathLike, PathOptions, UnlinkOptions, RenameOptions, LinkOptions,
+  SpliceOptions, Fd,
 } from './ring/ring';
 export { BufferGroup, GroupBuffer } from './buffers/buffer-group';
 export type { BufferGroupOptions, BufferGroupStats } from './buffers/buffer-group';

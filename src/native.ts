@@ -31,7 +31,12 @@ export interface NativeRingInfo {
 }
 
 export interface NativeRing {
-  addChunk(index: number, view: Uint8Array): boolean;
+  /**
+   * Arena chunk `index` (a view of a whole SharedArrayBuffer) becomes
+   * addressable; `slotSize` (a power of two dividing its length) is the size
+   * of its slots: every range a descriptor names must lie inside one slot.
+   */
+  addChunk(index: number, view: Uint8Array, slotSize: number): boolean;
   submit(count: number): number;
   destroy(): void;
   registerFiles(fds: Int32Array): number;
@@ -96,7 +101,11 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const binding = require(file) as NativeBinding;
-    binding.setErrorClass(SaferRingError);
+    // The addon builds its errors with `new` on this: a function that returns
+    // the error of Node's class for the code (TypeError for argument errors, ...).
+    binding.setErrorClass(function nativeError(code: string, message: string) {
+      return SaferRingError.for(code, message);
+    } as unknown as typeof SaferRingError);
     return { binding, error: null };
   } catch (error) {
     // dlopen errors carry the file name; a require stack would only add lines.

@@ -98,14 +98,13 @@ export class BufferGroup {
       throw new SaferRingError('ERR_UNSUPPORTED_OPERATION', 'buffer groups need a ring created on this thread');
     }
     if (engine.groups.has(this.id)) {
-      throw new SaferRingError('ERR_INVALID_ARG_VALUE', `buffer group ${this.id} already exists on this ring`);
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', `buffer group ${this.id} already exists on this ring`);
     }
     this.#engine = engine;
     this.#arena = engine.arena;
     for (let i = 0; i < this.count; i++) {
-      const slot = this.#arena.allocate(this.size);
       // Slots are reused: never let a recv's reader see another buffer's old bytes.
-      this.#arena.view(slot, this.size).fill(0);
+      const slot = this.#arena.allocateZeroed(this.size);
       this.#slots.push(slot);
       this.#bidOf.set(slot, i);
       this.#state.push(BufState.Ready);
@@ -203,7 +202,7 @@ export class BufferGroup {
 
   /** @internal Validates that the group can still serve a recv. */
   checkUsable(engine: Engine): void {
-    if (engine !== this.#engine) throw new SaferRingError('ERR_INVALID_ARG_VALUE', 'the buffer group belongs to another ring');
+    if (engine !== this.#engine) throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'the buffer group belongs to another ring');
     if (this.#closed) throw new SaferRingError('ERR_INVALID_STATE', 'the buffer group is closed');
   }
 

@@ -38,10 +38,9 @@ export class BufferPool {
     this.count = checkInteger('count', count, 1, 1 << 20);
     this.size = checkInteger('size', size, 1, MAX_BUFFER_SIZE);
     for (let i = 0; i < count; i++) {
-      const slot = this.#arena.allocate(size);
       // Zeroed once: a pool never hands out bytes another owner left in the slot.
       // Between uses within the pool, contents are kept (as Node's own pools do).
-      this.#arena.view(slot, size).fill(0);
+      const slot = this.#arena.allocateZeroed(size);
       this.#idle.push({ slot, view: null });
     }
   }

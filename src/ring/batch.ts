@@ -2,7 +2,7 @@
 // optionally chained so each waits for the one before it (IOSQE_IO_LINK).
 import type { OwnedBuffer } from '../buffers/owned-buffer';
 import { SaferRingError } from '../errors';
-import { invalidValue } from '../validate';
+import { checkOptions, invalidValue } from '../validate';
 import type { ReadResult, ReadvResult, WriteResult, WritevResult } from './ring';
 
 /** The subset of Ring (or Runtime) an Operation needs to run itself. */
@@ -135,12 +135,12 @@ export class Batch<R extends unknown[] = []> {
 
   add<K extends OperationKind, B extends OperationBuffer>(
     operation: Operation<K, B>,
-    options: BatchAddOptions = {},
+    options?: BatchAddOptions,
   ): Batch<[...R, OperationResult<K, B>]> {
     if (!(operation instanceof Operation)) {
-      throw new SaferRingError('ERR_INVALID_ARG_TYPE', 'The "operation" argument must be an instance of Operation');
+      throw SaferRingError.for('ERR_INVALID_ARG_TYPE', 'The "operation" argument must be an instance of Operation');
     }
-    const dep = options.dependsOnPrevious;
+    const dep = checkOptions<BatchAddOptions>(options).dependsOnPrevious;
     if (dep && this.operations.length === 0) throw invalidValue('dependsOnPrevious', 'needs a previous operation');
     operation.dependency = dep === 'hard' ? 'hardlink' : dep ? 'link' : 'none';
     this.operations.push(operation);

@@ -26,6 +26,8 @@ export class OpRecord {
   off = 0;
   len = 0;
   pos = 0;
+  /** A second position (fallocate's length, splice's output offset), in descriptor words 12..13. */
+  pos2 = 0;
   flags = 0;
   arg = 0;
   chunk2 = -1;
@@ -52,8 +54,8 @@ export class OpRecord {
   onAbort: (() => void) | null = null;
   abortRequested = false; // AbortSignal fired while in flight: cancel sent, CQE awaited
   closing = false; // ring.close() cancelled it
-  /** On the first op of a batch: how many ops must go to the kernel in the same submit. */
-  groupSize = 1;
+  /** The ops of this op's batch, in order (shared by all of them): they go to the kernel in one submit. */
+  group: OpRecord[] | null = null;
   /** performance.now() when queued; only set while metrics are collected. */
   t0 = 0;
 

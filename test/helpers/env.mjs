@@ -48,3 +48,29 @@ export function ioUringOnly(base) {
   if (backend !== 'fallback') return base;
   return Object.assign((...args) => base.skip(...args), { run: base.run, after: base.after, before: base.before, skip: base.skip });
 }
+
+/** This process's io_uring fds (every one belongs to a safer-ring ring: libuv's own io_uring is off in Node 20). */
+export function ringFds() {
+  const fds = [];
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${name}`) === 'anon_inode:[io_uring]') fds.push(Number(name));
+    } catch {
+      // the fd of the directory listing itself is gone by now
+    }
+  }
+  return fds;
+}
+
+/**
+ * Lets the garbage collector reclaim buffers earlier tests dropped (their
+ * slots come back through a FinalizationRegistry whenever the loop turns), so
+ * arena counts taken afterwards stay put. Needs --expose-gc (test/run.mjs).
+ */
+export async function quiesce() {
+  if (typeof globalThis.gc !== 'function') return;
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc();
+    await new Promise((res) => setImmediate(res));
+  }
+}
