@@ -62,7 +62,7 @@ function platformTag() {
 }
 
 /** The addon node-gyp-build would load (a prebuild, or an earlier build from source) if it loads here. */
-function usableAddon({ skipPrebuilds }) {
+function usableAddon() {
   let file;
   try {
     file = require('node-gyp-build').path(root);
@@ -70,7 +70,6 @@ function usableAddon({ skipPrebuilds }) {
     return { file: null, error: null };
   }
   const isPrebuild = file.split(path.sep).includes('prebuilds');
-  if (isPrebuild && skipPrebuilds) return { file: null, error: null };
   try {
     require(file);
     return { file, error: null, isPrebuild };
@@ -84,7 +83,7 @@ function commandExists(cmd) {
   return !r.error;
 }
 
-/** What a build from source needs and this machine lacks, as {what, debian} pairs. */
+/** What a build from source needs and this machine lacks: {what, pkg}, pkg a key of PACKAGES' tables. */
 function missingBuildTools(lib) {
   const missing = [];
   if (!lib.header) missing.push({ what: 'liburing headers', pkg: 'liburing' });
@@ -141,7 +140,7 @@ function fallbackLine(reason, missing) {
   const fix = cmd === null
     ? `install ${what} (liburing 2.3 or newer, with its development headers)`
     : `run \`${cmd}\``;
-  return `${reason}, and building one from source needs ${what}, not found here; `
+  return `${reason}, and building the addon from source needs ${what}, not found here; `
     + `to use io_uring, ${fix}, then \`npm rebuild safer-ring\`. Until then safer-ring uses its node:fs / node:net fallback backend.`;
 }
 
@@ -211,7 +210,8 @@ function developmentInstall(why) {
 
 function dependencyInstall() {
   const fromSource = /^(true|1|safer-ring)$/.test(process.env.npm_config_build_from_source || '');
-  const present = usableAddon({ skipPrebuilds: fromSource });
+  // --build-from-source: whatever is there (a prebuild, an earlier build) is not wanted.
+  const present = fromSource ? { file: null, error: null } : usableAddon();
   if (present.file !== null) {
     log(present.isPrebuild
       ? `using the prebuilt binary for ${platformTag()}.`
