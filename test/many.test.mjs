@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';
 import { Ring, Runtime, OwnedBuffer, createPipe } from 'safer-ring';
-import { patternFile, pattern, tmpPath, backend, reclaimDropped } from './helpers/env.mjs';
+import { patternFile, pattern, tmpPath, backend, quiesce } from './helpers/env.mjs';
 
 const ring = new Ring(32);
 const rt = new Runtime({ entries: 32 });
@@ -90,7 +90,7 @@ for (const [name, target] of [['ring', ring], ['runtime', rt]]) {
   test(`${name}: a failed read rejects the call with its error and index, and every buffer goes back to the arena`, async () => {
     const dir = fs.openSync(os.tmpdir(), 'r'); // read(2) of a directory: EISDIR
     const bufs = buffers(4);
-    await reclaimDropped();
+    await quiesce();
     const before = ring.stats().arena.slotsInUse;
     const err = await target.readOwnedMany(dir, bufs, [0, 0, 0, 0]).then(() => assert.unreachable(), (e) => e);
     assert.is(err.code, 'EISDIR');

@@ -3,8 +3,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 
 export const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'safer-ring-test-'));
 process.on('exit', () => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -27,10 +25,10 @@ export function pattern(size, seed = 7) {
   return b;
 }
 
-/** The compiled addon itself, for tests that talk to the native layer directly. */
+/** The compiled addon itself (the file the library loads), for tests that talk to the native layer directly. */
 export function nativeBinding() {
   const require = createRequire(import.meta.url);
-  return require('../../build/Release/safer_ring.node');
+  return require('node-gyp-build')(path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..'));
 }
 
 export const backend = process.env.SAFER_RING_BACKEND ?? 'io_uring';
@@ -64,22 +62,15 @@ export function ringFds() {
   return fds;
 }
 
-let gc = null;
-
 /**
- * Collects garbage and lets the FinalizationRegistry callbacks run, so that
- * buffers earlier tests dropped without release() go back to the arena now,
- * not in the middle of a test that counts slots in use. (Those callbacks run
- * as event-loop tasks: a test whose ops complete without turning the loop
- * leaves them for the next wait, such as a setTimeout in the next test.)
+ * Lets the garbage collector reclaim buffers earlier tests dropped (their
+ * slots come back through a FinalizationRegistry whenever the loop turns), so
+ * arena counts taken afterwards stay put. Needs --expose-gc (test/run.mjs).
  */
-export async function reclaimDropped() {
-  if (gc === null) {
-    v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('gc');
-  }
-  for (let i = 0; i < 2; i++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 0));
+export async function quiesce() {
+  if (typeof globalThis.gc !== 'function') return;
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc();
+    await new Promise((res) => setImmediate(res));
   }
 }
