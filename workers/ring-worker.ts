@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { NativeRing } from '../src/native';
 import { ringClassFor } from '../src/backend/select';
 import { SharedQueue, USER_WORD } from '../src/runtime/shared-queue';
+import { SpinPolicy } from '../src/runtime/spin';
 import {
   CQ_OVERFLOW_WORD, CQ_RECORD_WORDS, IOVS_INLINE, RingWorkerData, SQ_FLAGS_WORD, SQ_RECORD_WORDS, ToWorker,
 } from '../src/runtime/protocol';
@@ -18,9 +19,11 @@ const port = parentPort!;
 const sq = new SharedQueue(SQ_RECORD_WORDS, data.sqCapacity, data.sq);
 const cq = new SharedQueue(CQ_RECORD_WORDS, data.cqCapacity, data.cq);
 
-const desc = new Int32Array(data.entries * DESC_WORDS);
-const comps = new Int32Array(data.entries * 2 * COMPLETION_WORDS);
-const iovs = new Int32Array(4096 * IOV_WORDS);
+// Over SharedArrayBuffers (private to this thread all the same), so that the
+// native ring takes their addresses once instead of on every call.
+const desc = new Int32Array(new SharedArrayBuffer(data.entries * DESC_WORDS * 4));
+const comps = new Int32Array(new SharedArrayBuffer(data.entries * 2 * COMPLETION_WORDS * 4));
+const iovs = new Int32Array(new SharedArrayBuffer(4096 * IOV_WORDS * 4));
 let knownChunks = 0;
 let closing = false;
 let ring: NativeRing;
@@ -47,7 +50,12 @@ function onComplete(n: number): void {
       backlog.push(comps[b], comps[b + 1], comps[b + 2], comps[b + 3]);
       continue;
     }
-    cq.data.set(comps.subarray(b, b + COMPLETION_WORDS), cq.offsetOf(tail));
+    const at = cq.offsetOf(tail);
+    const out = cq.data;
+    out[at] = comps[b];
+    out[at + 1] = comps[b + 1];
+    out[at + 2] = comps[b + 2];
+    out[at + 3] = comps[b + 3];
     tail++;
   }
   if (data.kernelCounters) publishKernelCounters();
@@ -117,7 +125,8 @@ function drain(): boolean {
   while (sq.available(head) > 0) {
     const at = sq.offsetOf(head);
     const base = n * DESC_WORDS;
-    desc.set(sq.data.subarray(at, at + SQ_RECORD_WORDS), base);
+    const queued = sq.data;
+    for (let w = 0; w < SQ_RECORD_WORDS; w++) desc[base + w] = queued[at + w];
     let records = 1;
     let iovCount = 0;
     if (desc[base + D_CHUNK2] === IOVS_INLINE && (desc[base + D_OP] === Op.READV || desc[base + D_OP] === Op.WRITEV)) {
@@ -174,10 +183,10 @@ function drain(): boolean {
 function submit(n: number): void {
   lastBatch += n;
   try {
-    ring.submit(n);
     // Cached reads usually complete during the submit: send them back now
-    // rather than on the next turn of this thread's loop.
-    const done = ring.reap!();
+    // rather than on the next turn of this thread's loop (one native call
+    // for both where the ring has it).
+    const done = ring.submitAndReap !== undefined ? ring.submitAndReap(n) : (ring.submit(n), ring.reap!());
     if (done > 0) onComplete(done);
   } catch (err) {
     // The native layer refused one descriptor: fail it, submit the others one by one.
@@ -195,30 +204,47 @@ function submit(n: number): void {
 
 let chunkArrived: (() => void) | null = null;
 
-// After serving a small batch, watch the queue for a short while before
-// sleeping: a dispatcher running one op at a time submits its next op within
-// tens of microseconds, and catching it here saves a cross-thread wake (which
-// costs about as much). Only after small batches: under load the dispatcher
-// needs the CPU more than this thread needs to spin. Bounded, so the event
-// loop (and the ring's eventfd) waits at most this long.
-const SPIN_MS = Number(process.env.SAFER_RING_WORKER_SPIN_US ?? 50) / 1000;
+// After serving a batch, watch the queue for a short while before sleeping:
+// a dispatcher running one op at a time submits its next op within tens of
+// microseconds, and catching it here saves a cross-thread wake (which costs
+// about as much). How long is the runtime's `spinMicros` (the longest watch)
+// and `adaptiveSpin` (watch only about as long as work has recently taken to
+// come): see src/runtime/spin.ts. Bounded, so the event loop (and the ring's
+// eventfd) waits at most that long.
+const spin = new SpinPolicy(data.spinMicros, data.adaptiveSpin);
 
-function spinForWork(): boolean {
-  if (SPIN_MS <= 0) return false;
+function spinForWork(budgetMs: number, from: number): boolean {
   const head = sq.head;
-  const until = performance.now() + SPIN_MS;
+  const until = from + budgetMs;
   do {
     if (sq.available(head) > 0) return true;
   } while (performance.now() < until);
   return false;
 }
 
-const SPIN_AFTER_AT_MOST = 4; // ops in the batch just served
-
 async function serve(): Promise<void> {
+  let servedAt = -1; // when the last batch with work was served (-1: none yet)
+  let arrivedAt = 0; // when the worker last stopped waiting
   while (!closing) {
-    if (!drain()) await new Promise<void>((resolve) => (chunkArrived = resolve));
-    else if (lastBatch > SPIN_AFTER_AT_MOST || lastBatch === 0 || !spinForWork()) await sq.waitForData(sq.head);
+    if (!drain()) {
+      await new Promise<void>((resolve) => (chunkArrived = resolve));
+      continue;
+    }
+    if (lastBatch === 0) {
+      // Woken with nothing to do (a publish it had already drained): wait again.
+      await sq.waitForData(sq.head);
+      arrivedAt = performance.now();
+      continue;
+    }
+    if (servedAt >= 0) spin.observe(arrivedAt - servedAt);
+    servedAt = performance.now();
+    const budget = spin.budgetMs();
+    if (budget > 0 && spinForWork(budget, servedAt)) {
+      arrivedAt = performance.now();
+      continue;
+    }
+    await sq.waitForData(sq.head);
+    arrivedAt = performance.now();
   }
 }
 

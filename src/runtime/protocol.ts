@@ -17,6 +17,10 @@ export interface RingWorkerData {
   setupFlags: number;
   sqThreadIdleMs: number;
   backend: 'io_uring' | 'fallback';
+  /** The longest the worker watches its queue for more work after a batch, in µs (0: never). */
+  spinMicros: number;
+  /** Watch only about as long as work has recently taken to come (src/runtime/spin.ts). */
+  adaptiveSpin: boolean;
   /** Publish the ring's kernel counters (CQ overflow, SQ flags) in the completion queue's header after each batch. */
   kernelCounters: boolean;
 }

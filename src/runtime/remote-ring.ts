@@ -60,10 +60,12 @@ class RemoteRing implements NativeRing {
     for (let i = 0; i < count; i++) records += 1 + this.#iovRecords(i);
     let tail = sq.tail;
     if (sq.freeSlots(tail) < records) throw new SaferRingError('ERR_RING_BUSY', 'the worker submission queue is full');
+    const data = sq.data;
     for (let i = 0; i < count; i++) {
       const base = i * DESC_WORDS;
       const at = sq.offsetOf(tail);
-      sq.data.set(d.subarray(base, base + DESC_WORDS), at);
+      // Word by word: a subarray per descriptor would allocate, and cost more than the copy.
+      for (let w = 0; w < DESC_WORDS; w++) data[at + w] = d[base + w];
       tail++;
       const extra = this.#iovRecords(i);
       if (extra > 0) {
@@ -108,10 +110,16 @@ class RemoteRing implements NativeRing {
       }
       while (n > 0 && this.#live) {
         const k = Math.min(n, capacity);
+        const comps = this.#comps;
+        const data = cq.data;
         for (let i = 0; i < k; i++) {
           const at = cq.offsetOf(head + i);
-          this.#comps.set(cq.data.subarray(at, at + CQ_RECORD_WORDS), i * COMPLETION_WORDS);
-          if (!(this.#comps[i * COMPLETION_WORDS + 3] & IORING_CQE_F_MORE)) this.#inFlight--;
+          const c = i * COMPLETION_WORDS;
+          comps[c] = data[at];
+          comps[c + 1] = data[at + 1];
+          comps[c + 2] = data[at + 2];
+          comps[c + 3] = data[at + 3];
+          if (!(comps[c + 3] & IORING_CQE_F_MORE)) this.#inFlight--;
         }
         head += k;
         n -= k;

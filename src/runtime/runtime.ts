@@ -33,6 +33,7 @@ import type { NativeRingInfo } from '../native';
 import { backend, BackendName } from '../backend/select';
 import { checkInteger, checkOptions, invalidType } from '../validate';
 import { SharedQueue } from './shared-queue';
+import { MAX_SPIN_MICROS } from './spin';
 import { CQ_RECORD_WORDS, FromWorker, RingWorkerData, SQ_RECORD_WORDS } from './protocol';
 import { remoteRingClass, WorkerChannel } from './remote-ring';
 
@@ -48,6 +49,20 @@ export interface RuntimeOptions {
    * `metrics()`.
    */
   config?: SaferRingConfig;
+  /**
+   * The longest a worker watches its queue for more work after serving a
+   * batch, before it sleeps, in microseconds (0..10000; 0: sleep at once).
+   * Watching spends that worker's CPU to spare the next request a
+   * cross-thread wake-up. Default: SAFER_RING_WORKER_SPIN_US, else 50.
+   */
+  spinMicros?: number;
+  /**
+   * Within `spinMicros`, watch only about as long as requests have recently
+   * taken to come (twice their moving average), and not at all when they come
+   * later than `spinMicros`: an idle or slow client then costs no spinning.
+   * Default true; false watches the full `spinMicros` after every batch.
+   */
+  adaptiveSpin?: boolean;
 }
 
 export interface RuntimeStats {
@@ -61,6 +76,12 @@ function defaultWorkers(): number {
   const env = process.env.SAFER_RING_WORKERS;
   if (env !== undefined && env !== '') return checkInteger('SAFER_RING_WORKERS', Number(env), 1, 256);
   return Math.max(1, os.availableParallelism() - 1);
+}
+
+function defaultSpinMicros(): number {
+  const env = process.env.SAFER_RING_WORKER_SPIN_US;
+  if (env !== undefined && env !== '') return checkInteger('SAFER_RING_WORKER_SPIN_US', Number(env), 0, MAX_SPIN_MICROS);
+  return 50;
 }
 
 function nextPow2(n: number): number {
@@ -80,6 +101,8 @@ export class Runtime {
   readonly backend: BackendName;
   readonly workerCount: number;
   #entries: number;
+  #spinMicros: number;
+  #adaptiveSpin: boolean;
   #config: SaferRingConfig;
   #log: LogSink;
   #retiredMetrics: PerformanceMetrics[] = [];
@@ -92,6 +115,9 @@ export class Runtime {
     this.workerCount = opts.workers === undefined ? defaultWorkers() : checkInteger('workers', opts.workers, 1, 256);
     this.#config = resolveRingConfig({ config: opts.config, entries: opts.entries });
     this.#entries = this.#config.ring.entries;
+    this.#spinMicros = opts.spinMicros === undefined ? defaultSpinMicros() : checkInteger('spinMicros', opts.spinMicros, 0, MAX_SPIN_MICROS);
+    if (opts.adaptiveSpin !== undefined && typeof opts.adaptiveSpin !== 'boolean') throw invalidType('adaptiveSpin', 'of type boolean', opts.adaptiveSpin);
+    this.#adaptiveSpin = opts.adaptiveSpin ?? true;
     this.#log = sinkOf(this.#config);
     this.backend = backend().name; // workers follow this thread's choice
     for (let i = 0; i < this.workerCount; i++) this.#slots.push(this.#spawn(i));
@@ -105,6 +131,7 @@ export class Runtime {
     const data: RingWorkerData = {
       sq: sq.sab, sqCapacity: sq.capacity, cq: cq.sab, cqCapacity: cq.capacity, entries, setupFlags,
       sqThreadIdleMs: this.#config.ring.sqThreadIdleMs, kernelCounters: this.#config.logging.metrics,
+      spinMicros: this.#spinMicros, adaptiveSpin: this.#adaptiveSpin,
       backend: this.backend,
     };
     const worker = new Worker(workerFile, { workerData: data, stdout: false, stderr: false });
