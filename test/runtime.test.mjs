@@ -162,6 +162,20 @@ test('a batch with a failing middle link: later linked ops complete with ECANCEL
   fs.closeSync(fd);
 });
 
+test('a linked chain longer than the worker submits at once still reaches the kernel in one piece', async () => {
+  // The worker submits in chunks of 16 ops, but never inside a chain: if it
+  // cut this one, the ops after the cut would run instead of being cancelled.
+  const batch = new Batch();
+  for (let i = 0; i < 8; i++) batch.add(Operation.nop());
+  batch.add(Operation.read().fd(NOT_OPEN_FD).buffer(Buffer.alloc(4)).offset(0));
+  for (let i = 0; i < 23; i++) batch.add(Operation.nop(), { dependsOnPrevious: true });
+  const { results } = await rt.submitBatch(batch);
+  assert.is(results.length, 32);
+  assert.ok(results.slice(0, 8).every((r) => r.status === 'fulfilled'));
+  assert.is(results[8].reason.code, 'EBADF');
+  assert.equal([...new Set(results.slice(9).map((r) => r.reason?.code))], ['ECANCELED']);
+});
+
 test('a batch with an invalid operation submits nothing', async () => {
   const before = rt.stats().perWorker.reduce((n, w) => n + w.submitted, 0);
   try {

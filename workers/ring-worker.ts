@@ -91,18 +91,28 @@ function reject(record: Int32Array): void {
 
 /** Ops whose words 12..14 name a second buffer (chunk, offset, length). */
 const USES_CHUNK2 = new Set<number>([Op.STATX, Op.ACCEPT, Op.RENAMEAT, Op.LINKAT, Op.SYMLINKAT]);
+/** The same as a table by opcode: looked up once per descriptor. */
+const usesChunk2 = new Uint8Array(256);
+for (const op of USES_CHUNK2) usesChunk2[op] = 1;
 
 /** Chunks a descriptor points into (to wait for chunks announced but not yet received). */
 function maxChunk(d: Int32Array, base: number, iovBase: number, iovCount: number): number {
   let max = d[base + D_CHUNK];
-  if (USES_CHUNK2.has(d[base + D_OP])) max = Math.max(max, d[base + D_CHUNK2]);
+  if (usesChunk2[d[base + D_OP] & 255] === 1) max = Math.max(max, d[base + D_CHUNK2]);
   for (let i = 0; i < iovCount; i++) max = Math.max(max, iovs[iovBase + i * IOV_WORDS]);
   return max;
 }
 
 /**
+ * Ops per native submit, where a chain allows: completions go back to the
+ * dispatcher after each submit, so it can work on the first ones while this
+ * thread submits the rest, instead of the two threads taking turns.
+ */
+const SUBMIT_CHUNK = 16;
+
+/**
  * Moves everything in the submission queue into the ring: one native submit
- * per ring-full. A linked chain (a batch's IOSQE_IO_LINK ops) is never cut
+ * per SUBMIT_CHUNK ops (at a chain boundary) or ring-full. A linked chain (a batch's IOSQE_IO_LINK ops) is never cut
  * between two submits: where a ring-full or a wait would fall inside one, the
  * chain is left in the queue and read again from its first op. Returns false
  * when it stopped at a chunk still in transit.
@@ -122,7 +132,9 @@ function drain(): boolean {
     n = chainN;
     iovWords = chainIov;
   };
-  while (sq.available(head) > 0) {
+  // Records published and not yet read: the tail is loaded again only once these are used up.
+  let ready = sq.available(head);
+  while (ready > 0 || (ready = sq.available(head)) > 0) {
     const at = sq.offsetOf(head);
     const base = n * DESC_WORDS;
     const queued = sq.data;
@@ -152,6 +164,7 @@ function drain(): boolean {
     }
     iovWords += iovCount * IOV_WORDS;
     head += records;
+    ready -= records;
     n++;
     const linksOn = (desc[base + D_SQE_FLAGS] & (SQE_LINK | SQE_HARDLINK)) !== 0;
     if (!linksOn) {
@@ -159,7 +172,16 @@ function drain(): boolean {
       chainN = n;
       chainIov = iovWords;
     }
-    if (n === data.entries) {
+    if (n >= SUBMIT_CHUNK && !linksOn && n < data.entries) {
+      // A chunk's worth, at a chain boundary: submit it, and its completions go back now.
+      sq.release(head);
+      submit(n);
+      n = 0;
+      iovWords = 0;
+      chainHead = head;
+      chainN = 0;
+      chainIov = 0;
+    } else if (n === data.entries) {
       // Ring-full inside a chain: submit up to the chain, read the chain again
       // next (a chain never exceeds the ring's entries). A chain as long as the
       // ring itself has nothing before it and goes as it is.
