@@ -23,15 +23,19 @@ import { columns, failedLabel, formatInt, formatRatio, formatTimes, printTable, 
 const QD = 64;
 const RING_ENTRIES = 256;
 
-// The figures the project tracks for readOwned at QD64.
-const TARGET_VS_FS_PROMISES = 7;
-const TARGET_VS_C = 0.55;
+// The figures the project tracks.
+const TARGET_VS_FS_PROMISES = 7; // readOwned QD64 ops/s over fs.promises QD64: at least
+const TARGET_VS_C = 0.85; // readOwned QD64 ops/s over C liburing QD64: at least
+const TARGET_MANY_VS_C = 0.95; // the batch path (readOwnedMany) at QD64 over C liburing QD64: at least
+const TARGET_QD1_VS_C = 2; // readOwned QD1 time per read over C liburing QD1's: at most
 
 // Names used for the ratio columns and the key-figures block.
 const C_QD64 = 'C liburing QD64';
 const C_QD1 = 'C liburing QD1';
 const FS_PROMISES = 'fs.promises FileHandle.read QD64';
 const OWNED_QD64 = 'safer-ring readOwned QD64';
+const OWNED_QD1 = 'safer-ring readOwned QD1';
+const MANY_QD64 = 'safer-ring readOwnedMany 2 x 32';
 
 // ---------------------------------------------------------------------------
 // Variants. Each is { name, qd, kind, setup(), run(ctx, seconds), teardown(ctx) };
@@ -148,9 +152,45 @@ function saferRingVariants(lib, file, size) {
     },
   });
 
+  // readOwnedMany: `calls` lanes, each with one call of QD / calls reads in
+  // flight at a time, each call taking the buffers the lane's last one gave back.
+  const many = (calls) => ({
+    name: `safer-ring readOwnedMany ${calls} x ${QD / calls}`,
+    qd: QD,
+    kind: 'node',
+    setup: async () => {
+      const ring = new Ring(RING_ENTRIES);
+      const lanes = Array.from({ length: calls }, () => Array.from({ length: QD / calls }, () => new OwnedBuffer(BLOCK)));
+      return { ring, lanes, fd: fs.openSync(file, 'r') };
+    },
+    run: (ctx, seconds) => {
+      const clock = new Clock(seconds);
+      const per = QD / calls;
+      return runLanes(calls, clock, async (i) => {
+        const at = new Array(per).fill(0);
+        while (!clock.done) {
+          for (let k = 0; k < per; k++) at[k] = positions.next();
+          const { bytesRead, buffers } = await ctx.ring.readOwnedMany(ctx.fd, ctx.lanes[i], at);
+          ctx.lanes[i] = buffers;
+          for (let k = 0; k < per; k++) {
+            checkRead(bytesRead[k]);
+            clock.tick();
+          }
+        }
+      });
+    },
+    teardown: async ({ ring, lanes, fd }) => {
+      for (const lane of lanes) for (const b of lane) b.release();
+      await ring.close();
+      fs.closeSync(fd);
+    },
+  });
+
   return [
     owned(QD),
     owned(1),
+    many(1),
+    many(2),
     {
       name: 'safer-ring read (copy) QD64',
       qd: QD,
@@ -287,11 +327,15 @@ async function main() {
   // The figures the project tracks.
   const owned = byName(OWNED_QD64);
   const ownedMedian = owned?.median ?? NaN;
+  const manyMedian = byName(MANY_QD64)?.median ?? NaN;
   const vsFs = ownedMedian / fsMedian;
   const vsC = ownedMedian / cMedian;
-  const verdict = (value, target) => (Number.isFinite(value) ? (value >= target ? 'ok' : 'BELOW TARGET') : '');
+  const manyVsC = manyMedian / cMedian;
+  const qd1VsC = (byName(OWNED_QD1)?.meanMicros ?? NaN) / (byName(C_QD1)?.meanMicros ?? NaN);
+  const verdict = (value, target, atMost = false) =>
+    Number.isFinite(value) ? ((atMost ? value <= target : value >= target) ? 'ok' : 'BELOW TARGET') : 'not measured';
   console.log('');
-  console.log('Key figures: safer-ring readOwned, QD64');
+  console.log('Key figures: safer-ring against C liburing and fs.promises, in this run');
   if (!owned) {
     console.log(`  not measured (${saferRing.error ? 'safer-ring variants skipped, see note' : 'filtered out by --only'})`);
   } else {
@@ -299,6 +343,8 @@ async function main() {
     console.log(`  readOwned QD64             ${formatInt(ownedMedian).padStart(11)} ops/s (median)${failedNote}`);
     console.log(`  vs fs.promises QD64        ${formatTimes(vsFs).padStart(11)}   target >= ${TARGET_VS_FS_PROMISES}x   ${verdict(vsFs, TARGET_VS_FS_PROMISES)}`);
     console.log(`  vs C liburing QD64         ${formatRatio(vsC).padStart(11)}   target >= ${TARGET_VS_C}   ${verdict(vsC, TARGET_VS_C)}`);
+    console.log(`  readOwnedMany (2 x 32)     ${formatRatio(manyVsC).padStart(11)}   of C QD64, target >= ${TARGET_MANY_VS_C}   ${verdict(manyVsC, TARGET_MANY_VS_C)}`);
+    console.log(`  readOwned QD1 time per op  ${formatTimes(qd1VsC).padStart(11)}   of C QD1's, target <= ${TARGET_QD1_VS_C}x   ${verdict(qd1VsC, TARGET_QD1_VS_C, true)}`);
   }
   const failed = results.filter((r) => r.error);
   for (const r of failed) console.log(`  note: ${r.name} failed: ${r.error}`);
@@ -314,7 +360,7 @@ async function main() {
       seconds: opts.seconds,
       warmup: opts.warmup,
       results,
-      keyFigures: { readOwnedQd64: ownedMedian, vsFsPromises: vsFs, vsC },
+      keyFigures: { readOwnedQd64: ownedMedian, vsFsPromises: vsFs, vsC, readOwnedManyVsC: manyVsC, readOwnedQd1TimeVsC: qd1VsC },
       notes,
     };
     writeJson(opts.json, report);

@@ -29,13 +29,23 @@ const LATENCY_WORKERS = [1, 2];
 const KEY_WORKERS = 2;
 const TARGET_QD64_VS_FS_PROMISES = 5; // Runtime(2) QD64 ops/s over fs.promises QD64 ops/s: at least this
 const TARGET_QD1_P50_VS_FS_PROMISES = 1; // Runtime(2) QD1 p50 over fs.promises QD1 p50: at most this
+const TARGET_RUNTIME1_VS_RING = 0.7; // Runtime(1) QD64 ops/s over the inline Ring's QD64: at least this
+
+// The worker's watch for work after a batch (RuntimeOptions spinMicros /
+// adaptiveSpin), compared at QD1 with one worker: latency against CPU spent.
+// The default (adaptive, at most 50 us) is the plain Runtime(1) variant.
+const SPIN_SETTINGS = [
+  { label: 'no spin', options: { spinMicros: 0 } },
+  { label: 'fixed 50 us spin', options: { spinMicros: 50, adaptiveSpin: false } },
+];
 
 // A timed run (or a close) that has not finished this long after it should
 // have is reported as a hang instead of stalling the benchmark forever.
 const HANG_GRACE_MS = 15_000;
 const CLOSE_TIMEOUT_MS = 15_000;
 
-const runtimeName = (workers, qd) => `Runtime(${workers} worker${workers === 1 ? '' : 's'}) readOwned QD${qd}`;
+const runtimeName = (workers, qd, spin = '') =>
+  `Runtime(${workers} worker${workers === 1 ? '' : 's'}${spin ? `, ${spin}` : ''}) readOwned QD${qd}`;
 const RING_QD64 = 'Ring readOwned QD64';
 const RING_QD1 = 'Ring readOwned QD1';
 const FS_PROMISES_QD64 = 'fs.promises FileHandle.read QD64';
@@ -96,7 +106,7 @@ function ownedVariant({ name, qd, workers, path, file, size, OwnedBuffer, acquir
       qd === 1
         ? async (ctx, seconds) => {
             const { target, fd } = ctx;
-            const rec = new LatencyRecorder(seconds);
+            const rec = new LatencyRecorder(seconds, { cpu: true });
             let buf = ctx.buffers[0];
             try {
               for (;;) {
@@ -160,7 +170,7 @@ function fsVariants(file, size) {
       path: PATH_FS,
       setup: () => openHandle(1),
       run: async ({ fh, buffers }, seconds) => {
-        const rec = new LatencyRecorder(seconds);
+        const rec = new LatencyRecorder(seconds, { cpu: true });
         const buf = buffers[0];
         for (;;) {
           const position = positions.next();
@@ -191,7 +201,7 @@ function fsVariants(file, size) {
       // One callback chain; t0 is taken just before fs.read, t1 first thing in its callback.
       run: ({ fd, buf }, seconds) =>
         new Promise((resolve, reject) => {
-          const rec = new LatencyRecorder(seconds);
+          const rec = new LatencyRecorder(seconds, { cpu: true });
           let t0 = 0;
           const next = () => {
             const position = positions.next();
@@ -219,11 +229,11 @@ function fsVariants(file, size) {
  */
 function saferRingVariants(lib, file, size) {
   const { Ring, Runtime, OwnedBuffer } = lib;
-  const runtimes = new Map(); // workers -> Runtime
+  const runtimes = new Map(); // "workers" or "workers, spin setting" -> Runtime
 
-  const runtimeVariant = (workers, qd) =>
+  const runtimeVariant = (workers, qd, spin = null) =>
     ownedVariant({
-      name: runtimeName(workers, qd),
+      name: runtimeName(workers, qd, spin?.label),
       qd,
       workers,
       path: PATH_RUNTIME,
@@ -231,8 +241,9 @@ function saferRingVariants(lib, file, size) {
       size,
       OwnedBuffer,
       acquire: async () => {
-        if (!runtimes.has(workers)) runtimes.set(workers, new Runtime({ workers, entries: RING_ENTRIES }));
-        return runtimes.get(workers);
+        const key = spin ? `${workers}, ${spin.label}` : String(workers);
+        if (!runtimes.has(key)) runtimes.set(key, new Runtime({ workers, entries: RING_ENTRIES, ...spin?.options }));
+        return runtimes.get(key);
       },
       release: async () => {},
     });
@@ -270,6 +281,7 @@ function saferRingVariants(lib, file, size) {
     ...THROUGHPUT_WORKERS.map((w) => runtimeVariant(w, QD)),
     ringVariant(RING_QD64, QD),
     ...LATENCY_WORKERS.map((w) => runtimeVariant(w, 1)),
+    ...SPIN_SETTINGS.map((spin) => runtimeVariant(1, 1, spin)),
     ringVariant(RING_QD1, 1),
   ];
   return { variants, runtimes, closeRuntimes };
@@ -331,13 +343,13 @@ async function main() {
     sample: (_v, r) => ({ ...r, opsPerSec: r.ops / r.seconds }),
     line: (v, r) => {
       const latency = v.qd === 1 ? `   p50 ${formatRatio(r.p50).padStart(7)} us   p99 ${formatRatio(r.p99).padStart(7)} us` : '';
-      return `  ${v.name.padEnd(34)} ${formatInt(r.opsPerSec).padStart(11)} ops/s${latency}`;
+      return `  ${v.name.padEnd(50)} ${formatInt(r.opsPerSec).padStart(11)} ops/s${latency}`;
     },
   });
 
   // How the least-loaded routing spread the reads, read before the runtimes close.
   const routing = [...runtimes.entries()]
-    .sort(([a], [b]) => a - b)
+    .sort(([a], [b]) => a.localeCompare(b))
     .map(([workers, runtime]) => {
       try {
         const st = runtime.stats();
@@ -371,10 +383,12 @@ async function main() {
       qd: v.qd,
       workers: v.workers ?? null,
       path: v.path,
-      rounds: samples.map(({ ops, seconds, opsPerSec, p50, p99 }) => ({ ops, seconds, opsPerSec, p50, p99 })),
+      rounds: samples.map(({ ops, seconds, opsPerSec, p50, p99, cpuMicros }) => ({ ops, seconds, opsPerSec, p50, p99, cpuMicros })),
       ...spread(rates),
       p50: v.qd === 1 ? median(samples.map((x) => x.p50)) : null,
       p99: v.qd === 1 ? median(samples.map((x) => x.p99)) : null,
+      // CPU time of the whole process (every thread) per read, at QD1.
+      cpuPerOp: v.qd === 1 ? median(samples.map((x) => x.cpuMicros / x.ops)) : null,
       error,
     };
   });
@@ -398,19 +412,21 @@ async function main() {
     console.log('');
     console.log(`QD1 latency: one read in flight, per-read latency; medians over ${opts.rounds} rounds of each round's p50 / p99`);
     printTable(
-      columns('<variant', 'median ops/s', 'p50 us', 'p99 us', 'ops/s vs fs.promises', 'p50 vs fs.promises', '<path of one read'),
+      columns('<variant', 'median ops/s', 'p50 us', 'p99 us', 'CPU us/read', 'ops/s vs fs.promises', 'p50 vs fs.promises', '<path of one read'),
       qd1.map((r) => [
         label(r),
         formatInt(r.median),
         formatRatio(r.p50),
         formatRatio(r.p99),
+        formatRatio(r.cpuPerOp),
         formatTimes(r.median / (fsQd1?.median ?? NaN)),
         formatTimes(r.p50 / (fsQd1?.p50 ?? NaN)),
         r.path,
       ]),
       (text) => console.log(text.trimEnd()),
     );
-    console.log('  (p50 vs fs.promises below 1.00x means lower latency than fs.promises)');
+    console.log('  (p50 vs fs.promises below 1.00x means lower latency than fs.promises; CPU us/read is every thread\'s,');
+    console.log('   so a worker watching its queue shows there: compare the spin settings of Runtime(1 worker))');
   }
 
   if (routing.length > 0) {
@@ -450,6 +466,14 @@ async function main() {
     `      target <= ${formatTimes(TARGET_QD1_P50_VS_FS_PROMISES)} (no worse)   ` +
       `${verdict(p50Ratio <= TARGET_QD1_P50_VS_FS_PROMISES, p50Ratio)}${missing(keyQd1, fsQd1)}`,
   );
+  const runtime1 = byName(runtimeName(1, QD));
+  const ringQd64 = byName(RING_QD64);
+  const vsRing = (runtime1?.median ?? NaN) / (ringQd64?.median ?? NaN);
+  line(
+    `Runtime(1) QD${QD} vs Ring`,
+    formatRatio(vsRing),
+    `      target >= ${TARGET_RUNTIME1_VS_RING}         ${verdict(vsRing >= TARGET_RUNTIME1_VS_RING, vsRing)}${missing(runtime1, ringQd64)}`,
+  );
   const failed = results.filter((r) => r.error);
   for (const r of failed) console.log(`  note: ${r.name} failed: ${r.error}`);
   for (const message of closeErrors) console.log(`  note: ${message}`);
@@ -473,6 +497,7 @@ async function main() {
         runtime2Qd1P50: keyQd1?.p50 ?? null,
         fsPromisesQd1P50: fsQd1?.p50 ?? null,
         runtime2Qd1P50VsFsPromises: p50Ratio,
+        runtime1Qd64VsRing: vsRing,
       },
       closeErrors,
       notes,

@@ -224,7 +224,7 @@ int32_t* WordArray::Words(size_t* words) {
 // a bad one this throws with `index` naming it. Returns count.
 Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!SubmitDescriptors(info)) return env.Undefined();
+  if (!SubmitDescriptors(info, true)) return env.Undefined();
   return info[0];
 }
 
@@ -237,11 +237,13 @@ Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
 // docs/benchmarks.md).
 Napi::Value NativeRing::SubmitAndReap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!SubmitDescriptors(info)) return env.Undefined();
+  // The reap sets the keep-alive state once, for both steps: ops that
+  // completed inline then never reference the loop at all.
+  if (!SubmitDescriptors(info, false)) return env.Undefined();
   return Napi::Number::New(env, ReapPosted());
 }
 
-bool NativeRing::SubmitDescriptors(const Napi::CallbackInfo& info) {
+bool NativeRing::SubmitDescriptors(const Napi::CallbackInfo& info, bool keepAlive) {
   Napi::Env env = info.Env();
   if (!CheckLive(env)) return false;
   uint32_t count;
@@ -290,7 +292,7 @@ bool NativeRing::SubmitDescriptors(const Napi::CallbackInfo& info) {
   // here (the caller would free their memory). A refused submit leaves them
   // queued in the SQ ring, and the next submit or wake-up retries it.
   if (SubmitPending() < 0) submitDeferred_ = true;
-  UpdateKeepAlive();
+  if (keepAlive) UpdateKeepAlive();
   return true;
 }
 

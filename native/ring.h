@@ -70,7 +70,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
 
   bool Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned sqThreadIdleMs);
   bool CheckLive(Napi::Env env);
-  bool SubmitDescriptors(const Napi::CallbackInfo& info);
+  bool SubmitDescriptors(const Napi::CallbackInfo& info, bool keepAlive);
   unsigned ReapPosted();
   int SubmitPending();
   void UpdateKeepAlive();
