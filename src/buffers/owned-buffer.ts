@@ -11,7 +11,7 @@ export type BufferTransfer = SlotTransfer;
 import { movedError, SaferRingError } from '../errors';
 import { checkInteger, invalidType } from '../validate';
 import { byteLengthOf, geometryOf } from './geometry';
-import { AllocationSite, allocationSite, reportLeak } from './leak-report';
+import { AllocationSite, allocationSite, reportLeak, setLeakWarnings as setLeakWarningsImpl } from './leak-report';
 
 /** Where a slot goes back to when its handle is released: the arena, or a pool. */
 export interface SlotHome {
@@ -21,7 +21,11 @@ export interface SlotHome {
   revive(slot: Slot, view: Uint8Array): OwnedBuffer;
 }
 
-export { setLeakWarnings } from './leak-report';
+// Re-exported as a plain binding: `export { x } from '...'` compiles to an
+// accessor on this module's CommonJS exports, which turns the whole exports
+// object into a dictionary, and every call of takeSlot, peekSlot, restore...
+// from another module into a slow property lookup (~100 instructions each).
+export const setLeakWarnings = setLeakWarningsImpl;
 
 // A buffer dropped without release() is reclaimed when its view is collected,
 // as Buffer.alloc memory would be. The view (not the handle) is the key: the

@@ -382,7 +382,7 @@ export class Engine {
           const members = rec.group.filter((r) => r.state === OpState.Queued);
           const need = members.reduce((n, r) => n + (r.iovs === null ? 0 : r.iovs.length), 0);
           if (batch.length + members.length > this.sqEntries || this.inFlight + batch.length + members.length > this.cqEntries ||
-              iovWords + need > this.iovs.length) break;
+              iovWords + need > IOV_CAPACITY_WORDS) break;
           for (const m of members) iovWords = this.take(batch, m, iovWords);
           const group = rec.group;
           while (this.queueHead < this.queue.length &&
@@ -390,7 +390,9 @@ export class Engine {
           continue;
         }
         const need = rec.iovs === null ? 0 : rec.iovs.length;
-        if (iovWords + need > this.iovs.length) break;
+        // The constant, not this.iovs.length: V8 does not inline the length of a
+        // view over a SharedArrayBuffer, and this runs once per op.
+        if (iovWords + need > IOV_CAPACITY_WORDS) break;
         this.queueHead++;
         iovWords = this.take(batch, rec, iovWords);
       }
