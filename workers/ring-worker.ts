@@ -23,7 +23,8 @@ const cq = new SharedQueue(CQ_RECORD_WORDS, data.cqCapacity, data.cq);
 // native ring takes their addresses once instead of on every call.
 const desc = new Int32Array(new SharedArrayBuffer(data.entries * DESC_WORDS * 4));
 const comps = new Int32Array(new SharedArrayBuffer(data.entries * 2 * COMPLETION_WORDS * 4));
-const iovs = new Int32Array(new SharedArrayBuffer(4096 * IOV_WORDS * 4));
+const IOV_CAPACITY_WORDS = 4096 * IOV_WORDS;
+const iovs = new Int32Array(new SharedArrayBuffer(IOV_CAPACITY_WORDS * 4));
 let knownChunks = 0;
 let closing = false;
 let ring: NativeRing;
@@ -144,7 +145,7 @@ function drain(): boolean {
     if (desc[base + D_CHUNK2] === IOVS_INLINE && (desc[base + D_OP] === Op.READV || desc[base + D_OP] === Op.WRITEV)) {
       iovCount = desc[base + D_LEN2];
       const words = iovCount * IOV_WORDS;
-      if (iovWords + words > iovs.length) {
+      if (iovWords + words > IOV_CAPACITY_WORDS) {
         backToChainStart(); // next round
         break;
       }

@@ -32,10 +32,10 @@ export class SpinPolicy {
   /** How long to watch for work now, in ms (0: sleep at once). */
   budgetMs(): number {
     if (!this.adaptive || this.maxMs === 0) return this.maxMs;
-    // Twice the usual gap, so that a typical batch is caught; nothing when
-    // work usually comes later than the longest watch could wait for it.
-    const want = 2 * this.#averageGapMs;
-    return want <= this.maxMs ? want : 0;
+    // Twice the usual gap (at most the bound), so that a typical batch is
+    // caught; nothing while work usually comes later than the bound.
+    if (this.#averageGapMs > this.maxMs) return 0;
+    return Math.min(2 * this.#averageGapMs, this.maxMs);
   }
 
   /**
