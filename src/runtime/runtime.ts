@@ -57,10 +57,9 @@ export interface RuntimeOptions {
    */
   spinMicros?: number;
   /**
-   * Within `spinMicros`, watch only about as long as requests have recently
-   * taken to come (twice their moving average), and not at all when they come
-   * later than `spinMicros`: an idle or slow client then costs no spinning.
-   * Default true; false watches the full `spinMicros` after every batch.
+   * Watch only while requests have recently come within `spinMicros` of each
+   * other (a moving average of the gaps): an idle or slow client then costs
+   * no spinning. Default true; false watches `spinMicros` after every batch.
    */
   adaptiveSpin?: boolean;
 }

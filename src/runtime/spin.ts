@@ -7,7 +7,12 @@
 // queue catches the next batch without that wake, at the price of a CPU kept
 // busy meanwhile. A fixed watch pays that price even when the next batch
 // comes too late for it (an idle server pays it after every request); the
-// adaptive one watches only about as long as work has recently taken to come.
+// adaptive one watches only while work has recently come within the watch.
+//
+// It watches the whole bound or not at all: a watch ends as soon as work
+// comes, so a shorter one saves CPU only on a miss, and cutting it to a
+// multiple of the average gap missed the slower half of the requests on a
+// loaded VM (measured: worse p50 than the fixed watch, for the same CPU).
 
 /** The longest a worker may watch: beyond this a watch is a busy loop, not a wait. */
 export const MAX_SPIN_MICROS = 10_000;
@@ -31,11 +36,9 @@ export class SpinPolicy {
 
   /** How long to watch for work now, in ms (0: sleep at once). */
   budgetMs(): number {
-    if (!this.adaptive || this.maxMs === 0) return this.maxMs;
-    // Twice the usual gap (at most the bound), so that a typical batch is
-    // caught; nothing while work usually comes later than the bound.
-    if (this.#averageGapMs > this.maxMs) return 0;
-    return Math.min(2 * this.#averageGapMs, this.maxMs);
+    if (!this.adaptive) return this.maxMs;
+    // Nothing while work usually comes later than the bound.
+    return this.#averageGapMs <= this.maxMs ? this.maxMs : 0;
   }
 
   /**
