@@ -47,7 +47,9 @@ enum Op : int32_t {
   OP_RECV_SELECT = 15,     // recv into a buffer the kernel picks from group D_ARG
   OP_RECV_MULTISHOT = 16,  // multishot recv, buffers from group D_ARG (6.0+)
   OP_ACCEPT_MULTISHOT = 17,  // multishot accept (5.19+)
-  OP_COUNT = 18,
+  // 18..39 are reserved for filesystem opcodes.
+  OP_SHUTDOWN = 40,  // shutdown(2) of a socket; `how` (SHUT_RD/WR/RDWR) in D_FLAGS (5.11+)
+  OP_COUNT = 41,
 };
 
 // Our own stable bit numbers, translated to IOSQE_* by the native layer.
@@ -56,7 +58,10 @@ enum SqeFlag : int32_t {
   SQE_HARDLINK = 1 << 1,
   SQE_FIXED_FILE = 1 << 2,
   SQE_ASYNC = 1 << 3,
-  SQE_ALL = (1 << 4) - 1,
+  // Not an IOSQE_* flag: the op does not keep the event loop alive (an
+  // unreferenced socket's recv or accept). The ring counts such ops apart.
+  SQE_WEAK = 1 << 4,
+  SQE_ALL = (1 << 5) - 1,
 };
 
 // Each iovec of readv/writev is three int32 words in the iov array: chunk, offset, length.

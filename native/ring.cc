@@ -242,6 +242,7 @@ Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
       if (aux->bufferGroup >= 0) bufferRings_.at(static_cast<uint32_t>(aux->bufferGroup)).activeOps++;
       aux_[UserData(d)] = std::move(aux);
     }
+    if (d[D_SQE_FLAGS] & SQE_WEAK) weakOps_.insert(UserData(d));
     inFlight_++;
   }
   // Once SQEs are prepared they belong to the kernel: never report failure
@@ -265,20 +266,27 @@ int NativeRing::SubmitPending() {
 }
 
 void NativeRing::UpdateKeepAlive() {
-  bool want = live_ && inFlight_ > 0;
-  if (want == keepingAlive_) return;
-  keepingAlive_ = want;
+  // While anything is in flight, this object and the completion callback must
+  // stay alive (the kernel still holds arena memory they track). The loop is
+  // kept alive only by ops that were not submitted as weak.
+  bool hold = live_ && inFlight_ > 0;
+  bool loop = hold && inFlight_ > static_cast<int64_t>(weakOps_.size());
+  if (loop != loopRef_ && poll_ != nullptr) {
+    loopRef_ = loop;
+    if (loop) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    else uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  }
+  if (hold == holdingRefs_) return;
+  holdingRefs_ = hold;
   // Raw calls: this also runs from libuv callbacks, where a failed wrapper
   // call would try to build an Error outside any handle scope.
   uint32_t count;
   napi_ref self = Napi::ObjectWrap<NativeRing>::operator napi_ref();
   napi_ref callback = onComplete_;
-  if (want) {
-    uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (hold) {
     napi_reference_ref(env_, callback, &count);
     napi_reference_ref(env_, self, &count);
   } else {
-    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
     napi_reference_unref(env_, callback, &count);
     napi_reference_unref(env_, self, &count);
   }
@@ -302,6 +310,7 @@ unsigned NativeRing::ReapInto(int32_t* out, size_t capacity) {
       if ((cqe->flags & IORING_CQE_F_BUFFER) && !bufferRings_.empty()) NoteSelectedBuffer(ud, cqe->flags);
       if (!(cqe->flags & IORING_CQE_F_MORE)) {
         inFlight_--;
+        if (!weakOps_.empty()) weakOps_.erase(ud);
         if (!aux_.empty()) {
           if (!bufferRings_.empty()) FinishBufferSelect(ud);
           aux_.erase(ud);
@@ -410,8 +419,10 @@ void NativeRing::Teardown(bool waitForKernel) {
   io_uring_queue_exit(&ring_);
   if (eventFd_ >= 0) close(eventFd_);
   eventFd_ = -1;
-  if (keepingAlive_) {
-    keepingAlive_ = false;
+  loopRef_ = false;
+  weakOps_.clear();
+  if (holdingRefs_) {
+    holdingRefs_ = false;
     onComplete_.Unref();
     Unref();
   }

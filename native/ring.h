@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "buffer-ring.h"
@@ -67,7 +68,8 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
 
   struct io_uring ring_ {};
   bool live_ = false;
-  bool keepingAlive_ = false;
+  bool holdingRefs_ = false;        // JS object and callback referenced: ops in flight
+  bool loopRef_ = false;            // poll handle referenced: ops in flight that keep the loop alive
   bool submitDeferred_ = false;     // the kernel refused a submit (EBUSY/EAGAIN): retry on next wake
   uint32_t appliedFlags_ = 0;
   unsigned fixedCapacity_ = 0;      // size of the sparse registered-buffer table
@@ -75,6 +77,9 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   uint64_t fixedBufferOps_ = 0;
   uint64_t fixedFileOps_ = 0;
   int64_t inFlight_ = 0;            // SQEs prepared whose final CQE has not been reaped
+  // user_data of in-flight ops submitted with SQE_WEAK: they hold their memory
+  // like any op but do not keep the event loop alive (unreferenced sockets).
+  std::unordered_set<uint64_t> weakOps_;
   int eventFd_ = -1;
   uv_poll_t* poll_ = nullptr;
   napi_env env_ = nullptr;

@@ -56,6 +56,11 @@ export interface NativeSockets {
   bind(fd: number, address: Uint8Array): void;
   listen(fd: number, backlog: number): void;
   getsockname(fd: number): Uint8Array;
+  getpeername(fd: number): Uint8Array;
+  /** 0, or a negative errno. `option` is one of SocketOption (src/net/socket-options.ts). */
+  setSocketOption(fd: number, option: number, value: number): number;
+  /** [domain, type, listening], or a negative errno (ENOTSOCK, EBADF). */
+  socketInfo(fd: number): [number, number, boolean] | number;
   pipe(): [number, number];
 }
 

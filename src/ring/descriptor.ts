@@ -42,17 +42,26 @@ export const enum Op {
   RECV_MULTISHOT = 16,
   /** Multishot accept (5.19+): one SQE, a CQE per connection. */
   ACCEPT_MULTISHOT = 17,
+  // 18..39 are reserved for filesystem opcodes.
+  /** shutdown(2) of a socket (5.11+); `how` in D_FLAGS. */
+  SHUTDOWN = 40,
 }
 
 export const OP_SYSCALL: readonly string[] = [
   'nop', 'read', 'write', 'readv', 'writev', 'open', 'close', 'statx', 'fsync',
   'accept', 'connect', 'recv', 'send', 'timeout', 'cancel', 'recv', 'recv', 'accept',
 ];
+(OP_SYSCALL as string[])[Op.SHUTDOWN] = 'shutdown';
 
 export const SQE_LINK = 1 << 0;
 export const SQE_HARDLINK = 1 << 1;
 export const SQE_FIXED_FILE = 1 << 2;
 export const SQE_ASYNC = 1 << 3;
+/**
+ * Not an IOSQE_* flag: the op does not keep the event loop alive (the recv or
+ * accept of an unreferenced socket). The native ring counts such ops apart.
+ */
+export const SQE_WEAK = 1 << 4;
 
 export const SETUP_SQPOLL = 1 << 0;
 export const SETUP_COOP_TASKRUN = 1 << 1;

@@ -35,6 +35,13 @@ export interface EngineOptions {
   metrics?: PerformanceMetrics | null;
   /** Where op-level records go (trace: every completion; debug: failures and full-ring flushes). */
   log?: LogSink;
+  /**
+   * Most ops in flight at once. Default: the completion queue's size, so the
+   * kernel never has to hold a completion back. A layer whose ops live long
+   * (a socket's multishot recv) raises it on kernels that keep overflowing
+   * completions instead of dropping them (IORING_FEAT_NODROP, 5.5+).
+   */
+  maxInFlight?: number;
 }
 
 export interface EngineStats {
@@ -56,6 +63,7 @@ export class Engine {
   readonly arena = Arena.forThread();
   readonly sqEntries: number;
   readonly cqEntries: number;
+  readonly maxInFlight: number;
   closed = false;
   /** Buffer groups registered on this ring, by group id. */
   readonly groups = new Map<number, import('../buffers/buffer-group').BufferGroup>();
@@ -108,6 +116,7 @@ export class Engine {
     const info = this.native.info();
     this.sqEntries = Math.min(info.sqEntries!, options.entries);
     this.cqEntries = info.cqEntries!;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? this.cqEntries);
   }
 
   info(): NativeRingInfo {
@@ -205,6 +214,24 @@ export class Engine {
     this.queue.push(rec);
     this.scheduleFlush();
     return promise;
+  }
+
+  /**
+   * @internal Queues an op that reports by callback, without a promise: the
+   * caller sets `rec.resolve`/`rec.reject` (and `settle`, `more`) before. For
+   * layers that complete many ops per turn (sockets). Returns false, having
+   * freed the op's memory, if the engine is closed.
+   */
+  enqueueCallback(rec: OpRecord): boolean {
+    if (this.closed) {
+      this.releaseAll(rec, false);
+      return false;
+    }
+    this.assignId(rec);
+    if (this.metrics !== null) rec.t0 = performance.now();
+    this.queue.push(rec);
+    this.scheduleFlush();
+    return true;
   }
 
   /** True while `rec` is one of this engine's live ops. */
@@ -319,7 +346,7 @@ export class Engine {
       while (
         batch.length < this.sqEntries &&
         this.queueHead < this.queue.length &&
-        this.inFlight + batch.length < this.cqEntries
+        this.inFlight + batch.length < this.maxInFlight
       ) {
         const rec = this.queue[this.queueHead];
         if (rec.state !== OpState.Queued) {
@@ -330,7 +357,7 @@ export class Engine {
         if (iovWords + need > this.iovs.length) break;
         // A batch goes to the kernel whole, or waits for the next submit.
         if (rec.groupSize > 1 && batch.length > 0 &&
-            (batch.length + rec.groupSize > this.sqEntries || this.inFlight + batch.length + rec.groupSize > this.cqEntries)) break;
+            (batch.length + rec.groupSize > this.sqEntries || this.inFlight + batch.length + rec.groupSize > this.maxInFlight)) break;
         this.queueHead++;
         if (need > 0) {
           rec.chunk2 = iovWords / IOV_WORDS;
