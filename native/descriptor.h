@@ -47,9 +47,7 @@ enum Op : int32_t {
   OP_RECV_SELECT = 15,     // recv into a buffer the kernel picks from group D_ARG
   OP_RECV_MULTISHOT = 16,  // multishot recv, buffers from group D_ARG (6.0+)
   OP_ACCEPT_MULTISHOT = 17,  // multishot accept (5.19+)
-  // 18..39 are reserved for filesystem opcodes.
-  OP_SHUTDOWN = 40,  // shutdown(2) of a socket; `how` (SHUT_RD/WR/RDWR) in D_FLAGS (5.11+)
-  OP_COUNT = 41,
+  OP_COUNT = 18,
 };
 
 // Our own stable bit numbers, translated to IOSQE_* by the native layer.

@@ -169,6 +169,19 @@ Napi::Value SocketInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// shutdown(fd, how): 0 or a negative errno. Synchronous on purpose: a
+// listening socket must stop taking connections (and free its port) the
+// moment a server closes, while its accept is still being cancelled.
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd, how;
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd) || !GetInt32(info[1], SHUT_RD, SHUT_RDWR, &how)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "shutdown(fd, how)");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, shutdown(fd, how) < 0 ? -errno : 0);
+}
+
 Napi::Value Pipe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fds[2];
@@ -190,6 +203,7 @@ void DefineSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));
   exports.Set("setSocketOption", Napi::Function::New(env, SetSocketOption, "setSocketOption"));
   exports.Set("socketInfo", Napi::Function::New(env, SocketInfo, "socketInfo"));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
 }
 
 }  // namespace sr

@@ -193,10 +193,6 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
       if (flags & ~kAcceptFlags) return Bad("unknown accept flags");
       if (d[D_CHUNK2] != -1) return Bad("multishot accept reports no address");
       return {};
-    case OP_SHUTDOWN:
-      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
-      if (flags != SHUT_RD && flags != SHUT_WR && flags != SHUT_RDWR) return Bad("shutdown how must be SHUT_RD, SHUT_WR or SHUT_RDWR");
-      return {};
     case OP_TIMEOUT: {
       double ns = Position(d);
       if (!IsIntegral(ns) || ns < 0 || ns > kMaxSafeInteger) return Bad("timeout out of range");
@@ -296,9 +292,6 @@ std::unique_ptr<Aux> PrepareSqe(const SqeContext& ctx, const int32_t* d, struct 
       break;
     case OP_ACCEPT_MULTISHOT:
       io_uring_prep_multishot_accept(sqe, fd, nullptr, nullptr, flags);
-      break;
-    case OP_SHUTDOWN:
-      io_uring_prep_shutdown(sqe, fd, flags);
       break;
     case OP_TIMEOUT: {
       aux = std::make_unique<Aux>();

@@ -61,6 +61,8 @@ export interface NativeSockets {
   setSocketOption(fd: number, option: number, value: number): number;
   /** [domain, type, listening], or a negative errno (ENOTSOCK, EBADF). */
   socketInfo(fd: number): [number, number, boolean] | number;
+  /** shutdown(2): 0, or a negative errno. */
+  shutdown(fd: number, how: number): number;
   pipe(): [number, number];
 }
 

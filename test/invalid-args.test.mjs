@@ -167,6 +167,8 @@ test('native: every hostile descriptor field is refused before submit', async ()
     ['timeout NaN', () => ((desc[D.OP] = 13), (f64[4] = NaN))],
     ['cancel without target', () => ((desc[D.OP] = 14), (desc[D.OFF2] = -1))],
     ['dirfd -5 for openat', () => ((desc[D.OP] = 5), (desc[D.FD] = -5))],
+    ['opcode past the last', () => (desc[D.OP] = 18)],
+    ['weak op with unknown flag beside it', () => (desc[D.SQE] = (1 << 4) | (1 << 5))],
   ];
   for (const [name, corrupt] of cases) {
     validRead();

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Runs the uvu suite once per configuration (backend x worker count) in a
-// fresh process each, then prints one closing line summed over every run:
+// fresh process each, then Node's own net tests against safer-ring/net once
+// per backend, and prints one closing line summed over every run:
 //   N passed, N failed
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -47,6 +49,45 @@ for (const config of configurations) {
   passed += ok;
   failed += bad;
   summary.push(`  ${config.name}: ${ok} ok, ${bad} not ok, ${skipped} skipped (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+// Node's own net tests (test-net-*), run against safer-ring/net once per
+// backend (the worker count does not touch sockets). They live in a
+// shared/node-tests folder beside the checkout (see its README).
+function findNodeTests() {
+  for (let dir = root, i = 0; i < 3; i++, dir = path.dirname(dir)) {
+    const candidate = path.join(path.dirname(dir), 'shared', 'node-tests', 'run.sh');
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+const runNodeSuite = !only || 'node-net-suite'.includes(only) || only.includes('node-net');
+if (runNodeSuite) {
+  const runner = findNodeTests();
+  if (runner === null) {
+    summary.push('  Node net suite: skipped (no shared/node-tests folder beside the checkout, e.g. ../shared/node-tests)');
+  } else {
+    for (const backend of ['io_uring', 'fallback']) {
+      const name = `Node's net suite, ${backend} backend`;
+      process.stdout.write(`\n=== ${name} ===\n`);
+      const t0 = Date.now();
+      const run = spawnSync('bash', [runner, '--suite', 'net', path.join(root, 'dist', 'src', 'net', 'index.js')], {
+        cwd: root,
+        env: { ...process.env, SAFER_RING_BACKEND: backend, JOBS: process.env.JOBS ?? '2', NODETESTS_QUIET: '1' },
+        encoding: 'utf8',
+        timeout: 8 * 60 * 1000,
+      });
+      const out = `${run.stdout ?? ''}${run.stderr ?? ''}`;
+      process.stdout.write(out.split('\n').filter((l) => !l.startsWith('PASS ') && !l.startsWith('SKIP ')).join('\n'));
+      const m = /(\d+) passed, (\d+) failed of (\d+) applicable/.exec(out);
+      const ok = Number(m?.[1] ?? 0);
+      const bad = Number(m?.[2] ?? 0) + (m === null ? 1 : 0);
+      passed += ok;
+      failed += bad;
+      summary.push(`  ${name}: ${ok} ok, ${bad} not ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  }
 }
 
 process.stdout.write(`\n${summary.join('\n')}\n`);

@@ -9,16 +9,17 @@
 // over io_uring; see docs/net.md for the parts node:net reaches past it.
 //
 // Per handle, at most one op of each kind is in flight: a receive (multishot
-// where the kernel has it), a send, a connect, a shutdown, an accept. Reads
+// where the kernel has it), a send, a connect, an accept. Reads
 // are delivered the way node:net's onStreamRead does it (push, pause the
 // receive when the stream is full); writes complete their WriteWrap when the
 // kernel has taken every byte.
 import { AsyncResource } from 'node:async_hooks';
 import { closeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { binding } from '../native';
 import { Op } from '../ring/descriptor';
 import type { OpRecord } from '../ring/op-record';
-import { MAX_SEND, netIo, NetIo, OpTarget, SHUT_WR } from './io';
+import { MAX_SEND, netIo, NetIo, OpTarget } from './io';
 import { errnoException } from './node-errors';
 
 const E = osConstants.errno;
@@ -28,6 +29,7 @@ export const UV_EINVAL = -E.EINVAL;
 export const UV_EBADF = -E.EBADF;
 export const UV_ENOTCONN = -E.ENOTCONN;
 export const UV_EALREADY = -E.EALREADY;
+const SHUT_WR = 1;
 
 /** The Socket or Server a handle belongs to (node:net keeps its own owner_symbol too). */
 export const kOwner = Symbol('safer-ring.net.owner');
@@ -95,7 +97,6 @@ export abstract class StreamHandle implements OpTarget {
   #send: OpRecord | null = null;
   #sendLength = 0;
   #shutdownReq: Req | null = null;
-  #shutdown: OpRecord | null = null;
   // connect and listen
   #connect: OpRecord | null = null;
   #connectReq: Req | null = null;
@@ -342,10 +343,7 @@ export abstract class StreamHandle implements OpTarget {
     }
     let pending = 0;
     for (let j = 0; j < this.#jobs.length && pending < MAX_SEND; j++) pending += this.#jobs[j].bytes;
-    if (pending === 0) {
-      if (this.#shutdownReq !== null && this.#shutdown === null) this.#startShutdown();
-      return;
-    }
+    if (pending === 0) return;
     // The first job's acknowledged bytes are behind the cursor.
     const firstDone = this.#ackedOfFirst();
     const length = Math.min(pending - firstDone, MAX_SEND);
@@ -404,6 +402,7 @@ export abstract class StreamHandle implements OpTarget {
     }
     if (!this.#closing) this.#pumpSends();
     for (const [job, status] of completed) this.#complete(job, status);
+    if (this.#shutdownReq !== null && this.#jobs.length === 0 && this.#send === null && !this.#closing) this.#shutdownNow();
     this.#maybeFinishClose();
   }
 
@@ -441,26 +440,35 @@ export abstract class StreamHandle implements OpTarget {
     if (typeof req.oncomplete === 'function') this.resource.runInAsyncScope(req.oncomplete, req, status);
   }
 
+  /**
+   * Half-closes the socket (SHUT_WR) once every queued byte is sent. This is
+   * a plain shutdown(2), as libuv does it: it never blocks, and the peer's
+   * EOF must not overtake this side's completion (io_uring's SHUTDOWN op runs
+   * on a kernel worker thread, so its completion can arrive after the peer's).
+   * With nothing queued it happens now and node:net is told it finished
+   * synchronously (the `1` its _final expects for that).
+   */
   shutdown(req: Req): number {
     if (this.#closing || this.fdValue < 0) return UV_ENOTCONN;
     if (this.#shutdownReq !== null) return UV_EALREADY;
+    if (this.#jobs.length === 0 && this.#send === null) {
+      const r = this.shutdownSocket(this.fdValue);
+      return r < 0 ? r : 1;
+    }
     this.#shutdownReq = req;
-    if (this.#jobs.length === 0 && this.#send === null) this.#startShutdown();
     return 0;
   }
 
-  #startShutdown(): void {
-    const rec = this.io.shutdown(this, this.fdValue, !this.#ref, SHUT_WR);
-    this.#shutdown = rec;
-    if (!this.io.submit(rec)) this.#shutdown = null;
+  #shutdownNow(): void {
+    const req = this.#shutdownReq!;
+    this.#shutdownReq = null;
+    const r = this.shutdownSocket(this.fdValue);
+    if (typeof req.oncomplete === 'function') this.resource.runInAsyncScope(req.oncomplete, req, r < 0 ? r : 0);
   }
 
-  #shutdownDone(res: number): void {
-    this.#shutdown = null;
-    const req = this.#shutdownReq;
-    this.#shutdownReq = null;
-    if (req !== null && typeof req.oncomplete === 'function') this.resource.runInAsyncScope(req.oncomplete, req, res < 0 ? res : 0);
-    this.#maybeFinishClose();
+  /** shutdown(fd, SHUT_WR): 0 or a negative errno. */
+  private shutdownSocket(fd: number): number {
+    return binding!.shutdown(fd, SHUT_WR);
   }
 
   // ---- connecting ----
@@ -563,8 +571,6 @@ export abstract class StreamHandle implements OpTarget {
         return this.#sendDone(rec, res);
       case Op.CONNECT:
         return this.#connectDone(res);
-      case Op.SHUTDOWN:
-        return this.#shutdownDone(res);
       case Op.ACCEPT:
       case Op.ACCEPT_MULTISHOT:
         return this.resource.runInAsyncScope(this.#acceptDone, this, rec, res);
@@ -623,8 +629,12 @@ export abstract class StreamHandle implements OpTarget {
     if (typeof callback === 'function') this.#closeCallback = callback;
     this.reading = false;
     this.#wantRead = false;
+    // libuv closes the socket at once: a listener's port is free by the time
+    // close() returns. Here the fd is closed once every op has answered its
+    // cancel, so what must happen now happens in this hook.
+    this.onClosing(this.#listening);
     this.#listening = false;
-    for (const rec of [this.#recv, this.#send, this.#connect, this.#shutdown, this.#accept]) {
+    for (const rec of [this.#recv, this.#send, this.#connect, this.#accept]) {
       if (rec !== null) this.io.cancel(rec);
     }
     this.#maybeFinishClose();
@@ -632,7 +642,7 @@ export abstract class StreamHandle implements OpTarget {
 
   #maybeFinishClose(): void {
     if (!this.#closing || this.#closed) return;
-    if (this.#recv !== null || this.#send !== null || this.#connect !== null || this.#shutdown !== null || this.#accept !== null) return;
+    if (this.#recv !== null || this.#send !== null || this.#connect !== null || this.#accept !== null) return;
     this.#closed = true;
     const fd = this.fdValue;
     this.fdValue = -1;
@@ -643,7 +653,6 @@ export abstract class StreamHandle implements OpTarget {
         // already gone: nothing to release
       }
     }
-    this.onClosed();
     // libuv runs close callbacks in a later phase of the loop, after the
     // cancelled requests' callbacks: so do we.
     setImmediate(() => {
@@ -667,6 +676,6 @@ export abstract class StreamHandle implements OpTarget {
     });
   }
 
-  /** Hook: the fd has just been closed (a unix listener removes its path). */
-  protected onClosed(): void {}
+  /** Hook: close() was called (the fd closes once every op has answered). */
+  protected abstract onClosing(listening: boolean): void;
 }

@@ -14,8 +14,8 @@ import { connect as ringConnect, Socket as RingSocket } from './socket';
 import { createServer as ringCreateServer, createServerHandle, Server as RingServer } from './server';
 import http from 'node:http';
 
-/** The io_uring opcodes the sockets need (all there since 5.11). */
-const NEEDED_OPS = ['ACCEPT', 'CONNECT', 'SEND', 'RECV', 'SHUTDOWN', 'ASYNC_CANCEL'];
+/** The io_uring opcodes the sockets need (all there since 5.6). */
+const NEEDED_OPS = ['ACCEPT', 'CONNECT', 'SEND', 'RECV', 'ASYNC_CANCEL'];
 
 function ringAvailable(): boolean {
   if (backend().name !== 'io_uring') return false;

@@ -11,6 +11,7 @@ import { StreamHandle, UV_EINVAL } from './handle';
 
 const E = osConstants.errno;
 const SOCK_STREAM = 1;
+const SHUT_RDWR = 2;
 /** libuv's UV_TCP_IPV6ONLY bind flag. */
 const UV_TCP_IPV6ONLY = 1;
 /** libuv's uv_pipe_chmod modes. */
@@ -209,6 +210,11 @@ export class TCPHandle extends StreamHandle {
     return 0;
   }
 
+  /** A listener stops taking connections, and frees its port, now. */
+  protected onClosing(listening: boolean): void {
+    if (listening && this.fdValue >= 0) sys().shutdown(this.fdValue, SHUT_RDWR);
+  }
+
   /** Which family the socket has (AF_INET/AF_INET6), 0 before it exists. */
   get family(): number {
     return this.#family;
@@ -292,7 +298,8 @@ export class PipeHandle extends StreamHandle {
 
   setPendingInstances(): void {}
 
-  protected override onClosed(): void {
+  /** libuv removes a bound path when the handle closes: no new connection can find it. */
+  protected onClosing(): void {
     if (this.#boundPath === null) return;
     try {
       unlinkSync(this.#boundPath);

@@ -42,16 +42,12 @@ export const enum Op {
   RECV_MULTISHOT = 16,
   /** Multishot accept (5.19+): one SQE, a CQE per connection. */
   ACCEPT_MULTISHOT = 17,
-  // 18..39 are reserved for filesystem opcodes.
-  /** shutdown(2) of a socket (5.11+); `how` in D_FLAGS. */
-  SHUTDOWN = 40,
 }
 
 export const OP_SYSCALL: readonly string[] = [
   'nop', 'read', 'write', 'readv', 'writev', 'open', 'close', 'statx', 'fsync',
   'accept', 'connect', 'recv', 'send', 'timeout', 'cancel', 'recv', 'recv', 'accept',
 ];
-(OP_SYSCALL as string[])[Op.SHUTDOWN] = 'shutdown';
 
 export const SQE_LINK = 1 << 0;
 export const SQE_HARDLINK = 1 << 1;

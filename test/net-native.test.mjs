@@ -1,0 +1,99 @@
+// The io_uring side of safer-ring/net: the native socket helpers check their
+// arguments, receive buffers go back to the kernel once their bytes are
+// copied out, and a paused socket has no receive in flight.
+import { test as base } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import { once } from 'node:events';
+import { createServer, connect } from 'safer-ring/net';
+import { ioUringOnly, nativeBinding, NOT_OPEN_FD, patternFile } from './helpers/env.mjs';
+import { listening, patterned } from './helpers/net-streams.mjs';
+
+// On the fallback backend the module is node:net: nothing of this exists there.
+const test = ioUringOnly(base);
+
+function throwsCode(fn, code) {
+  try {
+    fn();
+  } catch (err) {
+    assert.is(err.code, code, err.message);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
+
+test('socket helpers refuse bad arguments and report syscall failures as negative errnos', () => {
+  const native = nativeBinding();
+  throwsCode(() => native.setSocketOption(-1, 1, 1), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.setSocketOption(3, 0, 1), 'ERR_INVALID_ARG_VALUE'); // no option 0
+  throwsCode(() => native.setSocketOption(3, 9, 1), 'ERR_INVALID_ARG_VALUE'); // nor 9
+  throwsCode(() => native.setSocketOption(3, 1, 2), 'ERR_OUT_OF_RANGE'); // TCP_NODELAY is 0 or 1
+  throwsCode(() => native.setSocketOption(3, 3, 0), 'ERR_OUT_OF_RANGE'); // TCP_KEEPIDLE >= 1
+  throwsCode(() => native.setSocketOption(3, 1, 1.5), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.socketInfo('3'), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.shutdown(3, 7), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.getpeername(-2), 'ERR_INVALID_ARG_VALUE');
+  assert.is(native.socketInfo(NOT_OPEN_FD), -9); // EBADF
+  const file = fs.openSync(patternFile(16), 'r');
+  assert.is(native.socketInfo(file), -88); // ENOTSOCK
+  assert.is(native.setSocketOption(file, 1, 1), -88);
+  fs.closeSync(file);
+  const sock = native.socket(2, 1, 0);
+  assert.equal(native.socketInfo(sock), [2, 1, false]);
+  assert.is(native.shutdown(sock, 1), -107); // ENOTCONN
+  throwsCode(() => native.getpeername(sock), 'ENOTCONN');
+  assert.is(native.setSocketOption(sock, 1, 1), 0);
+  fs.closeSync(sock);
+});
+
+test('receive buffers go back to the kernel as soon as their bytes are copied out', async () => {
+  const { netIo } = await import('../dist/src/net/io.js');
+  const server = createServer((s) => s.pipe(s));
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const client = connect(port, '127.0.0.1');
+  const payload = patterned(3 * 1024 * 1024, 5);
+  let got = 0;
+  client.on('data', (d) => (got += d.length));
+  client.end(payload);
+  await once(client, 'end');
+  assert.is(got, payload.length);
+  const stats = netIo().group.stats();
+  assert.is(stats.held, 0);
+  assert.is(stats.available, stats.count, 'every buffer is in the kernel\'s ring again');
+  assert.ok(stats.kernelSelections > 0);
+  await new Promise((res) => server.close(res));
+});
+
+test('a full readable buffer stops the receive; reading again arms it and nothing is lost', async () => {
+  const { netIo } = await import('../dist/src/net/io.js');
+  const engine = netIo().engine;
+  let peer;
+  const server = createServer((s) => (peer = s));
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const client = connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  while (peer === undefined) await new Promise((res) => setTimeout(res, 2));
+  peer.pause(); // as in node:net, a paused socket reads on until its buffer reaches the high-water mark
+  peer.read(0);
+  await new Promise((res) => setTimeout(res, 20));
+  const reading = engine.stats().inFlight;
+  const payload = patterned(2 * 1024 * 1024, 11);
+  client.write(payload);
+  await new Promise((res) => setTimeout(res, 100));
+  assert.is(engine.stats().inFlight, reading - 1, 'the full socket\'s receive was cancelled');
+  const buffered = peer.readableLength;
+  assert.ok(buffered >= peer.readableHighWaterMark && buffered <= 512 * 1024, `buffered ${buffered} bytes, not the 2 MiB sent`);
+  const parts = [];
+  peer.on('data', (d) => parts.push(d));
+  peer.resume();
+  let got = 0;
+  while ((got = parts.reduce((n, p) => n + p.length, 0)) < payload.length) await new Promise((res) => setTimeout(res, 5));
+  assert.is(got, payload.length);
+  assert.ok(Buffer.concat(parts).equals(payload), 'every byte, in order');
+  assert.is(engine.stats().inFlight, reading, 'receiving again');
+  client.destroy();
+  peer.destroy();
+  await new Promise((res) => server.close(res));
+});
+
+test.run();
