@@ -83,8 +83,11 @@ async function rawEcho(io) {
   }
 }
 
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+if (!kind?.startsWith('send-')) {
+  // A server lives until the benchmark closes its stdin.
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
 
 switch (kind) {
   case 'echo-node': echo(nodeNet); break;

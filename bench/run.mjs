@@ -28,6 +28,11 @@ const BENCHMARKS = [
     description: 'random 4 KiB reads, QD64 and QD1, on a Ring built from each SaferRingConfig preset',
   },
   {
+    name: 'net',
+    script: 'net.mjs',
+    description: 'safer-ring/net vs node:net: echo (C client), 1 GiB bulk, node:http with wrk; raw Ring vs Runtime echo',
+  },
+  {
     name: 'signaling',
     script: 'signaling.mjs',
     description: 'one wake main → worker → main: Atomics.waitAsync vs postMessage vs Atomics.wait vs piscina; 64 records per wake, 64 in flight',

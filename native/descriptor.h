@@ -47,7 +47,9 @@ enum Op : int32_t {
   OP_RECV_SELECT = 15,     // recv into a buffer the kernel picks from group D_ARG
   OP_RECV_MULTISHOT = 16,  // multishot recv, buffers from group D_ARG (6.0+)
   OP_ACCEPT_MULTISHOT = 17,  // multishot accept (5.19+)
-  OP_COUNT = 18,
+  // 18..39 are reserved for filesystem opcodes.
+  OP_SEND_ZC = 40,  // zero-copy send (6.0+): a result CQE, then a notification once the buffer is free
+  OP_COUNT = 41,
 };
 
 // Our own stable bit numbers, translated to IOSQE_* by the native layer.

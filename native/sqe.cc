@@ -174,6 +174,7 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
       return {};
     case OP_RECV:
     case OP_SEND:
+    case OP_SEND_ZC:
       if (Invalid bad = CheckFd(ctx, d, false)) return bad;
       if (flags & ~kMsgFlags) return Bad("unknown message flags");
       return CheckRange(ctx, d[D_CHUNK], d[D_OFF], d[D_LEN], "buffer range out of bounds");
@@ -281,6 +282,18 @@ std::unique_ptr<Aux> PrepareSqe(const SqeContext& ctx, const int32_t* d, struct 
     case OP_SEND:
       io_uring_prep_send(sqe, fd, Address(ctx, d[D_CHUNK], d[D_OFF]), d[D_LEN], flags);
       break;
+    case OP_SEND_ZC: {
+      // The kernel sends from the pages themselves and says when it is done
+      // with them (IORING_CQE_F_NOTIF): the arena slot stays in flight until
+      // then. A registered chunk saves pinning its pages for every send.
+      const Chunk& c = (*ctx.chunks)[d[D_CHUNK]];
+      io_uring_prep_send_zc(sqe, fd, c.base + d[D_OFF], d[D_LEN], flags, 0);
+      if (c.fixedIndex >= 0) {
+        sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+        sqe->buf_index = static_cast<uint16_t>(c.fixedIndex);
+      }
+      break;
+    }
     case OP_RECV_SELECT:
     case OP_RECV_MULTISHOT:
       aux = std::make_unique<Aux>();

@@ -167,7 +167,10 @@ test('native: every hostile descriptor field is refused before submit', async ()
     ['timeout NaN', () => ((desc[D.OP] = 13), (f64[4] = NaN))],
     ['cancel without target', () => ((desc[D.OP] = 14), (desc[D.OFF2] = -1))],
     ['dirfd -5 for openat', () => ((desc[D.OP] = 5), (desc[D.FD] = -5))],
-    ['opcode past the last', () => (desc[D.OP] = 18)],
+    ['reserved opcode 20', () => (desc[D.OP] = 20)],
+    ['opcode past the last', () => (desc[D.OP] = 41)],
+    ['zero-copy send past its chunk', () => ((desc[D.OP] = 40), (desc[D.LEN] = 5000))],
+    ['zero-copy send with unknown flags', () => ((desc[D.OP] = 40), (desc[D.FLAGS] = 1 << 29))],
     ['weak op with unknown flag beside it', () => (desc[D.SQE] = (1 << 4) | (1 << 5))],
   ];
   for (const [name, corrupt] of cases) {

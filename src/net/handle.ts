@@ -30,6 +30,8 @@ export const UV_EBADF = -E.EBADF;
 export const UV_ENOTCONN = -E.ENOTCONN;
 export const UV_EALREADY = -E.EALREADY;
 const SHUT_WR = 1;
+/** Marks a zero-copy send whose result completion has been handled (OpRecord.arg is free for sends). */
+const ZC_RESULT_SEEN = 1;
 
 /** The Socket or Server a handle belongs to (node:net keeps its own owner_symbol too). */
 export const kOwner = Symbol('safer-ring.net.owner');
@@ -71,6 +73,8 @@ export abstract class StreamHandle implements OpTarget {
   bytesWritten = 0;
   /** Bytes handed to write*() that the kernel has not taken yet. */
   writeQueueSize = 0;
+  /** Large sends may go out zero-copy (TCP sockets; unix sockets cannot). */
+  protected zeroCopy = false;
   [kOwner]: any = null;
 
   protected readonly io: NetIo;
@@ -86,6 +90,7 @@ export abstract class StreamHandle implements OpTarget {
   #wantRead = false;
   #eof = false;
   #userBuffer: Uint8Array | null = null;
+  #userRead: UserRead | null | undefined = undefined;
   /** Bytes a user buffer (onread) could not take yet, delivered at the next readStart. */
   #leftover: Buffer | null = null;
   #leftoverEof = false;
@@ -183,9 +188,10 @@ export abstract class StreamHandle implements OpTarget {
     const stream = this[kOwner];
     stream._unrefTimer();
     if (stream.destroyed) return;
-    const user = stream[kUserRead] as UserRead | undefined;
+    // The onread option of the socket this handle serves (read once: it never changes).
+    const user = this.#userBuffer === null ? undefined : (this.#userRead ??= (stream[kUserRead] as UserRead | undefined) ?? null);
     let more: boolean;
-    if (user !== undefined && this.#userBuffer !== null) more = this.#fillUserBuffers(stream, user, data);
+    if (user) more = this.#fillUserBuffers(stream, user, data);
     else more = stream.push(data);
     if (!more) {
       this.reading = false;
@@ -368,7 +374,7 @@ export abstract class StreamHandle implements OpTarget {
       bi = 0;
       bo = 0;
     }
-    const rec = this.io.send(this, this.fdValue, !this.#ref, slot, 0, length);
+    const rec = this.io.send(this, this.fdValue, !this.#ref, slot, 0, length, this.zeroCopy);
     this.#send = rec;
     this.#sendLength = length;
     if (!this.io.submit(rec)) this.#send = null;
@@ -384,6 +390,13 @@ export abstract class StreamHandle implements OpTarget {
 
   #sendDone(rec: OpRecord, res: number): void {
     if (rec === this.#send) this.#send = null;
+    if (rec.op === Op.SEND_ZC && (res === -E.EOPNOTSUPP || res === -E.ENOTSUP)) {
+      // This socket cannot send zero-copy after all: nothing was sent; send the same bytes the plain way.
+      this.zeroCopy = false;
+      if (!this.#closing) this.#pumpSends();
+      this.#maybeFinishClose();
+      return;
+    }
     const completed: [WriteJob, number][] = [];
     if (res < 0) {
       // The jobs this send carried bytes of fail with its error; the rest are tried next.
@@ -561,14 +574,25 @@ export abstract class StreamHandle implements OpTarget {
   // ---- OpTarget: completions from the ring ----
 
   onMore(rec: OpRecord, res: number, flags: number): void {
-    if (rec.op === Op.ACCEPT_MULTISHOT) this.resource.runInAsyncScope(this.#onAccepted, this, res);
-    else this.resource.runInAsyncScope(this.#onData, this, rec, res, flags);
+    if (rec.op === Op.ACCEPT_MULTISHOT) {
+      this.resource.runInAsyncScope(this.#onAccepted, this, res);
+    } else if (rec.op === Op.SEND_ZC) {
+      // A zero-copy send's result; its slot stays the kernel's until the notification.
+      rec.arg = ZC_RESULT_SEEN;
+      this.#sendDone(rec, res);
+    } else {
+      this.resource.runInAsyncScope(this.#onData, this, rec, res, flags);
+    }
   }
 
   onFinal(rec: OpRecord, res: number, flags: number): void {
     switch (rec.op) {
       case Op.SEND:
         return this.#sendDone(rec, res);
+      case Op.SEND_ZC:
+        // The notification after the result, or the result itself when no notification follows.
+        if (rec.arg !== ZC_RESULT_SEEN) this.#sendDone(rec, res);
+        return;
       case Op.CONNECT:
         return this.#connectDone(res);
       case Op.ACCEPT:

@@ -14,7 +14,7 @@ import { backend } from '../backend/select';
 import { Arena, Slot } from '../buffers/arena';
 import { BufferGroup } from '../buffers/buffer-group';
 import { FeatureDetector } from '../features';
-import { Op, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN, SETUP_SINGLE_ISSUER, SQE_WEAK } from '../ring/descriptor';
+import { Op, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN, SETUP_FIXED_BUFFERS, SETUP_SINGLE_ISSUER, SQE_WEAK } from '../ring/descriptor';
 import { Engine, kEngine } from '../ring/engine';
 import { OpRecord } from '../ring/op-record';
 
@@ -27,8 +27,10 @@ const IORING_CQE_F_BUFFER = 1 << 0;
 /** Bytes of one provided receive buffer, and how many the group has. */
 export const RECV_BUFFER_SIZE = 64 * 1024;
 export const RECV_BUFFER_COUNT = 256;
+/** Sends this large or larger go out zero-copy where the kernel can (SEND_ZC, 6.0+): see docs/net.md. */
+export const ZERO_COPY_MIN = 64 * 1024;
 /** Largest single send: bigger writes go out in pieces of this size, one after another. */
-export const MAX_SEND = 256 * 1024;
+export const MAX_SEND = Number(process.env.SAFER_RING_NET_MAX_SEND ?? 256 * 1024);
 
 export type RecvMode = 'multishot' | 'select' | 'plain';
 
@@ -48,6 +50,8 @@ export class NetIo {
   readonly group: BufferGroup | null;
   readonly recvMode: RecvMode;
   readonly multishotAccept: boolean;
+  /** Sends of at least this many bytes are zero-copy (Infinity: never, the kernel has no SEND_ZC). */
+  readonly zeroCopyMin: number;
   /** A Buffer over each arena chunk, so strings can be encoded straight into a send slot. */
   readonly #chunkBuffers: Buffer[] = [];
 
@@ -57,19 +61,23 @@ export class NetIo {
     // completion is pending instead of when the thread next enters the
     // kernel; it took a one-connection echo round trip from ~40-60 us to
     // ~20 us here (docs/net.md). Older kernels drop it (and SINGLE_ISSUER,
-    // COOP_TASKRUN) one at a time at setup. Arena chunks are not registered
-    // as fixed buffers: SEND/RECV do not use them.
-    const flags = SETUP_COOP_TASKRUN | SETUP_SINGLE_ISSUER | SETUP_DEFER_TASKRUN;
+    // COOP_TASKRUN) one at a time at setup. Arena chunks are registered as
+    // fixed buffers where possible: zero-copy sends then skip pinning pages.
+    const flags = SETUP_COOP_TASKRUN | SETUP_SINGLE_ISSUER | SETUP_FIXED_BUFFERS | (process.env.SAFER_RING_NET_NODEFER ? 0 : SETUP_DEFER_TASKRUN);
     // Every connection keeps a receive (and a server its accept) in flight
     // for as long as it lives, so the number in flight may exceed the
     // completion queue's size: kernels with the opcodes used here (5.11+)
     // never drop a completion (IORING_FEAT_NODROP, 5.5), they hold it back.
-    this.engine = new Engine(choice.ringClass, { entries: 1024, setupFlags: flags, sqThreadIdleMs: 0, maxInFlight: 1 << 22 });
+    this.engine = new Engine(choice.ringClass, { entries: 1024, setupFlags: flags, sqThreadIdleMs: 0, maxInFlight: 1 << 22, eagerFlush: Number(process.env.SAFER_RING_NET_EAGER ?? 1e9) });
     this.arena = this.engine.arena;
     let group: BufferGroup | null = null;
     if (FeatureDetector.supports('bufferRings')) {
-      group = new BufferGroup({ [kEngine]: this.engine }, { id: 1, count: RECV_BUFFER_COUNT, size: RECV_BUFFER_SIZE });
-      if (group.mode !== 'ring') {
+      try {
+        group = new BufferGroup({ [kEngine]: this.engine }, { id: 1, count: RECV_BUFFER_COUNT, size: RECV_BUFFER_SIZE });
+      } catch {
+        group = null; // the kernel refused the buffer ring (memory limits): receive into arena slots instead
+      }
+      if (group !== null && group.mode !== 'ring') {
         group.close();
         group = null;
       }
@@ -77,6 +85,8 @@ export class NetIo {
     this.group = group;
     this.recvMode = group === null ? 'plain' : FeatureDetector.supports('multishotRecv') ? 'multishot' : 'select';
     this.multishotAccept = FeatureDetector.supports('multishotAccept');
+    const zc = FeatureDetector.supports('sendZeroCopy') && FeatureDetector.detect().opcodes.SEND_ZC === true;
+    this.zeroCopyMin = zc ? Number(process.env.SAFER_RING_NET_ZC_MIN ?? ZERO_COPY_MIN) : Infinity;
   }
 
   /** Submits `rec` (built by the functions below); false if the ring is closed. */
@@ -147,9 +157,15 @@ export class NetIo {
     return b;
   }
 
-  /** A send of `length` bytes from `slot` at `offset`: all or an error (MSG_WAITALL), never SIGPIPE. */
-  send(target: OpTarget, fd: number, weak: boolean, slot: Slot, offset: number, length: number): OpRecord {
-    const rec = record(Op.SEND, target, fd, weak);
+  /**
+   * A send of `length` bytes from `slot` at `offset`: all or an error
+   * (MSG_WAITALL), never SIGPIPE. From `zeroCopyMin` bytes on, on a socket
+   * that can (`zeroCopy`: TCP), it is a zero-copy send: its result comes as
+   * an F_MORE completion, and the slot
+   * stays in flight until the kernel's notification (the final completion).
+   */
+  send(target: OpTarget, fd: number, weak: boolean, slot: Slot, offset: number, length: number, zeroCopy: boolean): OpRecord {
+    const rec = record(zeroCopy && length >= this.zeroCopyMin ? Op.SEND_ZC : Op.SEND, target, fd, weak);
     rec.temp = slot;
     rec.chunk = slot.chunk;
     rec.off = slot.offset + offset;
@@ -235,9 +251,13 @@ function record(op: Op, target: OpTarget, fd: number, weak: boolean): OpRecord {
   rec.extra = target;
   if (weak) rec.sqeFlags = SQE_WEAK;
   if (target.onMore !== undefined) rec.more = moreCqe;
-  // The Engine rejects a cancelled op (after freeing its memory) through here.
-  rec.reject = () => target.onCancelled(rec);
+  rec.reject = rejectCancelled;
   return rec;
+}
+
+/** The Engine rejects a cancelled op (after freeing its memory) through here, as `rec.reject(err)`. */
+function rejectCancelled(this: OpRecord): void {
+  (this.extra as OpTarget).onCancelled(this);
 }
 
 let perThread: NetIo | undefined;

@@ -12,7 +12,7 @@ import nodeNet from 'node:net';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { kOwner, StreamHandle, UV_EINVAL } from './handle';
 import { errnoException, errServerAlreadyListen, uvExceptionWithHostPort } from './node-errors';
-import { handleForFd, Socket } from './socket';
+import { callableClass, handleForFd, Socket } from './socket';
 import { isRingHandle, PipeHandle, TCPHandle } from './wraps';
 
 const NodeServer = nodeNet.Server;
@@ -196,17 +196,13 @@ export function useRingListen(proto: object): void {
   Object.defineProperty(proto, 'listen', { value: listen, writable: true, configurable: true });
 }
 
+class RingServer extends NodeServer {}
+useRingListen(RingServer.prototype);
+
 export interface Server extends nodeNet.Server {}
 
 /** node:net's Server, accepting through io_uring. Callable with or without `new`. */
-export const Server = function Server(this: unknown, options?: unknown, connectionListener?: unknown) {
-  if (!new.target) return new (Server as any)(options, connectionListener);
-  return Reflect.construct(NodeServer, [options, connectionListener], new.target);
-} as unknown as typeof nodeNet.Server;
-
-Object.setPrototypeOf(Server.prototype, NodeServer.prototype);
-Object.setPrototypeOf(Server, NodeServer);
-useRingListen(Server.prototype);
+export const Server = callableClass(RingServer) as unknown as typeof nodeNet.Server;
 
 export function createServer(options?: unknown, connectionListener?: unknown): nodeNet.Server {
   return new (Server as any)(options, connectionListener);

@@ -84,6 +84,7 @@ export class TCPHandle extends StreamHandle {
 
   constructor() {
     super('TCPWRAP');
+    this.zeroCopy = true;
   }
 
   protected accepted(fd: number): StreamHandle {

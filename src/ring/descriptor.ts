@@ -42,12 +42,16 @@ export const enum Op {
   RECV_MULTISHOT = 16,
   /** Multishot accept (5.19+): one SQE, a CQE per connection. */
   ACCEPT_MULTISHOT = 17,
+  // 18..39 are reserved for filesystem opcodes.
+  /** Zero-copy send (6.0+): a result CQE (with F_MORE), then a notification (F_NOTIF) once the buffer is free. */
+  SEND_ZC = 40,
 }
 
 export const OP_SYSCALL: readonly string[] = [
   'nop', 'read', 'write', 'readv', 'writev', 'open', 'close', 'statx', 'fsync',
   'accept', 'connect', 'recv', 'send', 'timeout', 'cancel', 'recv', 'recv', 'accept',
 ];
+(OP_SYSCALL as string[])[Op.SEND_ZC] = 'send';
 
 export const SQE_LINK = 1 << 0;
 export const SQE_HARDLINK = 1 << 1;
@@ -67,6 +71,8 @@ export const SETUP_FIXED_BUFFERS = 1 << 4;
 
 export const IORING_CQE_F_BUFFER = 1 << 0;
 export const IORING_CQE_F_MORE = 1 << 1;
+/** On a zero-copy send's last CQE: the kernel no longer uses the buffer. */
+export const IORING_CQE_F_NOTIF = 1 << 3;
 /** With IORING_CQE_F_BUFFER, the kernel's buffer id is in the upper 16 bits of the CQE flags. */
 export const IORING_CQE_BUFFER_SHIFT = 16;
 export const IORING_FSYNC_DATASYNC = 1;
