@@ -182,6 +182,19 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, shutdown(fd, how) < 0 ? -errno : 0);
 }
 
+// close(fd): 0 or a negative errno. The net handles close their sockets here,
+// not through node:fs, which warns when a worker thread closes an fd it did
+// not open itself.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "close(fd)");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, close(fd) < 0 ? -errno : 0);
+}
+
 Napi::Value Pipe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fds[2];
@@ -204,6 +217,7 @@ void DefineSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("setSocketOption", Napi::Function::New(env, SetSocketOption, "setSocketOption"));
   exports.Set("socketInfo", Napi::Function::New(env, SocketInfo, "socketInfo"));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
 }
 
 }  // namespace sr

@@ -63,6 +63,8 @@ export interface NativeSockets {
   socketInfo(fd: number): [number, number, boolean] | number;
   /** shutdown(2): 0, or a negative errno. */
   shutdown(fd: number, how: number): number;
+  /** close(2): 0, or a negative errno. */
+  close(fd: number): number;
   pipe(): [number, number];
 }
 

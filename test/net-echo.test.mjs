@@ -127,6 +127,23 @@ test('unix domain sockets: echo through a path; the path goes when the server cl
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('a worker thread serves its own sockets on its own ring', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(`
+    const { parentPort, threadId } = require('node:worker_threads');
+    import('safer-ring/net').then(({ createServer, usingIoUring }) => {
+      const server = createServer((s) => s.end('worker ' + threadId + ' ' + usingIoUring));
+      server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+      parentPort.once('message', () => server.close());
+    });
+  `, { eval: true });
+  const port = await new Promise((res) => worker.once('message', res));
+  const client = connect(port, '127.0.0.1');
+  assert.is((await readAll(client)).toString(), `worker ${worker.threadId} ${usingIoUring}`);
+  worker.postMessage('close');
+  assert.is((await new Promise((res) => worker.once('exit', res))), 0, 'the worker exits once its server is closed');
+});
+
 test('errors: ECONNREFUSED and EADDRINUSE look exactly like node:net\'s', async () => {
   const probe = nodeNet.createServer();
   const { port } = await listening(probe, 0, '127.0.0.1');

@@ -33,6 +33,9 @@ test('socket helpers refuse bad arguments and report syscall failures as negativ
   throwsCode(() => native.socketInfo('3'), 'ERR_INVALID_ARG_VALUE');
   throwsCode(() => native.shutdown(3, 7), 'ERR_INVALID_ARG_VALUE');
   throwsCode(() => native.getpeername(-2), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.close(-1), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.close(2 ** 31), 'ERR_INVALID_ARG_VALUE');
+  assert.is(native.close(NOT_OPEN_FD), -9);
   assert.is(native.socketInfo(NOT_OPEN_FD), -9); // EBADF
   const file = fs.openSync(patternFile(16), 'r');
   assert.is(native.socketInfo(file), -88); // ENOTSOCK

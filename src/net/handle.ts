@@ -14,7 +14,6 @@
 // receive when the stream is full); writes complete their WriteWrap when the
 // kernel has taken every byte.
 import { AsyncResource } from 'node:async_hooks';
-import { closeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { binding } from '../native';
 import { Op } from '../ring/descriptor';
@@ -542,11 +541,7 @@ export abstract class StreamHandle implements OpTarget {
 
   #onAccepted(fd: number): void {
     if (this.#closing || this.onconnection === null) {
-      try {
-        closeSync(fd);
-      } catch {
-        // nothing to free
-      }
+      binding!.close(fd);
       return;
     }
     this.onconnection(0, this.accepted(fd));
@@ -670,13 +665,7 @@ export abstract class StreamHandle implements OpTarget {
     this.#closed = true;
     const fd = this.fdValue;
     this.fdValue = -1;
-    if (fd >= 0) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already gone: nothing to release
-      }
-    }
+    if (fd >= 0) binding!.close(fd);
     // libuv runs close callbacks in a later phase of the loop, after the
     // cancelled requests' callbacks: so do we.
     setImmediate(() => {

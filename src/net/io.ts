@@ -68,7 +68,7 @@ export class NetIo {
     // for as long as it lives, so the number in flight may exceed the
     // completion queue's size: kernels with the opcodes used here (5.11+)
     // never drop a completion (IORING_FEAT_NODROP, 5.5), they hold it back.
-    this.engine = new Engine(choice.ringClass, { entries: 1024, setupFlags: flags, sqThreadIdleMs: 0, maxInFlight: 1 << 22, eagerFlush: Number(process.env.SAFER_RING_NET_EAGER ?? 1e9) });
+    this.engine = new Engine(choice.ringClass, { entries: 1024, setupFlags: flags, sqThreadIdleMs: 0, maxInFlight: 1 << 22 });
     this.arena = this.engine.arena;
     let group: BufferGroup | null = null;
     if (FeatureDetector.supports('bufferRings')) {

@@ -2,7 +2,7 @@
 // (TCPWrap: IPv4/IPv6, socket options, addresses) and PipeHandle (PipeWrap:
 // unix domain sockets). Socket setup (socket, bind, listen, options) is a
 // synchronous syscall each, as in libuv; the I/O goes through the ring.
-import { chmodSync, closeSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, statSync, unlinkSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { binding, NativeBinding } from '../native';
 import { SaferRingError } from '../errors';
@@ -261,7 +261,7 @@ export class PipeHandle extends StreamHandle {
     const r = bindTo(this.fdValue, sockaddr);
     if (r !== 0) {
       // As libuv: a failed bind leaves the handle without a socket.
-      closeSync(this.fdValue);
+      sys().close(this.fdValue);
       this.adopt(-1);
     } else if (name[0] !== '\0') {
       this.#boundPath = name;

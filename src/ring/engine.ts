@@ -42,12 +42,6 @@ export interface EngineOptions {
    * completions instead of dropping them (IORING_FEAT_NODROP, 5.5+).
    */
   maxInFlight?: number;
-  /**
-   * Callback ops (enqueueCallback) queued while a batch of completions is
-   * delivered go to the kernel at the end of the batch, or as soon as this
-   * many are waiting. Default: at the end only.
-   */
-  eagerFlush?: number;
 }
 
 export interface EngineStats {
@@ -70,7 +64,6 @@ export class Engine {
   readonly sqEntries: number;
   readonly cqEntries: number;
   readonly maxInFlight: number;
-  readonly eagerFlush: number;
   closed = false;
   /** Buffer groups registered on this ring, by group id. */
   readonly groups = new Map<number, import('../buffers/buffer-group').BufferGroup>();
@@ -126,7 +119,6 @@ export class Engine {
     this.sqEntries = Math.min(info.sqEntries!, options.entries);
     this.cqEntries = info.cqEntries!;
     this.maxInFlight = Math.max(1, options.maxInFlight ?? this.cqEntries);
-    this.eagerFlush = Math.max(1, options.eagerFlush ?? Infinity);
   }
 
   info(): NativeRingInfo {
@@ -241,9 +233,6 @@ export class Engine {
     if (this.metrics !== null) rec.t0 = performance.now();
     this.queue.push(rec);
     this.scheduleFlush();
-    // Inside a batch of completions, a long run of new ops goes out before
-    // the batch ends: the first replies leave while later ones are built.
-    if (this.dispatching && this.queue.length - this.queueHead >= this.eagerFlush) this.flush();
     return true;
   }
 
