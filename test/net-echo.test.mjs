@@ -78,6 +78,30 @@ test('echo: node:net clients against this server, and this module as client agai
   await new Promise((res) => theirs.close(res));
 });
 
+test('strings in every encoding, mixed with buffers and cork()ed batches, arrive as their bytes', async () => {
+  const server = echoServer();
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const client = connect(port, '127.0.0.1');
+  const echoed = readAll(client);
+  const big = 'ünïcødé ✓ '.repeat(20_000); // ~240 KB of UTF-8: more than one send
+  const writes = [
+    ['hello ', 'utf8'], ['grüße 🌍 ', 'utf8'], ['latin1 ÿ ', 'latin1'], ['ascii ', 'ascii'], ['ucs2 ✓ ', 'ucs2'],
+    ['68657820', 'hex'], ['YmFzZTY0IA==', 'base64'], [big, 'utf8'], [Buffer.from(' buffer '), undefined], ['', 'utf8'], ['end', 'latin1'],
+  ];
+  const expected = Buffer.concat(writes.map(([w, enc]) => (Buffer.isBuffer(w) ? w : Buffer.from(w, enc))));
+  await new Promise((res) => client.once('connect', res));
+  client.cork();
+  for (const [w, enc] of writes.slice(0, 5)) client.write(w, enc);
+  client.uncork(); // one writev of strings
+  for (const [w, enc] of writes.slice(5)) client.write(w, enc);
+  client.end();
+  const got = await echoed;
+  assert.is(got.length, expected.length);
+  assert.ok(got.equals(expected));
+  assert.is(client.bytesWritten, expected.length);
+  await new Promise((res) => server.close(res));
+});
+
 test('addresses: local and remote ports agree on both ends; IPv6 loopback', async () => {
   const server = createServer();
   const { port } = await listening(server, 0, '127.0.0.1');

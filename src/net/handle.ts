@@ -51,11 +51,19 @@ interface Req {
 
 interface WriteJob {
   req: Req;
-  /** req.callback, held back so node:net does not complete the write at once (see write()). */
+  /** req.callback, held back so node:net does not complete the write at once (see #queue). */
   callback: unknown;
   bufs: Buffer[];
   bytes: number;
+  /**
+   * A string write kept as a string: encoded straight into the send slot, so
+   * its bytes are copied once. Turned into `bufs` when it cannot go out whole.
+   */
+  str: string | null;
+  enc: BufferEncoding;
 }
+
+const NO_BUFFERS: Buffer[] = [];
 
 function isUint8Array(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
@@ -302,19 +310,32 @@ export abstract class StreamHandle implements OpTarget {
   }
 
   writeUtf8String(req: Req, s: string): number {
-    return this.#write(req, [Buffer.from(s, 'utf8')]);
+    return this.#writeString(req, s, 'utf8');
   }
 
   writeLatin1String(req: Req, s: string): number {
-    return this.#write(req, [Buffer.from(s, 'latin1')]);
+    return this.#writeString(req, s, 'latin1');
   }
 
   writeAsciiString(req: Req, s: string): number {
-    return this.#write(req, [Buffer.from(s, 'ascii')]);
+    return this.#writeString(req, s, 'ascii');
   }
 
   writeUcs2String(req: Req, s: string): number {
-    return this.#write(req, [Buffer.from(s, 'ucs2')]);
+    return this.#writeString(req, s, 'ucs2');
+  }
+
+  #writeString(req: Req, s: string, enc: BufferEncoding): number {
+    // A string too big for one send goes the general way, as a Buffer.
+    if (s.length > MAX_SEND / 3) return this.#write(req, [Buffer.from(s, enc)]);
+    const bytes = enc === 'utf8' ? Buffer.byteLength(s, 'utf8') : enc === 'ucs2' ? s.length * 2 : s.length;
+    return this.#queue(req, NO_BUFFERS, bytes, s, enc);
+  }
+
+  #write(req: Req, bufs: Buffer[]): number {
+    let bytes = 0;
+    for (let i = 0; i < bufs.length; i++) bytes += bufs[i].length;
+    return this.#queue(req, bufs, bytes, null, 'utf8');
   }
 
   /**
@@ -325,17 +346,22 @@ export abstract class StreamHandle implements OpTarget {
    * the callback is held back here and put back just before `oncomplete`:
    * node:net then sees an asynchronous write, which is what this is.
    */
-  #write(req: Req, bufs: Buffer[]): number {
+  #queue(req: Req, bufs: Buffer[], bytes: number, str: string | null, enc: BufferEncoding): number {
     if (this.#closing || this.fdValue < 0) return UV_EBADF;
-    let bytes = 0;
-    for (let i = 0; i < bufs.length; i++) bytes += bufs[i].length;
-    const job: WriteJob = { req, callback: req.callback, bufs, bytes };
+    const job: WriteJob = { req, callback: req.callback, bufs, bytes, str, enc };
     req.callback = null;
     this.bytesWritten += bytes;
     this.writeQueueSize += bytes;
     this.#jobs.push(job);
     if (this.#send === null) this.#pumpSends();
     return 0;
+  }
+
+  /** A string job as bytes, for when it cannot go out whole in one send. */
+  #materialize(job: WriteJob): void {
+    if (job.str === null) return;
+    job.bufs = [Buffer.from(job.str, job.enc)];
+    job.str = null;
   }
 
   /** Starts the next send: up to MAX_SEND bytes from the front of the queue, copied into one arena slot. */
@@ -351,15 +377,25 @@ export abstract class StreamHandle implements OpTarget {
     if (pending === 0) return;
     // The first job's acknowledged bytes are behind the cursor.
     const firstDone = this.#ackedOfFirst();
-    const length = Math.min(pending - firstDone, MAX_SEND);
-    const slot = this.io.sendSlot(length);
+    const room = Math.min(pending - firstDone, MAX_SEND);
+    const slot = this.io.sendSlot(room);
     const target = this.io.chunkBuffer(slot);
     let at = slot.offset;
-    let left = length;
+    let left = room;
     let bi = this.#ackBuf;
     let bo = this.#ackOff;
     for (let j = 0; j < this.#jobs.length && left > 0; j++) {
-      const bufs = this.#jobs[j].bufs;
+      const job = this.#jobs[j];
+      if (job.str !== null) {
+        if (job.bytes <= left && bi === 0 && bo === 0) {
+          at += target.write(job.str, at, job.bytes, job.enc);
+          left -= job.bytes;
+          continue;
+        }
+        if (at > slot.offset) break; // send what is copied; this string starts the next send
+        this.#materialize(job);
+      }
+      const bufs = job.bufs;
       for (; bi < bufs.length && left > 0; bi++, bo = 0) {
         const b = bufs[bi];
         const n = Math.min(b.length - bo, left);
@@ -373,6 +409,7 @@ export abstract class StreamHandle implements OpTarget {
       bi = 0;
       bo = 0;
     }
+    const length = at - slot.offset;
     const rec = this.io.send(this, this.fdValue, !this.#ref, slot, 0, length, this.zeroCopy);
     this.#send = rec;
     this.#sendLength = length;
@@ -381,7 +418,7 @@ export abstract class StreamHandle implements OpTarget {
 
   #ackedOfFirst(): number {
     if (this.#jobs.length === 0) return 0;
-    const bufs = this.#jobs[0].bufs;
+    const bufs = this.#jobs[0].bufs; // a string job is never partly acknowledged (see #advance)
     let n = this.#ackOff;
     for (let i = 0; i < this.#ackBuf; i++) n += bufs[i].length;
     return n;
@@ -423,6 +460,16 @@ export abstract class StreamHandle implements OpTarget {
     this.writeQueueSize -= n;
     while (this.#jobs.length > 0) {
       const job = this.#jobs[0];
+      if (job.str !== null) {
+        if (n >= job.bytes) {
+          n -= job.bytes;
+          this.#jobs.shift();
+          completed.push([job, 0]);
+          if (n === 0) break;
+          continue;
+        }
+        this.#materialize(job); // sent in part (a short send): resume from its bytes
+      }
       const bufs = job.bufs;
       while (this.#ackBuf < bufs.length && n > 0) {
         const room = bufs[this.#ackBuf].length - this.#ackOff;
