@@ -543,7 +543,7 @@ export abstract class StreamHandle implements OpTarget {
     }
     const rec = this.io.connect(this, this.fdValue, !this.#ref, sockaddr);
     this.#connect = rec;
-    if (!this.io.submit(rec)) {
+    if (!this.io.submitNow(rec)) {
       this.#connect = null;
       this.#connectReq = null;
       return UV_EINVAL;

@@ -94,6 +94,19 @@ export class NetIo {
     return this.engine.enqueueCallback(rec);
   }
 
+  /**
+   * Submits `rec` now rather than with the rest of this turn's ops. For
+   * connects: a program that opens thousands of connections in one turn
+   * would otherwise send all its SYNs in one burst, overflowing the
+   * listener's backlog (the kernel then drops them and the clients retry a
+   * second later), where node:net sends them one by one as it goes.
+   */
+  submitNow(rec: OpRecord): boolean {
+    if (!this.engine.enqueueCallback(rec)) return false;
+    this.engine.flush();
+    return true;
+  }
+
   /** Cancels `rec` (dropped if still queued, IORING_OP_ASYNC_CANCEL if in flight). */
   cancel(rec: OpRecord): void {
     this.engine.abort(rec);
@@ -252,6 +265,7 @@ function record(op: Op, target: OpTarget, fd: number, weak: boolean): OpRecord {
   if (weak) rec.sqeFlags = SQE_WEAK;
   if (target.onMore !== undefined) rec.more = moreCqe;
   rec.reject = rejectCancelled;
+  rec.quietCancel = true;
   return rec;
 }
 

@@ -246,7 +246,7 @@ export class Engine {
     if (rec.state === OpState.Queued) {
       this.finish(rec);
       this.releaseAll(rec, false);
-      rec.reject(abortError(rec.signal));
+      rec.reject(rec.quietCancel ? QUIET_CANCEL : abortError(rec.signal));
     } else if (rec.state === OpState.Submitted && !rec.abortRequested) {
       rec.abortRequested = true;
       this.orphans++;
@@ -503,7 +503,7 @@ export class Engine {
         // settle, which owns handing that buffer back.
         if ((res === -ECANCELED || res === -EINTR) && !(flags & IORING_CQE_F_BUFFER)) {
           this.releaseAll(rec, false);
-          rec.reject(rec.closing ? closedError() : abortError(rec.signal));
+          rec.reject(rec.quietCancel ? QUIET_CANCEL : rec.closing ? closedError() : abortError(rec.signal));
           continue;
         }
       }
@@ -546,6 +546,14 @@ export class Engine {
     resolve();
   }
 }
+
+/**
+ * What a cancelled `quietCancel` op is rejected with: one shared error, for
+ * layers that cancel ops as a matter of course (a socket pausing its receive)
+ * and never show the error to anyone. Building an Error (its stack) per
+ * cancel costs microseconds.
+ */
+const QUIET_CANCEL: Error = Object.freeze(new SaferRingError('ABORT_ERR', 'The operation was cancelled')) as Error;
 
 function settleInternalCancel(rec: OpRecord, res: number): void {
   rec.resolve(res);

@@ -52,6 +52,8 @@ export class OpRecord {
   onAbort: (() => void) | null = null;
   abortRequested = false; // AbortSignal fired while in flight: cancel sent, CQE awaited
   closing = false; // ring.close() cancelled it
+  /** Cancelled: reject with one shared error instead of a new one (the caller never shows it). */
+  quietCancel = false;
   /** On the first op of a batch: how many ops must go to the kernel in the same submit. */
   groupSize = 1;
   /** performance.now() when queued; only set while metrics are collected. */
