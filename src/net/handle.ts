@@ -145,6 +145,11 @@ export abstract class StreamHandle implements OpTarget {
     return this.#closing;
   }
 
+  /** @internal A receive is armed (in flight and not being cancelled): for tests and debugging. */
+  get receiving(): boolean {
+    return this.#recv !== null && !this.#recvCancelling;
+  }
+
   /** @internal Adopts a socket fd this handle will own from now on. */
   protected adopt(fd: number): void {
     this.fdValue = fd;
