@@ -168,6 +168,37 @@ test('a worker thread serves its own sockets on its own ring', async () => {
   assert.is((await new Promise((res) => worker.once('exit', res))), 0, 'the worker exits once its server is closed');
 });
 
+test('AsyncLocalStorage: each callback sees the store node:net would give it', async () => {
+  const { AsyncLocalStorage } = await import('node:async_hooks');
+  async function storesSeen(mod) {
+    const als = new AsyncLocalStorage();
+    const seen = [];
+    const see = (what) => seen.push(`${what}: ${als.getStore()}`);
+    const server = als.run('server', () => mod.createServer((s) => {
+      see('connection');
+      s.on('data', (d) => {
+        see('server data');
+        s.end(d);
+      });
+    }).listen(0, '127.0.0.1'));
+    await new Promise((res) => server.once('listening', res));
+    await new Promise((res) => als.run('client', () => {
+      const c = mod.connect(server.address().port, '127.0.0.1', () => {
+        see('connect');
+        c.write('x');
+      });
+      c.on('data', () => see('client data'));
+      c.on('close', () => {
+        see('client close');
+        res();
+      });
+    }));
+    await new Promise((res) => server.close(res));
+    return seen;
+  }
+  assert.equal(await storesSeen(net), await storesSeen(nodeNet));
+});
+
 test('errors: ECONNREFUSED and EADDRINUSE look exactly like node:net\'s', async () => {
   const probe = nodeNet.createServer();
   const { port } = await listening(probe, 0, '127.0.0.1');

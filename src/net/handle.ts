@@ -591,12 +591,18 @@ export abstract class StreamHandle implements OpTarget {
     if (!this.io.submit(rec)) this.#accept = null;
   }
 
+  /**
+   * An accepted connection. Its handle is made outside the listener's async
+   * scope, as libuv's are (so it does not inherit the listener's
+   * AsyncLocalStorage); node:net's onconnection then runs inside it.
+   */
   #onAccepted(fd: number): void {
     if (this.#closing || this.onconnection === null) {
       binding!.close(fd);
       return;
     }
-    this.onconnection(0, this.accepted(fd));
+    const client = this.accepted(fd);
+    this.resource.runInAsyncScope(this.onconnection, this, 0, client);
   }
 
   #acceptDone(rec: OpRecord, res: number): void {
@@ -612,7 +618,7 @@ export abstract class StreamHandle implements OpTarget {
     } else {
       // Report it (node:net emits 'error' on the server) and keep listening,
       // one turn later so a lasting error (EMFILE) cannot spin the loop.
-      if (this.onconnection !== null) this.onconnection(res);
+      if (this.onconnection !== null) this.resource.runInAsyncScope(this.onconnection, this, res);
       setImmediate(() => this.#armAccept());
     }
     this.#maybeFinishClose();
@@ -622,7 +628,7 @@ export abstract class StreamHandle implements OpTarget {
 
   onMore(rec: OpRecord, res: number, flags: number): void {
     if (rec.op === Op.ACCEPT_MULTISHOT) {
-      this.resource.runInAsyncScope(this.#onAccepted, this, res);
+      this.#onAccepted(res);
     } else if (rec.op === Op.SEND_ZC) {
       // A zero-copy send's result; its slot stays the kernel's until the notification.
       rec.arg = ZC_RESULT_SEEN;
@@ -644,7 +650,7 @@ export abstract class StreamHandle implements OpTarget {
         return this.#connectDone(res);
       case Op.ACCEPT:
       case Op.ACCEPT_MULTISHOT:
-        return this.resource.runInAsyncScope(this.#acceptDone, this, rec, res);
+        return this.#acceptDone(rec, res);
       default:
         return this.resource.runInAsyncScope(this.#recvDone, this, rec, res, flags);
     }
