@@ -97,4 +97,54 @@ test('a full readable buffer stops the receive; reading again arms it and nothin
   await new Promise((res) => server.close(res));
 });
 
+test('an OwnedBuffer written to a socket goes out in place, and its memory is not reused before the send is done', async () => {
+  const { netIo } = await import('../dist/src/net/io.js');
+  const { OwnedBuffer } = await import('safer-ring');
+  const server = createServer((s) => s.pipe(s));
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const client = connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  const parts = [];
+  client.on('data', (d) => parts.push(d));
+  const size = 1 << 20;
+  const expected = patterned(size, 21);
+  const before = netIo().directSends;
+  const owned = OwnedBuffer.from(expected);
+  client.write(owned.bytes);
+  owned.release(); // the socket still holds the memory: the release waits for the send
+  const others = Array.from({ length: 4 }, () => new OwnedBuffer(size));
+  for (const o of others) o.bytes.fill(0xee); // none of these may be the slot in flight
+  client.end();
+  await once(client, 'end');
+  const got = Buffer.concat(parts);
+  assert.is(got.length, size);
+  assert.ok(got.equals(expected), 'the bytes sent are the ones written');
+  assert.ok(netIo().directSends > before, 'sent from the arena in place, not copied');
+  for (const o of others) o.release();
+  await new Promise((res) => server.close(res));
+});
+
+test('zero-copy sends (SAFER_RING_NET_ZEROCOPY=1) deliver every byte', async () => {
+  const { runChild } = await import('./helpers/net-streams.mjs');
+  const r = await runChild(`
+    import { createServer, connect } from 'safer-ring/net';
+    import { netIo } from ${JSON.stringify(new URL('../dist/src/net/io.js', import.meta.url).href)};
+    import crypto from 'node:crypto';
+    const data = crypto.randomBytes(16 << 20);
+    const server = createServer((s) => s.pipe(s)).listen(0, '127.0.0.1', () => {
+      const c = connect(server.address().port, '127.0.0.1');
+      const parts = [];
+      c.on('data', (d) => parts.push(d));
+      c.on('end', () => {
+        console.log(JSON.stringify({ same: Buffer.concat(parts).equals(data), zc: netIo().zeroCopySends }));
+        server.close();
+      });
+      c.end(data);
+    });`, { env: { SAFER_RING_NET_ZEROCOPY: '1' }, killAfterMs: 60_000 });
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.ok(out.same, 'echoed bytes equal');
+  assert.ok(out.zc > 0, 'zero-copy sends were used');
+});
+
 test.run();

@@ -64,6 +64,9 @@ interface WriteJob {
 }
 
 const NO_BUFFERS: Buffer[] = [];
+/** Arena memory is sent in place from this size on (smaller writes are coalesced by copying). */
+const IN_PLACE_MIN = 16 * 1024;
+const IN_PLACE_MAX = 1 << 30;
 
 function isUint8Array(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
@@ -380,6 +383,7 @@ export abstract class StreamHandle implements OpTarget {
     let pending = 0;
     for (let j = 0; j < this.#jobs.length && pending < MAX_SEND; j++) pending += this.#jobs[j].bytes;
     if (pending === 0) return;
+    if (this.#sendInPlace()) return;
     // The first job's acknowledged bytes are behind the cursor.
     const firstDone = this.#ackedOfFirst();
     const room = Math.min(pending - firstDone, MAX_SEND);
@@ -419,6 +423,26 @@ export abstract class StreamHandle implements OpTarget {
     this.#send = rec;
     this.#sendLength = length;
     if (!this.io.submit(rec)) this.#send = null;
+  }
+
+  /**
+   * Arena memory the program owns (an OwnedBuffer's bytes written to the
+   * socket) goes out in place, borrowed for the send, instead of through a
+   * copy: the one write path where the kernel reads the caller's bytes.
+   */
+  #sendInPlace(): boolean {
+    const head = this.#jobs[0];
+    if (head.str !== null || this.#ackBuf >= head.bufs.length) return false;
+    const b = head.bufs[this.#ackBuf];
+    if (b.length - this.#ackOff < IN_PLACE_MIN || !(b.buffer instanceof SharedArrayBuffer)) return false;
+    const slot = this.io.arena.slotOf(b);
+    if (slot === undefined) return false;
+    const length = Math.min(b.length - this.#ackOff, IN_PLACE_MAX);
+    const rec = this.io.sendBorrowed(this, this.fdValue, !this.#ref, slot, b.byteOffset + this.#ackOff, length, this.zeroCopy);
+    this.#send = rec;
+    this.#sendLength = length;
+    if (!this.io.submit(rec)) this.#send = null;
+    return true;
   }
 
   #ackedOfFirst(): number {

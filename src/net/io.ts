@@ -27,10 +27,10 @@ const IORING_CQE_F_BUFFER = 1 << 0;
 /** Bytes of one provided receive buffer, and how many the group has. */
 export const RECV_BUFFER_SIZE = 64 * 1024;
 export const RECV_BUFFER_COUNT = 256;
-/** Sends this large or larger go out zero-copy where the kernel can (SEND_ZC, 6.0+): see docs/net.md. */
+/** With SAFER_RING_NET_ZEROCOPY=1, sends this large or larger go out zero-copy where the kernel can (SEND_ZC, 6.0+). */
 export const ZERO_COPY_MIN = 64 * 1024;
 /** Largest single send: bigger writes go out in pieces of this size, one after another. */
-export const MAX_SEND = Number(process.env.SAFER_RING_NET_MAX_SEND ?? 256 * 1024);
+export const MAX_SEND = 256 * 1024;
 
 export type RecvMode = 'multishot' | 'select' | 'plain';
 
@@ -50,8 +50,11 @@ export class NetIo {
   readonly group: BufferGroup | null;
   readonly recvMode: RecvMode;
   readonly multishotAccept: boolean;
-  /** Sends of at least this many bytes are zero-copy (Infinity: never, the kernel has no SEND_ZC). */
+  /** Sends of at least this many bytes are zero-copy (Infinity: never). */
   readonly zeroCopyMin: number;
+  /** Counters, for tests and debugging: sends made in place from arena memory, and zero-copy sends. */
+  directSends = 0;
+  zeroCopySends = 0;
   /** A Buffer over each arena chunk, so strings can be encoded straight into a send slot. */
   readonly #chunkBuffers: Buffer[] = [];
 
@@ -62,8 +65,9 @@ export class NetIo {
     // kernel; it took a one-connection echo round trip from ~40-60 us to
     // ~20 us here (docs/net.md). Older kernels drop it (and SINGLE_ISSUER,
     // COOP_TASKRUN) one at a time at setup. Arena chunks are registered as
-    // fixed buffers where possible: zero-copy sends then skip pinning pages.
-    const flags = SETUP_COOP_TASKRUN | SETUP_SINGLE_ISSUER | SETUP_FIXED_BUFFERS | (process.env.SAFER_RING_NET_NODEFER ? 0 : SETUP_DEFER_TASKRUN);
+    // fixed buffers where possible: zero-copy sends (opt-in) then skip
+    // pinning pages.
+    const flags = SETUP_COOP_TASKRUN | SETUP_SINGLE_ISSUER | SETUP_DEFER_TASKRUN | SETUP_FIXED_BUFFERS;
     // Every connection keeps a receive (and a server its accept) in flight
     // for as long as it lives, so the number in flight may exceed the
     // completion queue's size: kernels with the opcodes used here (5.11+)
@@ -85,8 +89,12 @@ export class NetIo {
     this.group = group;
     this.recvMode = group === null ? 'plain' : FeatureDetector.supports('multishotRecv') ? 'multishot' : 'select';
     this.multishotAccept = FeatureDetector.supports('multishotAccept');
-    const zc = FeatureDetector.supports('sendZeroCopy') && FeatureDetector.detect().opcodes.SEND_ZC === true;
-    this.zeroCopyMin = zc ? Number(process.env.SAFER_RING_NET_ZC_MIN ?? ZERO_COPY_MIN) : Infinity;
+    // Zero-copy sends are opt-in: over loopback the kernel copies the pages
+    // anyway when it delivers them (skb_copy_ubufs), so they cost more CPU
+    // than a plain send (docs/net.md); where they would pay off, real NICs,
+    // could not be measured here.
+    const zc = process.env.SAFER_RING_NET_ZEROCOPY === '1' && FeatureDetector.supports('sendZeroCopy') && FeatureDetector.detect().opcodes.SEND_ZC === true;
+    this.zeroCopyMin = zc ? ZERO_COPY_MIN : Infinity;
   }
 
   /** Submits `rec` (built by the functions below); false if the ring is closed. */
@@ -179,11 +187,30 @@ export class NetIo {
    */
   send(target: OpTarget, fd: number, weak: boolean, slot: Slot, offset: number, length: number, zeroCopy: boolean): OpRecord {
     const rec = record(zeroCopy && length >= this.zeroCopyMin ? Op.SEND_ZC : Op.SEND, target, fd, weak);
+    if (rec.op === Op.SEND_ZC) this.zeroCopySends++;
     rec.temp = slot;
     rec.chunk = slot.chunk;
     rec.off = slot.offset + offset;
     rec.len = length;
     rec.flags = MSG_NOSIGNAL | MSG_WAITALL;
+    return rec;
+  }
+
+  /**
+   * A send straight from arena memory the caller owns (an OwnedBuffer's
+   * bytes): the slot is borrowed for the op (it cannot be freed or reused
+   * before the completion) instead of copied.
+   */
+  sendBorrowed(target: OpTarget, fd: number, weak: boolean, slot: Slot, chunkOffset: number, length: number, zeroCopy: boolean): OpRecord {
+    const rec = record(zeroCopy && length >= this.zeroCopyMin ? Op.SEND_ZC : Op.SEND, target, fd, weak);
+    if (rec.op === Op.SEND_ZC) this.zeroCopySends++;
+    this.arena.borrow(slot);
+    rec.borrowed = slot;
+    rec.chunk = slot.chunk;
+    rec.off = chunkOffset;
+    rec.len = length;
+    rec.flags = MSG_NOSIGNAL | MSG_WAITALL;
+    this.directSends++;
     return rec;
   }
 
@@ -245,6 +272,10 @@ function settleFinal(rec: OpRecord, res: number, flags: number): void {
     if (rec.temp !== null) {
       Arena.forThread().release(rec.temp);
       rec.temp = null;
+    }
+    if (rec.borrowed !== null) {
+      Arena.forThread().unborrow(rec.borrowed);
+      rec.borrowed = null;
     }
   }
   drainTicks();
