@@ -12,6 +12,7 @@
 //   http-node / http-ring          node:http hello world on node:net / on safer-ring/net
 //   sink-node / sink-ring          counts the bytes it receives; prints them and the seconds from first byte to end
 //   send-node PORT MiB / send-ring PORT MiB   connects and sends MiB mebibytes in 1 MiB writes, then exits
+//   send-ring-owned PORT MiB       the same from an OwnedBuffer's bytes (sent in place, without a copy)
 import http from 'node:http';
 import nodeNet from 'node:net';
 import * as saferRing from 'safer-ring';
@@ -52,8 +53,9 @@ function sink(net) {
   }));
 }
 
-async function send(net, port, mib) {
-  const chunk = Buffer.alloc(1 << 20, 7);
+async function send(net, port, mib, owned = false) {
+  // `owned`: the bytes live in an OwnedBuffer (arena memory), which safer-ring/net sends in place.
+  const chunk = owned ? saferRing.OwnedBuffer.from(Buffer.alloc(1 << 20, 7)).bytes : Buffer.alloc(1 << 20, 7);
   const socket = net.connect(Number(port), '127.0.0.1');
   await new Promise((res) => socket.once('connect', res));
   for (let i = 0; i < Number(mib); i++) {
@@ -100,6 +102,7 @@ switch (kind) {
   case 'sink-ring': sink(ringNet); break;
   case 'send-node': await send(nodeNet, ...args); break;
   case 'send-ring': await send(ringNet, ...args); break;
+  case 'send-ring-owned': await send(ringNet, ...args, true); break;
   default:
     console.error(`unknown kind: ${kind}`);
     process.exit(2);

@@ -113,6 +113,7 @@ function variants() {
     { group: 'echo', name: 'Runtime(1 worker) recv/send echo', kind: 'echo-runtime-raw' },
     { group: 'bulk', name: 'node:net bulk', kind: 'sink-node', sender: 'send-node', baseline: true },
     { group: 'bulk', name: 'safer-ring/net bulk', kind: 'sink-ring', sender: 'send-ring' },
+    { group: 'bulk', name: 'safer-ring/net bulk, writes from an OwnedBuffer', kind: 'sink-ring', sender: 'send-ring-owned' },
   ];
   const wrk = spawnSync('bash', ['-c', 'command -v wrk'], { encoding: 'utf8' }).status === 0;
   if (wrk) {

@@ -5,7 +5,7 @@
 // when the ring's eventfd, watched by libuv on the owning thread's loop,
 // becomes readable; they are written into a completion Int32Array and handed
 // to JavaScript in one call. The handle keeps the loop alive only while
-// operations are in flight.
+// operations are in flight that were not submitted as weak (SQE_WEAK).
 #pragma once
 #include <liburing.h>
 #include <napi.h>

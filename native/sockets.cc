@@ -1,5 +1,8 @@
-// Small synchronous helpers io_uring has no (portable) opcode for: creating
-// and binding sockets, listening, and pipes. Thin syscall wrappers with checks.
+// Small synchronous helpers io_uring has no (portable) opcode for, or where a
+// synchronous call is what the caller needs: creating, binding and listening
+// on sockets, socket options and addresses, shutdown and close, pipes. Thin
+// syscall wrappers with checks; the ones the net layer calls on its hot or
+// error paths return a negative errno instead of throwing.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -57,7 +57,7 @@ export interface NativeSockets {
   listen(fd: number, backlog: number): void;
   getsockname(fd: number): Uint8Array;
   getpeername(fd: number): Uint8Array;
-  /** 0, or a negative errno. `option` is one of SocketOption (src/net/socket-options.ts). */
+  /** 0, or a negative errno. `option`: native/sockets.cc's SocketOption numbers (src/net/wraps.ts mirrors them). */
   setSocketOption(fd: number, option: number, value: number): number;
   /** [domain, type, listening], or a negative errno (ENOTSOCK, EBADF). */
   socketInfo(fd: number): [number, number, boolean] | number;
