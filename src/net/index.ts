@@ -58,3 +58,16 @@ export const createHttpServer: typeof http.createServer = usingIoUring ? (ringCr
 export const HttpServer: typeof http.Server = usingIoUring ? RingHttpServer : http.Server;
 /** An http.Agent whose connections are this module's sockets. */
 export const Agent: typeof http.Agent = usingIoUring ? RingAgent : http.Agent;
+
+/**
+ * The whole module as one object, for TypeScript's `import net from
+ * 'safer-ring/net'` compiled to CommonJS (with esModuleInterop it reads
+ * `.default`). ES modules and `require()` get the same names directly.
+ */
+const netModule = {
+  usingIoUring, Socket, Stream, Server, connect, createConnection, createServer, _createServerHandle, _normalizeArgs,
+  _setSimultaneousAccepts, isIP, isIPv4, isIPv6, BlockList, SocketAddress, getDefaultAutoSelectFamily,
+  setDefaultAutoSelectFamily, getDefaultAutoSelectFamilyAttemptTimeout, setDefaultAutoSelectFamilyAttemptTimeout,
+  createHttpServer, HttpServer, Agent,
+};
+export default netModule;
