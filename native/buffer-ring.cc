@@ -65,7 +65,7 @@ int UnregisterBufferRing(struct io_uring* ring, uint32_t bgid, BufferRing& br) {
 }
 
 // registerBufferRing(groupId, size, Int32Array [chunk, offset] per buffer id):
-// every buffer must lie wholly inside a chunk this ring knows, and no two may
+// every buffer must lie wholly inside one slot of a chunk this ring knows, and no two may
 // overlap. Throws the kernel's errno (EINVAL before 5.19) if registration fails.
 Napi::Value NativeRing::RegisterBufferRingJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -99,7 +99,8 @@ Napi::Value NativeRing::RegisterBufferRingJs(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < count; i++) {
     int32_t chunk = list[i * 2], off = list[i * 2 + 1];
     if (chunk < 0 || static_cast<size_t>(chunk) >= chunks_.size() || chunks_[chunk].base == nullptr || off < 0 ||
-        static_cast<uint64_t>(off) + size > chunks_[chunk].length) {
+        static_cast<uint64_t>(off) + size > chunks_[chunk].length ||
+        static_cast<size_t>(off) / chunks_[chunk].slotSize != (static_cast<size_t>(off) + size - 1) / chunks_[chunk].slotSize) {
       ThrowError(env, "ERR_INVALID_ARG_VALUE", "group buffer out of range", static_cast<int>(i));
       return env.Undefined();
     }

@@ -26,6 +26,7 @@ enum DescField : int {
   D_OFF2 = 13,      //   cancel target id
   D_LEN2 = 14,      //   iov count (readv); cancel target generation
   D_RESERVED = 15,
+  D_POS2 = 12,      // float64 (words 12..13): a second position (fallocate length, splice output offset)
 };
 
 enum Op : int32_t {
@@ -47,7 +48,16 @@ enum Op : int32_t {
   OP_RECV_SELECT = 15,     // recv into a buffer the kernel picks from group D_ARG
   OP_RECV_MULTISHOT = 16,  // multishot recv, buffers from group D_ARG (6.0+)
   OP_ACCEPT_MULTISHOT = 17,  // multishot accept (5.19+)
-  // 18..39 are reserved for filesystem opcodes.
+  // Filesystem ops (5.11+ unless noted). Paths are NUL-terminated arena slots.
+  OP_UNLINKAT = 18,   // D_FD dirfd, path; D_FLAGS AT_REMOVEDIR
+  OP_RENAMEAT = 19,   // D_FD old dirfd, old path; D_ARG new dirfd, new path in (CHUNK2, OFF2, LEN2); D_FLAGS RENAME_*
+  OP_MKDIRAT = 20,    // D_FD dirfd, path; D_ARG mode
+  OP_SYMLINKAT = 21,  // target in (CHUNK, OFF, LEN); D_FD dirfd of the link, link path in (CHUNK2, OFF2, LEN2)
+  OP_LINKAT = 22,     // as RENAMEAT; D_FLAGS AT_SYMLINK_FOLLOW
+  OP_FTRUNCATE = 23,  // D_FD fd; D_POS length (6.9+)
+  OP_FALLOCATE = 24,  // D_FD fd; D_POS offset; D_POS2 length; D_FLAGS FALLOC_FL_*
+  OP_SPLICE = 25,     // D_FD fd in, D_POS its offset (-1: none); D_ARG fd out, D_POS2 its offset; D_LEN bytes; D_FLAGS SPLICE_F_*
+  // 26..39 are reserved for more filesystem opcodes.
   OP_SEND_ZC = 40,  // zero-copy send (6.0+): a result CQE, then a notification once the buffer is free
   OP_COUNT = 41,
 };

@@ -12,6 +12,7 @@
 #include "args.h"
 #include "descriptor.h"
 #include "errors.h"
+#include "internal-fds.h"
 
 namespace sr {
 namespace {
@@ -109,6 +110,8 @@ bool NativeRing::Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned
     ThrowErrno(env, err ? err : EIO, "io_uring_register_eventfd");
     return false;
   }
+  InternalFds::Add(ring_.ring_fd);
+  InternalFds::Add(eventFd_);
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   poll_ = static_cast<uv_poll_t*>(malloc(sizeof(uv_poll_t)));
@@ -146,16 +149,16 @@ bool NativeRing::CheckLive(Napi::Env env) {
   return false;
 }
 
-// addChunk(index, view): make arena chunk `index` (a Uint8Array over a whole
-// SharedArrayBuffer) addressable by descriptors. Returns true when it was also
-// registered as a fixed buffer.
+// addChunk(index, view, slotSize): make arena chunk `index` (a Uint8Array over
+// a whole SharedArrayBuffer, cut into slots of slotSize bytes) addressable by
+// descriptors. Returns true when it was also registered as a fixed buffer.
 Napi::Value NativeRing::AddChunk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckLive(env)) return env.Undefined();
-  uint32_t index;
-  if (info.Length() < 2 || !GetUint32(info[0], &index) || !info[1].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    ThrowError(env, "ERR_INVALID_ARG_TYPE", "addChunk(index, Uint8Array)");
+  uint32_t index, slotSize;
+  if (info.Length() < 3 || !GetUint32(info[0], &index) || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array || !GetUint32(info[2], &slotSize)) {
+    ThrowError(env, "ERR_INVALID_ARG_TYPE", "addChunk(index, Uint8Array, slotSize)");
     return env.Undefined();
   }
   if (index >= static_cast<uint32_t>(kMaxChunks)) {
@@ -170,6 +173,11 @@ Napi::Value NativeRing::AddChunk(const Napi::CallbackInfo& info) {
     ThrowError(env, "ERR_INVALID_ARG_TYPE", "arena chunks must be non-empty SharedArrayBuffer views");
     return env.Undefined();
   }
+  // Slots are powers of two that tile the chunk; a whole-chunk slot is the largest.
+  if (slotSize == 0 || (slotSize & (slotSize - 1)) != 0 || view.ByteLength() % slotSize != 0) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "slotSize must be a power of two that divides the chunk's length");
+    return env.Undefined();
+  }
   if (index < chunks_.size() && chunks_[index].base != nullptr) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "chunk index already in use");
     return env.Undefined();
@@ -181,6 +189,7 @@ Napi::Value NativeRing::AddChunk(const Napi::CallbackInfo& info) {
   Chunk& c = chunks_[index];
   c.base = view.Data();
   c.length = view.ByteLength();
+  c.slotSize = slotSize;
   chunkRefs_[index] = Napi::Persistent(view);
   if (index < fixedCapacity_ && c.length <= kMaxFixedBufferBytes) {
     struct iovec iov = {c.base, c.length};
@@ -416,6 +425,8 @@ void NativeRing::Teardown(bool waitForKernel) {
     uv_close(reinterpret_cast<uv_handle_t*>(poll_), reinterpret_cast<uv_close_cb>(&free));
     poll_ = nullptr;
   }
+  InternalFds::Remove(ring_.ring_fd);
+  InternalFds::Remove(eventFd_);
   io_uring_queue_exit(&ring_);
   if (eventFd_ >= 0) close(eventFd_);
   eventFd_ = -1;

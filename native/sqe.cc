@@ -3,6 +3,8 @@
 #include "sqe.h"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
 #include <limits.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 
 #include "buffer-ring.h"
 #include "descriptor.h"
+#include "internal-fds.h"
 
 namespace sr {
 namespace {
@@ -30,17 +33,27 @@ constexpr int32_t kCancelFlags = IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_A
 // Address slot of accept: [socklen_t capacity/result][4 bytes pad][sockaddr ...]
 constexpr int32_t kAcceptAddrOffset = 8;
 
+constexpr int32_t kUnlinkFlags = AT_REMOVEDIR;
+constexpr int32_t kRenameFlags = RENAME_NOREPLACE | RENAME_EXCHANGE;
+constexpr int32_t kLinkFlags = AT_SYMLINK_FOLLOW;
+constexpr int32_t kFallocateFlags = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+constexpr int32_t kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE;  // never SPLICE_F_FD_IN_FIXED
+// Opcodes newer than liburing 2.3's header.
+constexpr int kOpFtruncate = 55;  // IORING_OP_FTRUNCATE, Linux 6.9
+
 Invalid Bad(const char* what) { return Invalid{"ERR_INVALID_ARG_VALUE", what}; }
 
-double Position(const int32_t* d) {
+double PositionAt(const int32_t* d, int word) {
   double v;
-  std::memcpy(&v, d + D_POS, sizeof v);
+  std::memcpy(&v, d + word, sizeof v);
   return v;
 }
 
+double Position(const int32_t* d) { return PositionAt(d, D_POS); }
+
 bool IsIntegral(double v) { return std::isfinite(v) && std::trunc(v) == v; }
 
-// A (chunk, offset, length) triple must lie wholly inside a chunk the ring knows.
+// A (chunk, offset, length) triple must lie wholly inside one slot of a chunk the ring knows.
 Invalid CheckRange(const SqeContext& ctx, int32_t chunk, int32_t off, int32_t len, const char* what) {
   if (chunk < 0 || static_cast<size_t>(chunk) >= ctx.chunks->size() ||
       (*ctx.chunks)[chunk].base == nullptr)
@@ -48,6 +61,9 @@ Invalid CheckRange(const SqeContext& ctx, int32_t chunk, int32_t off, int32_t le
   if (off < 0 || len < 0) return Bad(what);
   const Chunk& c = (*ctx.chunks)[chunk];
   if (static_cast<uint64_t>(off) + static_cast<uint64_t>(len) > c.length) return Bad(what);
+  // Inside one slot: the first and the last byte share a slot index.
+  if (len > 0 && static_cast<size_t>(off) / c.slotSize != (static_cast<size_t>(off) + len - 1) / c.slotSize)
+    return Invalid{"ERR_INVALID_ARG_VALUE", std::string(what) + " (crosses an arena slot boundary)"};
   return {};
 }
 
@@ -70,12 +86,32 @@ Invalid CheckPosition(const int32_t* d) {
   return {};
 }
 
-Invalid CheckPath(const SqeContext& ctx, const int32_t* d) {
-  if (Invalid bad = CheckRange(ctx, d[D_CHUNK], d[D_OFF], d[D_LEN], "path buffer out of range")) return bad;
-  if (d[D_LEN] < 1) return Bad("path buffer is empty");
-  const Chunk& c = (*ctx.chunks)[d[D_CHUNK]];
+// A path names (chunk, offset, length) words of the descriptor: D_CHUNK.. or D_CHUNK2..
+Invalid CheckPathAt(const SqeContext& ctx, const int32_t* d, int chunkWord) {
+  int32_t chunk = d[chunkWord], off = d[chunkWord + 1], len = d[chunkWord + 2];
+  if (Invalid bad = CheckRange(ctx, chunk, off, len, "path buffer out of range")) return bad;
+  if (len < 1) return Bad("path buffer is empty");
+  const Chunk& c = (*ctx.chunks)[chunk];
   // The kernel reads the path up to its NUL: it must end inside the slot.
-  if (std::memchr(c.base + d[D_OFF], 0, d[D_LEN]) == nullptr) return Bad("path is not NUL-terminated");
+  if (std::memchr(c.base + off, 0, len) == nullptr) return Bad("path is not NUL-terminated");
+  return {};
+}
+
+Invalid CheckPath(const SqeContext& ctx, const int32_t* d) { return CheckPathAt(ctx, d, D_CHUNK); }
+
+// A directory fd carried outside D_FD (the second dirfd of rename/link): AT_FDCWD or an fd.
+Invalid CheckDirFd(int32_t fd) {
+  if (fd >= 0 || fd == AT_FDCWD) return {};
+  return Bad("directory fd must be a non-negative integer or AT_FDCWD");
+}
+
+Invalid CheckNoFixedFile(const int32_t* d) {
+  if (d[D_SQE_FLAGS] & SQE_FIXED_FILE) return Bad("this operation takes no fixed file");
+  return {};
+}
+
+Invalid CheckOffset(double v, bool allowNone, const char* what) {
+  if (!IsIntegral(v) || v < (allowNone ? -1 : 0) || v > kMaxSafeInteger) return Bad(what);
   return {};
 }
 
@@ -146,6 +182,7 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
       return CheckPath(ctx, d);
     case OP_CLOSE:
       if (d[D_SQE_FLAGS] & SQE_FIXED_FILE) return Bad("close of a fixed file goes through unregister");
+      if (InternalFds::Contains(d[D_FD])) return Bad("this fd belongs to a safer-ring ring (its io_uring or eventfd)");
       return CheckFd(ctx, d, false);
     case OP_STATX:
       if (Invalid bad = CheckFd(ctx, d, true)) return bad;
@@ -204,6 +241,44 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
       if (flags & ~kCancelFlags) return Bad("unknown cancel flags");
       if (!(flags & IORING_ASYNC_CANCEL_ANY) && d[D_OFF2] < 0) return Bad("cancel target out of range");
       return {};
+    case OP_UNLINKAT:
+      if (Invalid bad = CheckFd(ctx, d, true)) return bad;
+      if (flags & ~kUnlinkFlags) return Bad("unknown unlink flags");
+      return CheckPath(ctx, d);
+    case OP_MKDIRAT:
+      if (Invalid bad = CheckFd(ctx, d, true)) return bad;
+      if (d[D_ARG] & ~07777) return Bad("mode out of range");
+      return CheckPath(ctx, d);
+    case OP_RENAMEAT:
+    case OP_LINKAT:
+      if (Invalid bad = CheckFd(ctx, d, true)) return bad;
+      if (Invalid bad = CheckDirFd(d[D_ARG])) return bad;
+      if (flags & ~(op == OP_RENAMEAT ? kRenameFlags : kLinkFlags)) return Bad("unknown rename/link flags");
+      if (Invalid bad = CheckPath(ctx, d)) return bad;
+      return CheckPathAt(ctx, d, D_CHUNK2);
+    case OP_SYMLINKAT:
+      if (Invalid bad = CheckFd(ctx, d, true)) return bad;
+      if (Invalid bad = CheckPath(ctx, d)) return bad;  // the target: any string, read up to its NUL
+      return CheckPathAt(ctx, d, D_CHUNK2);
+    case OP_FTRUNCATE:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      return CheckOffset(Position(d), false, "length must be an integer >= 0");
+    case OP_FALLOCATE:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (flags & ~kFallocateFlags) return Bad("unknown fallocate mode");
+      if ((flags & FALLOC_FL_PUNCH_HOLE) && !(flags & FALLOC_FL_KEEP_SIZE)) return Bad("punching a hole needs FALLOC_FL_KEEP_SIZE");
+      if (Invalid bad = CheckOffset(Position(d), false, "offset must be an integer >= 0")) return bad;
+      if (Invalid bad = CheckOffset(PositionAt(d, D_POS2), false, "length must be an integer >= 0")) return bad;
+      if (PositionAt(d, D_POS2) < 1) return Bad("length must be at least 1");
+      return {};
+    case OP_SPLICE:
+      if (Invalid bad = CheckNoFixedFile(d)) return bad;
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (d[D_ARG] < 0) return Bad("output fd must be a non-negative integer");
+      if (d[D_LEN] < 0) return Bad("splice length out of range");
+      if (flags & ~kSpliceFlags) return Bad("unknown splice flags");
+      if (Invalid bad = CheckOffset(Position(d), true, "input offset must be an integer >= -1")) return bad;
+      return CheckOffset(PositionAt(d, D_POS2), true, "output offset must be an integer >= -1");
   }
   return Bad("unknown opcode");
 }
@@ -318,6 +393,39 @@ std::unique_ptr<Aux> PrepareSqe(const SqeContext& ctx, const int32_t* d, struct 
       uint64_t target = (static_cast<uint64_t>(static_cast<uint32_t>(d[D_LEN2])) << 32) |
                         static_cast<uint32_t>(d[D_OFF2]);
       io_uring_prep_cancel64(sqe, target, flags);
+      break;
+    }
+    case OP_UNLINKAT:
+      io_uring_prep_unlinkat(sqe, fd, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])), flags);
+      break;
+    case OP_MKDIRAT:
+      io_uring_prep_mkdirat(sqe, fd, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])),
+                            static_cast<mode_t>(d[D_ARG]));
+      break;
+    case OP_RENAMEAT:
+      io_uring_prep_renameat(sqe, fd, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])), d[D_ARG],
+                             reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK2], d[D_OFF2])),
+                             static_cast<unsigned>(flags));
+      break;
+    case OP_LINKAT:
+      io_uring_prep_linkat(sqe, fd, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])), d[D_ARG],
+                           reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK2], d[D_OFF2])), flags);
+      break;
+    case OP_SYMLINKAT:
+      io_uring_prep_symlinkat(sqe, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])), fd,
+                              reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK2], d[D_OFF2])));
+      break;
+    case OP_FTRUNCATE:
+      io_uring_prep_rw(kOpFtruncate, sqe, fd, nullptr, 0, static_cast<uint64_t>(Position(d)));
+      break;
+    case OP_FALLOCATE:
+      io_uring_prep_fallocate(sqe, fd, flags, static_cast<off_t>(Position(d)), static_cast<off_t>(PositionAt(d, D_POS2)));
+      break;
+    case OP_SPLICE: {
+      double in = Position(d), out = PositionAt(d, D_POS2);
+      io_uring_prep_splice(sqe, fd, in < 0 ? -1 : static_cast<int64_t>(in), d[D_ARG],
+                           out < 0 ? -1 : static_cast<int64_t>(out), static_cast<unsigned>(d[D_LEN]),
+                           static_cast<unsigned>(flags));
       break;
     }
   }

@@ -18,6 +18,11 @@ namespace sr {
 struct Chunk {
   uint8_t* base = nullptr;
   size_t length = 0;
+  // The arena cuts each chunk into slots of one size (a power of two that
+  // divides `length`). Every buffer an op names lies inside one slot, so a
+  // range that crosses a slot boundary is refused: it could only reach a
+  // neighbour's memory.
+  size_t slotSize = 0;
   int fixedIndex = -1;  // index in the ring's registered-buffer table, or -1
 };
 

@@ -247,7 +247,7 @@ export function validateConfig(cfg: SaferRingConfig, options: { strict?: boolean
   const sink = sinkOf(cfg);
   const corrections: string[] = [];
   const fix = (problem: string, correction: string, fields: Record<string, unknown>, apply: () => void) => {
-    if (options.strict) throw new SaferRingError('ERR_INVALID_ARG_VALUE', `invalid configuration: ${problem}`);
+    if (options.strict) throw SaferRingError.for('ERR_INVALID_ARG_VALUE', `invalid configuration: ${problem}`);
     apply();
     corrections.push(`${problem}: ${correction}`);
     sink.warn('configuration corrected', { problem, correction, ...fields });

@@ -8,6 +8,7 @@ import { binding } from './native';
 import { backend, BackendName } from './backend/select';
 import { detectKernelSupport } from './config';
 import { SaferRingError } from './errors';
+import { invalidType } from './validate';
 
 /** Optional features, with the kernel version that brought each (per the io_uring man pages). */
 export const FEATURE_KERNELS = {
@@ -90,8 +91,9 @@ export class FeatureDetector {
    * an application behaves on an older kernel.
    */
   static simulateKernel(version: string | null): void {
+    if (version !== null && typeof version !== 'string') throw invalidType('version', 'of type string or null', version);
     if (version !== null && !/^\d+\.\d+/.test(version)) {
-      throw new SaferRingError('ERR_INVALID_ARG_VALUE', `The argument 'version' must look like '5.15'. Received '${version}'`);
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', `The argument 'version' must look like '5.15'. Received '${version}'`);
     }
     simulatedKernel = version;
     cache = null;

@@ -1,10 +1,19 @@
 // Argument checks with Node's error codes and wording. Everything that reaches
 // the native layer has passed through here first (and is checked again there).
 import { SaferRingError } from './errors';
+import { isUint8Array } from './buffers/geometry';
 
 const MAX_INT32 = 2 ** 31 - 1;
 
 function describe(value: unknown): string {
+  try {
+    return describeValue(value);
+  } catch {
+    return 'an object'; // a Proxy or a throwing getter: say no more than is safe
+  }
+}
+
+function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
@@ -13,16 +22,16 @@ function describe(value: unknown): string {
 }
 
 export function invalidType(name: string, expected: string, value: unknown): SaferRingError {
-  return new SaferRingError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be ${expected}. Received ${describe(value)}`);
+  return SaferRingError.for('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be ${expected}. Received ${describe(value)}`);
 }
 
 export function outOfRange(name: string, range: string, value: unknown): SaferRingError {
-  return new SaferRingError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`);
+  return SaferRingError.for('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`);
 }
 
 export function invalidValue(name: string, reason: string, value?: unknown): SaferRingError {
   const shown = value === undefined ? '' : ` Received ${describe(value)}`;
-  return new SaferRingError('ERR_INVALID_ARG_VALUE', `The argument '${name}' ${reason}.${shown}`);
+  return SaferRingError.for('ERR_INVALID_ARG_VALUE', `The argument '${name}' ${reason}.${shown}`);
 }
 
 export function checkInteger(name: string, value: unknown, min: number, max: number): number {
@@ -57,7 +66,8 @@ export function checkOptions<T extends object>(options: unknown, name = 'options
   return options as Partial<T>;
 }
 
+/** A real Uint8Array (or Buffer): decided by the engine's own type check, not by the value's properties. */
 export function checkUint8Array(name: string, value: unknown): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw invalidType(name, 'an instance of Buffer or Uint8Array', value);
+  if (!isUint8Array(value)) throw invalidType(name, 'an instance of Buffer or Uint8Array', value);
   return value;
 }

@@ -240,7 +240,7 @@ function nativeRing() {
   };
   callbacks.push(onComplete); // the native ring holds its callback weakly: its owner keeps it alive
   const r = new native.NativeRing(4, 0, 0, desc, comps, new Int32Array(24), onComplete);
-  r.addChunk(0, new Uint8Array(new SharedArrayBuffer(4096)));
+  r.addChunk(0, new Uint8Array(new SharedArrayBuffer(4096)), 4096);
   return { r, desc, completions };
 }
 

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { Ring, OwnedBuffer, SaferRingError } from 'safer-ring';
-import { patternFile, nativeBinding, NOT_OPEN_FD } from './helpers/env.mjs';
+import { patternFile, nativeBinding, NOT_OPEN_FD, ringFds } from './helpers/env.mjs';
 
 const ring = new Ring(16);
 const fd = fs.openSync(patternFile(4096), 'r');
@@ -93,7 +93,6 @@ const callbacks = [];
 
 function nativeRing() {
   const native = nativeBinding();
-  native.setErrorClass(SaferRingError);
   const desc = new Int32Array(16 * 8);
   const f64 = new Float64Array(desc.buffer);
   const comps = new Int32Array(64);
@@ -105,7 +104,9 @@ function nativeRing() {
   callbacks.push(onComplete); // the native ring holds its callback weakly: its owner keeps it alive
   const r = new native.NativeRing(8, 0, 0, desc, comps, iovs, onComplete);
   const chunk = new Uint8Array(new SharedArrayBuffer(4096));
-  r.addChunk(0, chunk);
+  r.addChunk(0, chunk, 4096); // one slot: the whole chunk
+  // A chunk cut into 1 KiB slots, as the arena cuts small size classes.
+  r.addChunk(1, new Uint8Array(new SharedArrayBuffer(4096)), 1024);
   // A valid read descriptor to start from; each case corrupts one field.
   const validRead = () => {
     desc.fill(0);
@@ -167,12 +168,42 @@ test('native: every hostile descriptor field is refused before submit', async ()
     ['timeout NaN', () => ((desc[D.OP] = 13), (f64[4] = NaN))],
     ['cancel without target', () => ((desc[D.OP] = 14), (desc[D.OFF2] = -1))],
     ['dirfd -5 for openat', () => ((desc[D.OP] = 5), (desc[D.FD] = -5))],
-    ['reserved opcode 20', () => (desc[D.OP] = 20)],
+    ['range across two slots', () => ((desc[D.CHUNK] = 1), (desc[D.OFF] = 1000), (desc[D.LEN] = 100))],
+    ['whole chunk of 1 KiB slots', () => ((desc[D.CHUNK] = 1), (desc[D.OFF] = 0), (desc[D.LEN] = 4096))],
+    ['iovec across two slots', () => {
+      desc[D.OP] = 3; desc[D.CHUNK2] = 0; desc[D.LEN2] = 1;
+      iovs.set([1, 1020, 8], 0);
+    }],
+    ['close of a ring\'s own eventfd or io_uring fd', () => ((desc[D.OP] = 6), (desc[D.FD] = ringFds()[0]))],
+    ['unlinkat unknown flags', () => { pathAt(0); desc[D.OP] = 18; desc[D.FLAGS] = 1; }],
+    ['mkdirat mode above 07777', () => { pathAt(0); desc[D.OP] = 20; desc[D.ARG] = 0o10000; }],
+    ['renameat second path past its chunk', () => { pathAt(0); desc[D.OP] = 19; desc[D.CHUNK2] = 0; desc[D.OFF2] = 4000; desc[D.LEN2] = 200; }],
+    ['renameat second path not NUL-terminated', () => { pathAt(0); desc[D.OP] = 19; desc[D.CHUNK2] = 0; desc[D.OFF2] = 8; desc[D.LEN2] = 4; }],
+    ['renameat new dirfd -5', () => { pathAt(0); desc[D.OP] = 19; desc[D.ARG] = -5; desc[D.CHUNK2] = 0; desc[D.OFF2] = 0; desc[D.LEN2] = 1; }],
+    ['renameat exchange + whiteout', () => { pathAt(0); desc[D.OP] = 19; desc[D.FLAGS] = 4; desc[D.CHUNK2] = 0; desc[D.OFF2] = 0; desc[D.LEN2] = 1; }],
+    ['linkat unknown flags', () => { pathAt(0); desc[D.OP] = 22; desc[D.FLAGS] = 1 << 12; desc[D.CHUNK2] = 0; desc[D.OFF2] = 0; desc[D.LEN2] = 1; }],
+    ['symlinkat link path across slots', () => { pathAt(0); desc[D.OP] = 21; desc[D.CHUNK2] = 1; desc[D.OFF2] = 1020; desc[D.LEN2] = 8; }],
+    ['ftruncate negative length', () => ((desc[D.OP] = 23), (f64[4] = -1))],
+    ['ftruncate fractional length', () => ((desc[D.OP] = 23), (f64[4] = 0.5))],
+    ['fallocate zero length', () => ((desc[D.OP] = 24), (f64[4] = 0), (f64[6] = 0))],
+    ['fallocate unknown mode', () => ((desc[D.OP] = 24), (f64[6] = 4096), (desc[D.FLAGS] = 1 << 8))],
+    ['splice with a fixed file', () => ((desc[D.OP] = 25), (desc[D.SQE] = 1 << 2), (desc[D.ARG] = 1), (f64[6] = -1))],
+    ['splice output fd -1', () => ((desc[D.OP] = 25), (desc[D.ARG] = -1), (f64[6] = -1))],
+    ['splice output offset NaN', () => ((desc[D.OP] = 25), (desc[D.ARG] = 1), (f64[6] = NaN))],
+    ['reserved opcode 30', () => (desc[D.OP] = 30)],
     ['opcode past the last', () => (desc[D.OP] = 41)],
     ['zero-copy send past its chunk', () => ((desc[D.OP] = 40), (desc[D.LEN] = 5000))],
     ['zero-copy send with unknown flags', () => ((desc[D.OP] = 40), (desc[D.FLAGS] = 1 << 29))],
     ['weak op with unknown flag beside it', () => (desc[D.SQE] = (1 << 4) | (1 << 5))],
   ];
+  // A one-byte path ("" + NUL) at the start of chunk 0, relative to the current directory.
+  function pathAt(off) {
+    chunk.fill(65);
+    chunk[off] = 0;
+    desc[D.FD] = -100;
+    desc[D.OFF] = off;
+    desc[D.LEN] = 1;
+  }
   for (const [name, corrupt] of cases) {
     validRead();
     corrupt();
@@ -195,10 +226,14 @@ test('native: count, chunk and constructor arguments are checked', () => {
   const { native, r } = nativeRing();
   nativeThrows(() => r.submit(9), 'ERR_INVALID_ARG_VALUE'); // more descriptors than the array holds
   nativeThrows(() => r.submit(-1), 'ERR_INVALID_ARG_VALUE');
-  nativeThrows(() => r.addChunk(1, new Uint8Array(16)), 'ERR_INVALID_ARG_TYPE'); // not shared memory
-  nativeThrows(() => r.addChunk(0, new Uint8Array(new SharedArrayBuffer(16))), 'ERR_INVALID_ARG_VALUE'); // in use
-  nativeThrows(() => r.addChunk(1 << 20, new Uint8Array(new SharedArrayBuffer(16))), 'ERR_INVALID_ARG_VALUE');
-  nativeThrows(() => r.addChunk(1, 'x'), 'ERR_INVALID_ARG_TYPE');
+  nativeThrows(() => r.addChunk(2, new Uint8Array(16), 16), 'ERR_INVALID_ARG_TYPE'); // not shared memory
+  nativeThrows(() => r.addChunk(0, new Uint8Array(new SharedArrayBuffer(16)), 16), 'ERR_INVALID_ARG_VALUE'); // in use
+  nativeThrows(() => r.addChunk(1 << 20, new Uint8Array(new SharedArrayBuffer(16)), 16), 'ERR_INVALID_ARG_VALUE');
+  nativeThrows(() => r.addChunk(2, 'x', 16), 'ERR_INVALID_ARG_TYPE');
+  nativeThrows(() => r.addChunk(2, new Uint8Array(new SharedArrayBuffer(64))), 'ERR_INVALID_ARG_TYPE'); // no slot size
+  nativeThrows(() => r.addChunk(2, new Uint8Array(new SharedArrayBuffer(96)), 48), 'ERR_INVALID_ARG_VALUE'); // not a power of two
+  nativeThrows(() => r.addChunk(2, new Uint8Array(new SharedArrayBuffer(64)), 128), 'ERR_INVALID_ARG_VALUE'); // larger than the chunk
+  nativeThrows(() => r.addChunk(2, new Uint8Array(new SharedArrayBuffer(64)), 0), 'ERR_INVALID_ARG_VALUE');
   nativeThrows(() => new native.NativeRing(0, 0, 0, new Int32Array(16), new Int32Array(4), new Int32Array(3), () => {}));
   nativeThrows(() => new native.NativeRing(8, 0, 0, new Float64Array(16), new Int32Array(4), new Int32Array(3), () => {}), 'ERR_INVALID_ARG_TYPE');
   r.destroy();

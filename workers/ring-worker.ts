@@ -9,7 +9,9 @@ import { SharedQueue, USER_WORD } from '../src/runtime/shared-queue';
 import {
   CQ_OVERFLOW_WORD, CQ_RECORD_WORDS, IOVS_INLINE, RingWorkerData, SQ_FLAGS_WORD, SQ_RECORD_WORDS, ToWorker,
 } from '../src/runtime/protocol';
-import { COMPLETION_WORDS, DESC_WORDS, D_CHUNK, D_CHUNK2, D_ID, D_GEN, D_LEN2, D_OP, IOV_WORDS, Op } from '../src/ring/descriptor';
+import {
+  COMPLETION_WORDS, DESC_WORDS, D_CHUNK, D_CHUNK2, D_ID, D_GEN, D_LEN2, D_OP, D_SQE_FLAGS, IOV_WORDS, Op, SQE_HARDLINK, SQE_LINK,
+} from '../src/ring/descriptor';
 
 const data = workerData as RingWorkerData;
 const port = parentPort!;
@@ -79,17 +81,23 @@ function reject(record: Int32Array): void {
   onComplete(1);
 }
 
+/** Ops whose words 12..14 name a second buffer (chunk, offset, length). */
+const USES_CHUNK2 = new Set<number>([Op.STATX, Op.ACCEPT, Op.RENAMEAT, Op.LINKAT, Op.SYMLINKAT]);
+
 /** Chunks a descriptor points into (to wait for chunks announced but not yet received). */
 function maxChunk(d: Int32Array, base: number, iovBase: number, iovCount: number): number {
   let max = d[base + D_CHUNK];
-  if (d[base + D_OP] === Op.STATX || d[base + D_OP] === Op.ACCEPT) max = Math.max(max, d[base + D_CHUNK2]);
+  if (USES_CHUNK2.has(d[base + D_OP])) max = Math.max(max, d[base + D_CHUNK2]);
   for (let i = 0; i < iovCount; i++) max = Math.max(max, iovs[iovBase + i * IOV_WORDS]);
   return max;
 }
 
 /**
  * Moves everything in the submission queue into the ring: one native submit
- * per ring-full. Returns false when it stopped at a chunk still in transit.
+ * per ring-full. A linked chain (a batch's IOSQE_IO_LINK ops) is never cut
+ * between two submits: where a ring-full or a wait would fall inside one, the
+ * chain is left in the queue and read again from its first op. Returns false
+ * when it stopped at a chunk still in transit.
  */
 let lastBatch = 0; // ops the last drain() submitted
 
@@ -99,6 +107,13 @@ function drain(): boolean {
   let n = 0;
   let iovWords = 0;
   let blocked = false;
+  // Where the chain being read began (queue position, descriptor count, iovec words).
+  let chainHead = head, chainN = 0, chainIov = 0;
+  const backToChainStart = (): void => {
+    head = chainHead;
+    n = chainN;
+    iovWords = chainIov;
+  };
   while (sq.available(head) > 0) {
     const at = sq.offsetOf(head);
     const base = n * DESC_WORDS;
@@ -108,7 +123,10 @@ function drain(): boolean {
     if (desc[base + D_CHUNK2] === IOVS_INLINE && (desc[base + D_OP] === Op.READV || desc[base + D_OP] === Op.WRITEV)) {
       iovCount = desc[base + D_LEN2];
       const words = iovCount * IOV_WORDS;
-      if (iovWords + words > iovs.length) break; // next round
+      if (iovWords + words > iovs.length) {
+        backToChainStart(); // next round
+        break;
+      }
       for (let w = 0; w < words; w++) {
         const c = head + 1 + Math.floor(w / SQ_RECORD_WORDS);
         iovs[iovWords + w] = sq.data[sq.offsetOf(c) + (w % SQ_RECORD_WORDS)];
@@ -119,19 +137,33 @@ function drain(): boolean {
     // A chunk announced by the dispatcher but whose message has not arrived yet: wait for it.
     const needed = maxChunk(desc, base, iovWords, iovCount);
     if (needed >= knownChunks && needed < Atomics.load(sq.header, USER_WORD)) {
+      backToChainStart();
       blocked = true;
       break;
     }
     iovWords += iovCount * IOV_WORDS;
     head += records;
     n++;
+    const linksOn = (desc[base + D_SQE_FLAGS] & (SQE_LINK | SQE_HARDLINK)) !== 0;
+    if (!linksOn) {
+      chainHead = head;
+      chainN = n;
+      chainIov = iovWords;
+    }
     if (n === data.entries) {
+      // Ring-full inside a chain: submit up to the chain, read the chain again
+      // next (a chain never exceeds the ring's entries). A chain as long as the
+      // ring itself has nothing before it and goes as it is.
+      if (linksOn && chainN > 0) backToChainStart();
       // Free the records first: completions go out during submit, and the
       // dispatcher must see the room they took as soon as it reacts to them.
       sq.release(head);
       submit(n);
       n = 0;
       iovWords = 0;
+      chainHead = head;
+      chainN = 0;
+      chainIov = 0;
     }
   }
   sq.release(head);
@@ -192,7 +224,7 @@ async function serve(): Promise<void> {
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'chunk') {
-    ring.addChunk(msg.index, msg.view);
+    ring.addChunk(msg.index, msg.view, msg.slotSize);
     knownChunks = Math.max(knownChunks, msg.index + 1);
     const wake = chunkArrived;
     chunkArrived = null;

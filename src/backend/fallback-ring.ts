@@ -24,6 +24,26 @@ import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, STATX_SIZE_BYTES } from '../fs/stat
 
 const E = osConstants.errno;
 const AT_FDCWD = -100;
+const AT_REMOVEDIR = 0x200;
+const AT_SYMLINK_FOLLOW = 0x400;
+const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
+
+/**
+ * rename without replacing, from node:fs calls: a hard link fails with EEXIST
+ * if `to` exists, atomically, then the old name goes. Directories cannot be
+ * hard-linked: for them (EPERM) the check and the rename are two steps.
+ */
+function renameNoReplace(from: string, to: string, cb: (err: NodeJS.ErrnoException | null) => void): void {
+  fs.link(from, to, (err) => {
+    if (err === null) return fs.unlink(from, cb);
+    if (err.code !== 'EPERM') return cb(err);
+    fs.lstat(to, (statErr) => {
+      if (statErr === null) return cb(Object.assign(new Error('EEXIST'), { errno: -E.EEXIST, code: 'EEXIST' }));
+      fs.rename(from, to, cb);
+    });
+  });
+}
 
 interface Pending {
   id: number;
@@ -55,6 +75,7 @@ export class FallbackRing implements NativeRing {
   #iovs: Int32Array;
   #onComplete: (n: number) => void;
   #chunks: Uint8Array[] = [];
+  #slotSizes: number[] = [];
   #pending = new Map<string, Pending>();
   #pushback = new Map<number, Buffer>(); // bytes a cancelled stream read brought back
   // Ops at the fd's current position (streams, position -1) run one at a time
@@ -72,18 +93,22 @@ export class FallbackRing implements NativeRing {
     this.#onComplete = onComplete;
   }
 
-  addChunk(index: number, view: Uint8Array): boolean {
+  addChunk(index: number, view: Uint8Array, slotSize: number): boolean {
     if (!(view.buffer instanceof SharedArrayBuffer)) {
-      throw new SaferRingError('ERR_INVALID_ARG_TYPE', 'arena chunks must be non-empty SharedArrayBuffer views');
+      throw SaferRingError.for('ERR_INVALID_ARG_TYPE', 'arena chunks must be non-empty SharedArrayBuffer views');
+    }
+    if (!Number.isInteger(slotSize) || slotSize <= 0 || (slotSize & (slotSize - 1)) !== 0 || view.byteLength % slotSize !== 0) {
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'slotSize must be a power of two that divides the chunk\'s length');
     }
     this.#chunks[index] = view;
+    this.#slotSizes[index] = slotSize;
     return false;
   }
 
   submit(count: number): number {
     if (!this.#live) throw new SaferRingError('ERR_RING_CLOSED', 'the ring is closed');
     if (!Number.isInteger(count) || count < 0 || count * DESC_WORDS > this.#desc.length) {
-      throw new SaferRingError('ERR_INVALID_ARG_VALUE', 'descriptor count out of range');
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'descriptor count out of range');
     }
     // Snapshot every descriptor first (the array is reused as soon as we
     // return), all or nothing like the native layer: a bad one rejects the
@@ -200,6 +225,40 @@ export class FallbackRing implements NativeRing {
         });
       case Op.CANCEL:
         return this.#task(pending, () => done(this.#cancel(off2, len2)));
+      case Op.UNLINKAT: {
+        const file = this.#path(fd, chunk, off, len);
+        return this.#task(pending, () => (flags & AT_REMOVEDIR ? fs.rmdir(file, fail) : fs.unlink(file, fail)));
+      }
+      case Op.MKDIRAT: {
+        const file = this.#path(fd, chunk, off, len);
+        return this.#task(pending, () => fs.mkdir(file, { mode: arg }, fail));
+      }
+      case Op.RENAMEAT: {
+        const from = this.#path(fd, chunk, off, len);
+        const to = this.#path(arg, chunk2, off2, len2);
+        if (flags & RENAME_EXCHANGE) return this.#task(pending, () => done(-E.EINVAL)); // node:fs has no exchange
+        if (flags & RENAME_NOREPLACE) return this.#task(pending, () => renameNoReplace(from, to, fail));
+        return this.#task(pending, () => fs.rename(from, to, fail));
+      }
+      case Op.LINKAT: {
+        const from = this.#path(fd, chunk, off, len);
+        const to = this.#path(arg, chunk2, off2, len2);
+        // link(2) never follows a final symlink; AT_SYMLINK_FOLLOW links its target.
+        return this.#task(pending, () => (flags & AT_SYMLINK_FOLLOW
+          ? fs.realpath(from, (err, real) => (err ? fail(err) : fs.link(real, to, fail)))
+          : fs.link(from, to, fail)));
+      }
+      case Op.SYMLINKAT: {
+        const target = this.#cString(chunk, off, len);
+        const to = this.#path(fd, chunk2, off2, len2);
+        return this.#task(pending, () => fs.symlink(target, to, fail));
+      }
+      case Op.FTRUNCATE:
+        return this.#task(pending, () => fs.ftruncate(fd, pos, fail));
+      case Op.FALLOCATE:
+      case Op.SPLICE:
+        // node:fs has neither: answered as a kernel without the opcode would, so callers degrade.
+        return this.#task(pending, () => done(-E.EINVAL));
       case Op.ACCEPT:
       case Op.CONNECT:
         // Node has no way to accept or connect on a raw socket fd: say so honestly.
@@ -314,19 +373,29 @@ export class FallbackRing implements NativeRing {
     task.pending.cancelled = true;
   }
 
+  /** The bytes of one range, which must lie inside one slot of a known chunk (as the native layer checks). */
   #bytes(chunk: number, off: number, len: number): Uint8Array {
     const c = this.#chunks[chunk];
     if (c === undefined || off < 0 || len < 0 || off + len > c.length) {
-      throw new SaferRingError('ERR_INVALID_ARG_VALUE', 'buffer range out of bounds');
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'buffer range out of bounds');
+    }
+    const slot = this.#slotSizes[chunk];
+    if (len > 0 && Math.floor(off / slot) !== Math.floor((off + len - 1) / slot)) {
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'buffer range out of bounds (crosses an arena slot boundary)');
     }
     return c.subarray(off, off + len);
   }
 
-  /** The NUL-terminated path in a slot, resolved against a directory fd the way openat(2) does. */
-  #path(dirfd: number, chunk: number, off: number, len: number): string {
+  /** The NUL-terminated string in a slot. */
+  #cString(chunk: number, off: number, len: number): string {
     const bytes = this.#bytes(chunk, off, len);
     const end = bytes.indexOf(0);
-    const text = Buffer.from(bytes.subarray(0, end < 0 ? len : end)).toString();
+    return Buffer.from(bytes.subarray(0, end < 0 ? len : end)).toString();
+  }
+
+  /** The NUL-terminated path in a slot, resolved against a directory fd the way openat(2) does. */
+  #path(dirfd: number, chunk: number, off: number, len: number): string {
+    const text = this.#cString(chunk, off, len);
     if (dirfd === AT_FDCWD || path.isAbsolute(text)) return text;
     return path.join(`/proc/self/fd/${dirfd}`, text);
   }

@@ -38,7 +38,7 @@ export function backend(): BackendChoice {
   if (choice !== undefined) return choice;
   const forced = process.env.SAFER_RING_BACKEND ?? '';
   if (forced !== '' && forced !== 'io_uring' && forced !== 'fallback') {
-    throw new SaferRingError('ERR_INVALID_ARG_VALUE', `SAFER_RING_BACKEND must be 'io_uring' or 'fallback'. Received '${forced}'`);
+    throw SaferRingError.for('ERR_INVALID_ARG_VALUE', `SAFER_RING_BACKEND must be 'io_uring' or 'fallback'. Received '${forced}'`);
   }
   if (forced === 'fallback') return (choice = { name: 'fallback', reason: 'SAFER_RING_BACKEND=fallback', ringClass: FallbackRing });
   const why = whyUnavailable();

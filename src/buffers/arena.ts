@@ -9,6 +9,7 @@
 
 import { threadId } from 'node:worker_threads';
 import { SaferRingError } from '../errors';
+import { geometryOf, sharedByteLength } from './geometry';
 
 /** Largest buffer `new OwnedBuffer(size)` accepts: 1 GiB. */
 export const MAX_BUFFER_SIZE = 2 ** 30;
@@ -59,6 +60,8 @@ export class Slot {
   borrows = 0;
   /** A release asked for while borrowed: it runs when the last borrow ends. */
   deferredRelease: (() => void) | null = null;
+  /** Handed out before: its memory may hold an earlier owner's bytes (a fresh slot is all zero). */
+  used = false;
   constructor(
     readonly arena: Arena,
     readonly chunk: number,
@@ -96,7 +99,9 @@ export class Arena {
   private readonly chunkSlots: Slot[][] = [];
   private bytesReserved = 0;
   private slotsInUse = 0;
+  /** Per chunk: its control words (one int32 per slot), as a SharedArrayBuffer and as a view. */
   private readonly controls: SharedArrayBuffer[] = [];
+  private readonly controlViews: Int32Array[] = [];
   private readonly inTransit = new Set<Slot>(); // our slots handed to other threads
   private readonly imported = new Map<string, number>(); // other arenas' chunks mapped here
   private static nextId = 1;
@@ -109,7 +114,22 @@ export class Arena {
     return (Arena.current ??= new Arena());
   }
 
+  /** A slot of at least `size` bytes, owned by the caller; its memory may hold an earlier owner's bytes. */
   allocate(size: number): Slot {
+    const slot = this.take(size);
+    slot.used = true;
+    return slot;
+  }
+
+  /** Like allocate(), with the slot's first `size` bytes zero (filled only if the slot was used before). */
+  allocateZeroed(size: number): Slot {
+    const slot = this.take(size);
+    if (slot.used) this.view(slot, size).fill(0);
+    slot.used = true;
+    return slot;
+  }
+
+  private take(size: number): Slot {
     const shift = classShift(size);
     const list = (this.freeLists[shift] ??= []);
     let slot = list.pop();
@@ -166,41 +186,77 @@ export class Arena {
     };
   }
 
-  /** Takes ownership of a transferred slot on this thread. A second claim of the same transfer is refused. */
-  claim(t: SlotTransfer): Slot {
-    const control = new Int32Array(t.control);
+  /**
+   * Takes ownership of a transferred slot on this thread. A second claim of
+   * the same transfer is refused. Nothing in the token is trusted: the memory
+   * and the control word come from the chunk as this thread first knew it
+   * (its own chunk, or the one first imported under that origin), the slot's
+   * offset and capacity from that chunk's geometry, and the length must fit.
+   */
+  claim(token: unknown): { slot: Slot; length: number } {
+    const t = checkToken(token);
+    const own = t.origin.thread === ME && t.origin.arena === this.id;
+    const key = `${t.origin.thread}:${t.origin.arena}:${t.origin.chunk}`;
+    let index: number;
+    if (own) {
+      if (t.origin.chunk >= this.chunkSlots.length || this.slabClass[t.origin.chunk] < 0) throw badToken('names no chunk of this arena');
+      index = t.origin.chunk;
+    } else {
+      index = this.imported.get(key) ?? -1;
+    }
+    // The chunk's real memory and control words, when this thread already knows them.
+    const chunkSab = index >= 0 ? (this.chunks[index].buffer as SharedArrayBuffer) : t.chunk;
+    const controlSab = index >= 0 ? this.controls[index] : t.control;
+    const chunkBytes = sharedByteLength(chunkSab);
+    const slots = sharedByteLength(controlSab) / 4;
+    const slotBytes = chunkBytes / slots;
+    if (!Number.isInteger(slots) || slots < 1 || !Number.isInteger(slotBytes) || slotBytes < 2 ** MIN_CLASS_SHIFT || (slotBytes & (slotBytes - 1)) !== 0) {
+      throw badToken('does not describe an arena chunk');
+    }
+    if (t.slotIndex >= slots) throw badToken('names a slot outside its chunk');
+    if (t.length > slotBytes) throw badToken(`claims ${t.length} bytes of a ${slotBytes}-byte slot`);
+    const control = index >= 0 ? this.controlViews[index] : new Int32Array(controlSab);
     const was = Atomics.compareExchange(control, t.slotIndex, (t.nonce << 3) | C_IN_TRANSIT, (ME << 3) | C_OWNED);
     if (was !== ((t.nonce << 3) | C_IN_TRANSIT)) {
       throw new SaferRingError('ERR_BUFFER_MOVED', 'this buffer transfer was already claimed');
     }
-    if (t.origin.thread === ME && t.origin.arena === this.id) {
+    if (own) {
       // Our own slot coming home.
-      const slot = this.chunkSlots[t.origin.chunk][t.slotIndex];
+      const slot = this.chunkSlots[index][t.slotIndex];
       this.inTransit.delete(slot);
       slot.state = SlotState.Owned;
-      return slot;
+      return { slot, length: t.length };
     }
-    const key = `${t.origin.thread}:${t.origin.arena}:${t.origin.chunk}`;
-    let index = this.imported.get(key);
-    if (index === undefined) {
-      index = this.importChunk(t.chunk);
+    if (index < 0) {
+      index = this.importChunk(chunkSab, controlSab);
       this.imported.set(key, index);
     }
-    const slot = new Slot(this, index, t.offset, t.capacity, -1, control, t.slotIndex);
+    const slot = new Slot(this, index, t.slotIndex * slotBytes, slotBytes, -1, control, t.slotIndex);
     slot.foreign = true;
-    slot.origin = t.origin;
+    slot.used = true;
+    slot.origin = { ...t.origin };
     slot.state = SlotState.Owned;
-    return slot;
+    return { slot, length: t.length };
   }
 
   /** Another thread's chunk becomes addressable here (rings on this thread register it), never allocatable. */
-  private importChunk(sab: SharedArrayBuffer): number {
+  private importChunk(sab: SharedArrayBuffer, control: SharedArrayBuffer): number {
     const index = this.chunks.length;
     this.chunks.push(new Uint8Array(sab));
     this.chunkBySab.set(sab, index);
     this.slabClass.push(-1);
     this.chunkSlots.push([]);
+    this.controls.push(control);
+    this.controlViews.push(new Int32Array(control));
     return index;
+  }
+
+  /**
+   * The slot size of chunk `index`: every range an op names must lie inside
+   * one slot of this size (the native layer checks it again).
+   */
+  slotSizeOf(index: number): number {
+    return this.chunks[index].byteLength / (this.controls[index].byteLength / 4);
   }
 
   /** Takes back slots that other threads released. */
@@ -238,13 +294,14 @@ export class Arena {
    * Such a view can be lent to the kernel without a copy.
    */
   slotOf(bytes: Uint8Array): Slot | undefined {
-    const chunk = this.chunkBySab.get(bytes.buffer as SharedArrayBuffer);
+    const { buffer, byteOffset, byteLength } = geometryOf(bytes);
+    const chunk = this.chunkBySab.get(buffer as SharedArrayBuffer);
     if (chunk === undefined) return undefined;
     const shift = this.slabClass[chunk];
     if (shift < 0) return undefined; // an imported chunk: only claimed slots, which are not lent by view
-    const slot = this.chunkSlots[chunk][Math.floor(bytes.byteOffset / 2 ** shift)];
+    const slot = this.chunkSlots[chunk][Math.floor(byteOffset / 2 ** shift)];
     if (slot === undefined || slot.state === SlotState.Free) return undefined;
-    if (bytes.byteOffset + bytes.byteLength > slot.offset + slot.capacity) return undefined;
+    if (byteOffset + byteLength > slot.offset + slot.capacity) return undefined;
     return slot;
   }
 
@@ -263,6 +320,7 @@ export class Arena {
     this.bytesReserved += chunkBytes;
     const control = new Int32Array(new SharedArrayBuffer(4 * (chunkBytes / slotBytes)));
     this.controls.push(control.buffer as SharedArrayBuffer);
+    this.controlViews.push(control);
     const slots: Slot[] = [];
     for (let off = 0, i = 0; off < chunkBytes; off += slotBytes, i++) slots.push(new Slot(this, index, off, slotBytes, shift, control, i));
     this.chunkSlots.push(slots);
@@ -282,7 +340,36 @@ function classShift(size: number): number {
   let shift = MIN_CLASS_SHIFT;
   while (2 ** shift < size) shift++;
   if (shift > MAX_CLASS_SHIFT) {
-    throw new SaferRingError('ERR_OUT_OF_RANGE', `The value of "size" is out of range. It must be <= ${MAX_BUFFER_SIZE}. Received ${size}`);
+    throw SaferRingError.for('ERR_OUT_OF_RANGE', `The value of "size" is out of range. It must be <= ${MAX_BUFFER_SIZE}. Received ${size}`);
   }
   return shift;
+}
+
+function badToken(why: string): SaferRingError {
+  return SaferRingError.for('ERR_INVALID_ARG_VALUE', `The "transfer" token ${why}; pass a token from OwnedBuffer#transfer() unchanged`);
+}
+
+function isIndex(v: unknown, max = 0x7fffffff): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+}
+
+/** Reads each field of a transfer token once, checking its type; the result is ours, not the caller's object. */
+function checkToken(token: unknown): SlotTransfer {
+  if (token === null || typeof token !== 'object') {
+    throw SaferRingError.for('ERR_INVALID_ARG_TYPE', 'The "transfer" argument must be a token from OwnedBuffer#transfer()');
+  }
+  const t = token as Record<string, unknown>;
+  const origin = t.origin as Record<string, unknown> | null;
+  const chunk = t.chunk, control = t.control, slotIndex = t.slotIndex, length = t.length, nonce = t.nonce;
+  if (origin === null || typeof origin !== 'object') throw badToken('has no origin');
+  const thread = origin.thread, arena = origin.arena, chunkIndex = origin.chunk;
+  if (!isIndex(thread) || !isIndex(arena) || !isIndex(chunkIndex)) throw badToken('has a malformed origin');
+  if (sharedByteLength(chunk) <= 0 || sharedByteLength(control) <= 0) throw badToken('does not carry SharedArrayBuffers');
+  if (!isIndex(slotIndex) || !isIndex(length, MAX_BUFFER_SIZE) || !isIndex(nonce, 0x0fffffff)) throw badToken('has malformed fields');
+  return {
+    origin: { thread, arena, chunk: chunkIndex },
+    chunk: chunk as SharedArrayBuffer,
+    control: control as SharedArrayBuffer,
+    slotIndex, offset: 0, capacity: 0, length, nonce,
+  };
 }

@@ -14,7 +14,7 @@
 import { FeatureDetector } from '../features';
 import { constants as osConstants } from 'node:os';
 import { Arena, MAX_BUFFER_SIZE, Slot } from './arena';
-import { INTERNAL, MovedSlot, OwnedBuffer, SlotHome, track } from './owned-buffer';
+import { INTERNAL, MovedSlot, OwnedBuffer, track } from './owned-buffer';
 import { SaferRingError } from '../errors';
 import { checkInteger, checkOptions, invalidType } from '../validate';
 import { Engine, kEngine } from '../ring/engine';
@@ -67,7 +67,9 @@ const enum BufState {
   Gone = 3, // back in the arena (the group was closed)
 }
 
-export class BufferGroup implements SlotHome {
+// A SlotHome (releaseSlot, revive), checked where it is passed as one: no
+// `implements` clause, so those internal members stay out of the public .d.ts.
+export class BufferGroup {
   readonly id: number;
   readonly count: number;
   readonly size: number;
@@ -96,14 +98,13 @@ export class BufferGroup implements SlotHome {
       throw new SaferRingError('ERR_UNSUPPORTED_OPERATION', 'buffer groups need a ring created on this thread');
     }
     if (engine.groups.has(this.id)) {
-      throw new SaferRingError('ERR_INVALID_ARG_VALUE', `buffer group ${this.id} already exists on this ring`);
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', `buffer group ${this.id} already exists on this ring`);
     }
     this.#engine = engine;
     this.#arena = engine.arena;
     for (let i = 0; i < this.count; i++) {
-      const slot = this.#arena.allocate(this.size);
       // Slots are reused: never let a recv's reader see another buffer's old bytes.
-      this.#arena.view(slot, this.size).fill(0);
+      const slot = this.#arena.allocateZeroed(this.size);
       this.#slots.push(slot);
       this.#bidOf.set(slot, i);
       this.#state.push(BufState.Ready);
@@ -221,7 +222,7 @@ export class BufferGroup implements SlotHome {
 
   /** @internal Validates that the group can still serve a recv. */
   checkUsable(engine: Engine): void {
-    if (engine !== this.#engine) throw new SaferRingError('ERR_INVALID_ARG_VALUE', 'the buffer group belongs to another ring');
+    if (engine !== this.#engine) throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'the buffer group belongs to another ring');
     if (this.#closed) throw new SaferRingError('ERR_INVALID_STATE', 'the buffer group is closed');
   }
 

@@ -9,7 +9,9 @@ import { Arena, MAX_BUFFER_SIZE, Slot, SlotTransfer, releaseWhenIdle } from './a
 /** A buffer in transit between threads (plain data: post it with postMessage). */
 export type BufferTransfer = SlotTransfer;
 import { movedError, SaferRingError } from '../errors';
-import { checkInteger } from '../validate';
+import { checkInteger, invalidType } from '../validate';
+import { byteLengthOf, geometryOf } from './geometry';
+import { AllocationSite, allocationSite, reportLeak } from './leak-report';
 
 /** Where a slot goes back to when its handle is released: the arena, or a pool. */
 export interface SlotHome {
@@ -19,12 +21,7 @@ export interface SlotHome {
   revive(slot: Slot, view: Uint8Array): OwnedBuffer;
 }
 
-let leakWarnings = process.env.SAFER_RING_DEBUG === '1';
-
-/** Turns the "collected without release()" warning on or off (on in development mode). */
-export function setLeakWarnings(on: boolean): void {
-  leakWarnings = on;
-}
+export { setLeakWarnings } from './leak-report';
 
 // A buffer dropped without release() is reclaimed when its view is collected,
 // as Buffer.alloc memory would be. The view (not the handle) is the key: the
@@ -33,20 +30,17 @@ export function setLeakWarnings(on: boolean): void {
 interface Reclaimable {
   slot: Slot;
   home: SlotHome;
+  site: AllocationSite;
 }
 
-const reclaim = new FinalizationRegistry<Reclaimable>(({ slot, home }) => {
-  if (leakWarnings) {
-    process.emitWarning(`a buffer of ${slot.capacity} bytes was garbage-collected without release()`, {
-      code: 'SAFER_RING_LEAK',
-    });
-  }
+const reclaim = new FinalizationRegistry<Reclaimable>(({ slot, home, site }) => {
+  reportLeak(slot.capacity, site);
   releaseWhenIdle(slot, () => home.releaseSlot(slot, null));
 });
 
 /** Tracks a view handed out with a slot, so the slot comes back if the view is dropped. */
 export function track(view: Uint8Array, slot: Slot, home: SlotHome): void {
-  reclaim.register(view, { slot, home }, view);
+  reclaim.register(view, { slot, home, site: allocationSite() }, view);
 }
 
 function untrack(view: Uint8Array): void {
@@ -73,6 +67,9 @@ export let adopt: (slot: Slot, view: Uint8Array, home: SlotHome) => OwnedBuffer;
 /** The slot of a live handle, without moving it. */
 // eslint-disable-next-line prefer-const
 export let peekSlot: (buf: OwnedBuffer) => Slot | null;
+/** The buffer's length as recorded when the handle was made (a subclass's `length` getter cannot change it). */
+// eslint-disable-next-line prefer-const
+export let trueLength: (buf: OwnedBuffer) => number;
 
 export class OwnedBuffer {
   #slot: Slot | null;
@@ -89,14 +86,15 @@ export class OwnedBuffer {
       this.#slot = slot!;
       this.#view = view!;
       this.#home = home!;
-      this.#length = view!.length;
+      this.#length = byteLengthOf(view!); // the view may carry a redefined `length`
       return;
     }
     checkInteger('size', size, 0, MAX_BUFFER_SIZE);
     const arena = Arena.forThread();
-    const s = arena.allocate(size);
+    // Slots are reused: never hand out another buffer's bytes (fresh memory
+    // is zero already, and is not touched: filling it would commit every page).
+    const s = arena.allocateZeroed(size);
     const v = arena.view(s, size);
-    v.fill(0); // slots are reused: never hand out another buffer's bytes
     this.#slot = s;
     this.#view = v;
     this.#home = arenaHome;
@@ -106,9 +104,13 @@ export class OwnedBuffer {
 
   /** Copies `data` into a new buffer of the same length. */
   static from(data: ArrayLike<number> | ArrayBufferView): OwnedBuffer {
+    if (data === null || (typeof data !== 'object' && typeof data !== 'string')) {
+      throw invalidType('data', 'an array-like object or an ArrayBufferView', data);
+    }
+    // A view's true memory (its own properties may lie); anything else is copied element by element.
     const bytes = ArrayBuffer.isView(data)
-      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-      : Uint8Array.from(data);
+      ? (() => { const g = geometryOf(data); return new Uint8Array(g.buffer, g.byteOffset, g.byteLength); })()
+      : Uint8Array.from(data as ArrayLike<number>);
     const buf = new OwnedBuffer(bytes.byteLength);
     buf.bytes.set(bytes);
     return buf;
@@ -171,11 +173,11 @@ export class OwnedBuffer {
 
   /** Takes ownership of a transferred buffer on this thread. Throws ERR_BUFFER_MOVED if it was already claimed. */
   static claim(transfer: BufferTransfer): OwnedBuffer {
-    if (transfer === null || typeof transfer !== 'object' || !(transfer.chunk instanceof SharedArrayBuffer)) {
-      throw new SaferRingError('ERR_INVALID_ARG_TYPE', 'The "transfer" argument must be a token from OwnedBuffer#transfer()');
-    }
-    const slot = Arena.forThread().claim(transfer);
-    const view = new Uint8Array(transfer.chunk, transfer.offset, transfer.length);
+    // The arena checks every field of the token against the slot's real
+    // geometry and owner; the view is built from what it returns, never from
+    // the token's own offset or length alone.
+    const { slot, length } = Arena.forThread().claim(transfer);
+    const view = Arena.forThread().view(slot, length);
     track(view, slot, arenaHome);
     return new OwnedBuffer(INTERNAL, slot, view, arenaHome);
   }
@@ -195,6 +197,7 @@ export class OwnedBuffer {
       return new OwnedBuffer(INTERNAL, slot, view, home);
     };
     peekSlot = (buf: OwnedBuffer): Slot | null => buf.#slot;
+    trueLength = (buf: OwnedBuffer): number => buf.#length;
   }
 }
 

@@ -2,7 +2,7 @@
 // Pooled buffers move through operations like any OwnedBuffer and come back to
 // the pool, not the arena, when released (or when dropped and collected).
 import { Arena, Slot } from './arena';
-import { OwnedBuffer, SlotHome, INTERNAL, track } from './owned-buffer';
+import { OwnedBuffer, INTERNAL, track } from './owned-buffer';
 import { abortError, SaferRingError } from '../errors';
 import { checkInteger, checkOptions, checkSignal } from '../validate';
 import { MAX_BUFFER_SIZE } from './arena';
@@ -24,7 +24,9 @@ interface Waiter {
   onAbort?: () => void;
 }
 
-export class BufferPool implements SlotHome {
+// A SlotHome (releaseSlot, revive), checked where it is passed as one: no
+// `implements` clause, so those internal members stay out of the public .d.ts.
+export class BufferPool {
   readonly count: number;
   readonly size: number;
   #idle: { slot: Slot; view: Uint8Array | null }[] = [];
@@ -36,10 +38,9 @@ export class BufferPool implements SlotHome {
     this.count = checkInteger('count', count, 1, 1 << 20);
     this.size = checkInteger('size', size, 1, MAX_BUFFER_SIZE);
     for (let i = 0; i < count; i++) {
-      const slot = this.#arena.allocate(size);
       // Zeroed once: a pool never hands out bytes another owner left in the slot.
       // Between uses within the pool, contents are kept (as Node's own pools do).
-      this.#arena.view(slot, size).fill(0);
+      const slot = this.#arena.allocateZeroed(size);
       this.#idle.push({ slot, view: null });
     }
   }

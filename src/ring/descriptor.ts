@@ -19,6 +19,7 @@ export const D_ARG = 11;
 export const D_CHUNK2 = 12;
 export const D_OFF2 = 13;
 export const D_LEN2 = 14;
+export const D_POS2_F64 = 6; // float64 index of words 12..13: a second position (fallocate length, splice output offset)
 
 export const enum Op {
   NOP = 0,
@@ -42,14 +43,25 @@ export const enum Op {
   RECV_MULTISHOT = 16,
   /** Multishot accept (5.19+): one SQE, a CQE per connection. */
   ACCEPT_MULTISHOT = 17,
-  // 18..39 are reserved for filesystem opcodes.
+  // Filesystem ops; see native/descriptor.h for where each puts its arguments.
+  UNLINKAT = 18,
+  RENAMEAT = 19,
+  MKDIRAT = 20,
+  SYMLINKAT = 21,
+  LINKAT = 22,
+  FTRUNCATE = 23,
+  FALLOCATE = 24,
+  SPLICE = 25,
+  // 26..39 are reserved for more filesystem opcodes.
   /** Zero-copy send (6.0+): a result CQE (with F_MORE), then a notification (F_NOTIF) once the buffer is free. */
   SEND_ZC = 40,
 }
 
+/** The syscall name errors report for each op (node:fs's names where it has one: 'open', 'unlink', 'rmdir'...). */
 export const OP_SYSCALL: readonly string[] = [
   'nop', 'read', 'write', 'readv', 'writev', 'open', 'close', 'statx', 'fsync',
   'accept', 'connect', 'recv', 'send', 'timeout', 'cancel', 'recv', 'recv', 'accept',
+  'unlink', 'rename', 'mkdir', 'symlink', 'link', 'ftruncate', 'fallocate', 'splice',
 ];
 (OP_SYSCALL as string[])[Op.SEND_ZC] = 'send';
 

@@ -10,11 +10,11 @@
 import { constants as osConstants } from 'node:os';
 import { Arena } from '../buffers/arena';
 import { discard } from '../buffers/owned-buffer';
-import { abortError, closedError, SaferRingError } from '../errors';
+import { abortError, closedError, errnoError, SaferRingError } from '../errors';
 import type { NativeRing, NativeRingConstructor, NativeRingInfo } from '../native';
 import {
   COMPLETION_WORDS, DESC_WORDS, D_ARG, D_CHUNK, D_CHUNK2, D_FD, D_FLAGS, D_GEN, D_ID, D_LEN, D_LEN2,
-  D_OFF, D_OFF2, D_OP, D_POS_F64, D_SQE_FLAGS, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, IOV_WORDS, Op, OP_SYSCALL,
+  D_OFF, D_OFF2, D_OP, D_POS_F64, D_POS2_F64, D_SQE_FLAGS, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, IOV_WORDS, Op, OP_SYSCALL,
 } from './descriptor';
 import { OpRecord, OpState, releaseTemps } from './op-record';
 import type { PerformanceMetrics } from '../metrics';
@@ -162,10 +162,11 @@ export class Engine {
   enqueueGroup(recs: { rec: OpRecord; signal?: AbortSignal }[]): Promise<unknown>[] {
     if (recs.length > this.sqEntries) {
       for (const { rec } of recs) this.releaseAll(rec, false);
-      const err = new SaferRingError('ERR_OUT_OF_RANGE', `a batch holds at most ${this.sqEntries} operations (the ring's entries)`);
+      const err = SaferRingError.for('ERR_OUT_OF_RANGE', `a batch holds at most ${this.sqEntries} operations (the ring's entries)`);
       return recs.map(() => Promise.reject(err));
     }
-    if (recs.length > 0) recs[0].rec.groupSize = recs.length;
+    const group = recs.map(({ rec }) => rec);
+    for (const rec of group) rec.group = group;
     return recs.map(({ rec, signal }) => this.enqueue(rec, signal));
   }
 
@@ -358,18 +359,24 @@ export class Engine {
           this.queueHead++;
           continue;
         }
+        if (rec.group !== null) {
+          // A batch goes to the kernel whole, or waits for completions to make
+          // room, even when it would start an empty submit: cut in two, its
+          // links would not hold. Its ops sit together in the queue.
+          const members = rec.group.filter((r) => r.state === OpState.Queued);
+          const need = members.reduce((n, r) => n + (r.iovs === null ? 0 : r.iovs.length), 0);
+          if (batch.length + members.length > this.sqEntries || this.inFlight + batch.length + members.length > this.maxInFlight ||
+              iovWords + need > this.iovs.length) break;
+          for (const m of members) iovWords = this.take(batch, m, iovWords);
+          const group = rec.group;
+          while (this.queueHead < this.queue.length &&
+                 (this.queue[this.queueHead].group === group || this.queue[this.queueHead].state !== OpState.Queued)) this.queueHead++;
+          continue;
+        }
         const need = rec.iovs === null ? 0 : rec.iovs.length;
         if (iovWords + need > this.iovs.length) break;
-        // A batch goes to the kernel whole, or waits for the next submit.
-        if (rec.groupSize > 1 && batch.length > 0 &&
-            (batch.length + rec.groupSize > this.sqEntries || this.inFlight + batch.length + rec.groupSize > this.maxInFlight)) break;
         this.queueHead++;
-        if (need > 0) {
-          rec.chunk2 = iovWords / IOV_WORDS;
-          this.iovs.set(rec.iovs!, iovWords);
-          iovWords += need;
-        }
-        batch.push(rec);
+        iovWords = this.take(batch, rec, iovWords);
       }
       if (batch.length === 0) break;
       for (let i = 0; i < batch.length; i++) this.writeDescriptor(i, batch[i]);
@@ -404,6 +411,17 @@ export class Engine {
     }
   }
 
+  /** Adds `rec` to the submit being built, its iovec triples (if any) after those already there. */
+  private take(batch: OpRecord[], rec: OpRecord, iovWords: number): number {
+    if (rec.iovs !== null && rec.iovs.length > 0) {
+      rec.chunk2 = iovWords / IOV_WORDS;
+      this.iovs.set(rec.iovs, iovWords);
+      iovWords += rec.iovs.length;
+    }
+    batch.push(rec);
+    return iovWords;
+  }
+
   /**
    * Hands one batch to the native layer. If it rejects a descriptor (which the
    * checks in Ring make unreachable, but the native layer checks regardless),
@@ -423,10 +441,16 @@ export class Engine {
       }
       const index = (err as SaferRingError).index;
       const bad = typeof index === 'number' ? batch[index] : batch[0];
-      this.finish(bad);
-      this.releaseAll(bad, false);
-      bad.reject(err as Error);
-      const rest = batch.filter((r) => r !== bad);
+      // A refused op of a batch takes the whole batch with it: "nothing of a
+      // batch runs unless all of it can".
+      const failed = bad.group ?? [bad];
+      for (const r of failed) {
+        if (r.state === OpState.Done) continue;
+        this.finish(r);
+        this.releaseAll(r, false);
+        r.reject(r === bad ? (err as Error) : errnoError(-ECANCELED, OP_SYSCALL[r.op]));
+      }
+      const rest = batch.filter((r) => r.state !== OpState.Done);
       this.queue.splice(this.queueHead, 0, ...rest.filter((r) => r.op !== Op.CANCEL));
       this.urgent.unshift(...rest.filter((r) => r.op === Op.CANCEL));
       return false;
@@ -447,14 +471,18 @@ export class Engine {
     this.descF64[(b >> 1) + D_POS_F64] = rec.pos;
     d[b + D_FLAGS] = rec.flags;
     d[b + D_ARG] = rec.arg;
-    d[b + D_CHUNK2] = rec.chunk2;
-    d[b + D_OFF2] = rec.off2;
     d[b + D_LEN2] = rec.len2;
+    if (rec.op === Op.FALLOCATE || rec.op === Op.SPLICE) {
+      this.descF64[(b >> 1) + D_POS2_F64] = rec.pos2; // words 12..13 carry a position for these
+    } else {
+      d[b + D_CHUNK2] = rec.chunk2;
+      d[b + D_OFF2] = rec.off2;
+    }
   }
 
   private syncChunks(): void {
     const chunks = this.arena.chunks;
-    for (let i = this.knownChunks; i < chunks.length; i++) this.native.addChunk(i, chunks[i]);
+    for (let i = this.knownChunks; i < chunks.length; i++) this.native.addChunk(i, chunks[i], this.arena.slotSizeOf(i));
     this.knownChunks = chunks.length;
   }
 
@@ -510,6 +538,8 @@ export class Engine {
       try {
         rec.settle(rec, res, flags);
       } catch (err) {
+        // A settle function that throws must still give back what the op held.
+        this.releaseAll(rec, false);
         rec.reject(err as Error);
       }
     }

@@ -26,6 +26,8 @@ export class OpRecord {
   off = 0;
   len = 0;
   pos = 0;
+  /** A second position (fallocate's length, splice's output offset), in descriptor words 12..13. */
+  pos2 = 0;
   flags = 0;
   arg = 0;
   chunk2 = -1;
@@ -54,8 +56,8 @@ export class OpRecord {
   closing = false; // ring.close() cancelled it
   /** Cancelled: reject with one shared error instead of a new one (the caller never shows it). */
   quietCancel = false;
-  /** On the first op of a batch: how many ops must go to the kernel in the same submit. */
-  groupSize = 1;
+  /** The ops of this op's batch, in order (shared by all of them): they go to the kernel in one submit. */
+  group: OpRecord[] | null = null;
   /** performance.now() when queued; only set while metrics are collected. */
   t0 = 0;
 

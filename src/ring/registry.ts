@@ -37,7 +37,7 @@ export class FileRegistry {
 
   /** The table index an op should carry, after checking the handle belongs here and is live. */
   indexOf(file: FixedFile): number {
-    if (file.registry !== this) throw new SaferRingError('ERR_INVALID_ARG_VALUE', 'this FixedFile belongs to another ring');
+    if (file.registry !== this) throw SaferRingError.for('ERR_INVALID_ARG_VALUE', 'this FixedFile belongs to another ring');
     if (!file.valid) throw new SaferRingError('ERR_INVALID_STATE', 'this FixedFile was unregistered');
     return file.index;
   }

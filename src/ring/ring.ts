@@ -4,7 +4,8 @@
 // it to the Engine. Settle functions (settle.ts) turn the completion into the result.
 import { fileURLToPath } from 'node:url';
 import { Arena, MAX_BUFFER_SIZE, Slot } from '../buffers/arena';
-import { OwnedBuffer, takeSlot, setLeakWarnings } from '../buffers/owned-buffer';
+import { OwnedBuffer, peekSlot, takeSlot, setLeakWarnings, trueLength } from '../buffers/owned-buffer';
+import { byteLengthOf, isUint8Array, windowOver } from '../buffers/geometry';
 import { SaferRingConfig, logRingSetup, setupFlagNames, setupFlagsOf, sinkOf, validateConfig } from '../config';
 import { disabledSnapshot, MetricsSnapshot, PerformanceMetrics } from '../metrics';
 import type { LogSink } from '../logging';
@@ -12,15 +13,15 @@ import { errnoError, SaferRingError } from '../errors';
 import type { NativeRingConstructor } from '../native';
 import { backend, BackendName } from '../backend/select';
 import { openFlags } from '../fs/open-flags';
-import { StatxStats, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE_BYTES, AT_EMPTY_PATH } from '../fs/statx';
+import { StatxStats, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE_BYTES, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW } from '../fs/statx';
 import { checkAddress, encodeSockaddr, PeerAddress, SocketAddress } from '../net/sockaddr';
 import {
-  checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, outOfRange,
+  checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, invalidValue, outOfRange,
 } from '../validate';
 import { ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, SQE_FIXED_FILE, SQE_HARDLINK, SQE_LINK, SETUP_FIXED_BUFFERS } from './descriptor';
 import { Engine, EngineStats, kEngine } from './engine';
 import {
-  settleAccept, settleFd, settleNumber, settleOwnedRead, settleOwnedWrite, settlePlainRead, settlePlainWrite, settleReadv,
+  settleAccept, settleFd, settleNumber, settleOwnedRead, settleOwnedWrite, settlePathOp, settlePlainRead, settlePlainWrite, settleReadv,
   settleStatx, settleTimeout, settleVoid, settleWritev,
 } from './settle';
 import { BufferGroup, GroupBuffer } from '../buffers/buffer-group';
@@ -97,6 +98,40 @@ export interface StatxOptions extends OpOptions {
   noFollow?: boolean;
 }
 
+export interface PathOptions extends OpOptions {
+  /** Directory fd a relative path is resolved against (default: the current directory). */
+  dirfd?: number;
+}
+
+export interface UnlinkOptions extends PathOptions {
+  /** rmdir(2) instead of unlink(2). */
+  removeDir?: boolean;
+}
+
+export interface RenameOptions extends PathOptions {
+  /** Directory fd for a relative `newPath` (default: the current directory). */
+  newDirfd?: number;
+  /** Fail with EEXIST rather than replace an existing `newPath` (RENAME_NOREPLACE). */
+  noReplace?: boolean;
+  /** Swap the two names atomically (RENAME_EXCHANGE). */
+  exchange?: boolean;
+}
+
+export interface LinkOptions extends PathOptions {
+  newDirfd?: number;
+  /** If `existingPath` is a symlink, link to what it points at (AT_SYMLINK_FOLLOW). */
+  followSymlinks?: boolean;
+}
+
+export interface SpliceOptions extends OpOptions {
+  /** Offset in `fdIn` (not for a pipe); omitted: its current position. */
+  inOffset?: number | bigint;
+  /** Offset in `fdOut` (not for a pipe); omitted: its current position. */
+  outOffset?: number | bigint;
+  /** SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE. */
+  flags?: number;
+}
+
 export interface AcceptResult {
   fd: number;
   address: PeerAddress | null;
@@ -162,6 +197,14 @@ export function resolveRingConfig(options: RingOptions): SaferRingConfig {
 }
 
 const AT_FDCWD = -100;
+const AT_REMOVEDIR = 0x200;
+const AT_SYMLINK_FOLLOW = 0x400;
+const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
+const FALLOC_FL_KEEP_SIZE = 0x01;
+const FALLOC_FL_PUNCH_HOLE = 0x02;
+const FALLOC_FL_ZERO_RANGE = 0x10;
+const FALLOCATE_MODES = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
 const ENOBUFS = osConstants.errno.ENOBUFS;
 const kRecord = Symbol('safer-ring.op');
 
@@ -173,29 +216,44 @@ function checkTarget(fd: unknown): number | FixedFile {
   return fd instanceof FixedFile ? fd : checkFd(fd);
 }
 
-function dirfdOf(value: unknown): number {
-  return value === undefined ? AT_FDCWD : checkFd(value, 'options.dirfd');
+function dirfdOf(value: unknown, name = 'options.dirfd'): number {
+  return value === undefined ? AT_FDCWD : checkFd(value, name);
 }
 
-function pathBytes(path: unknown): { bytes: Buffer; text: string } {
-  let text: string;
-  if (typeof path === 'string') text = path;
-  else if (path instanceof URL) text = fileURLToPath(path);
-  else if (Buffer.isBuffer(path)) text = path.toString();
-  else throw invalidType('path', 'of type string or an instance of Buffer or URL', path);
-  const bytes = Buffer.isBuffer(path) ? path : Buffer.from(text);
+/** A path as node:fs accepts one. */
+export type PathLike = string | Buffer | URL;
+
+interface CheckedPath {
+  bytes: Buffer;
+  text: string;
+}
+
+const EMPTY_PATH: CheckedPath = { bytes: Buffer.alloc(0), text: '' };
+
+function pathBytes(path: unknown, name = 'path'): CheckedPath {
+  let bytes: Buffer;
+  if (typeof path === 'string') bytes = Buffer.from(path);
+  else if (path instanceof URL) bytes = Buffer.from(fileURLToPath(path));
+  // A copy made from the view's true geometry: its own `length` may lie.
+  else if (isUint8Array(path)) bytes = Buffer.from(windowOver(path, 0, byteLengthOf(path)));
+  else throw invalidType(name, 'of type string or an instance of Buffer or URL', path);
+  const text = bytes.toString();
   if (bytes.includes(0)) {
-    throw new SaferRingError('ERR_INVALID_ARG_VALUE', `The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received '${text}'`);
+    throw SaferRingError.for('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string, Uint8Array, or URL without null bytes. Received '${text}'`);
   }
   return { bytes, text };
 }
 
-/** Resolves the {offset, length} window of `buffer` an op uses, with node:fs's checks. */
-function windowOf(buffer: { length: number }, options: ReadOptions): { offset: number; length: number } {
-  const offset = options.offset === undefined ? 0 : checkInteger('offset', options.offset, 0, buffer.length);
+/**
+ * Resolves the {offset, length} window an op uses, with node:fs's checks,
+ * against `size`: the buffer's true length (from the slot or the intrinsic
+ * getters, never from a property the caller could redefine).
+ */
+function windowOf(size: number, options: ReadOptions): { offset: number; length: number } {
+  const offset = options.offset === undefined ? 0 : checkInteger('offset', options.offset, 0, size);
   const length =
-    options.length === undefined ? buffer.length - offset : checkInteger('length', options.length, 0, 2 ** 31 - 1);
-  if (offset + length > buffer.length) throw outOfRange('length', `<= ${buffer.length - offset}`, length);
+    options.length === undefined ? size - offset : checkInteger('length', options.length, 0, 2 ** 31 - 1);
+  if (offset + length > size) throw outOfRange('length', `<= ${size - offset}`, length);
   return { offset, length };
 }
 
@@ -318,7 +376,10 @@ export class Ring {
       const opts = options === undefined ? EMPTY : checkOptions<ReadOptions & { flags?: number }>(options);
       checkTarget(fd);
       if (!(buffer instanceof OwnedBuffer)) throw invalidType('buffer', 'an instance of OwnedBuffer', buffer);
-      const { offset, length } = windowOf(buffer, opts);
+      const { offset, length } = windowOf(trueLength(buffer), opts);
+      // The slot's own geometry is the last word: the window must lie inside it.
+      const slot = peekSlot(buffer);
+      if (slot !== null && offset + length > slot.capacity) throw outOfRange('length', `<= ${slot.capacity - offset}`, length);
       const isFile = op === Op.READ || op === Op.WRITE;
       const position = isFile ? checkPosition(opts.position) : 0;
       const flags = !isFile && opts.flags !== undefined ? checkInteger('options.flags', opts.flags, 0, 2 ** 31 - 1) : 0;
@@ -441,7 +502,7 @@ export class Ring {
       const opts = options === undefined ? EMPTY : checkOptions<ReadOptions & { flags?: number }>(options);
       checkTarget(fd);
       checkUint8Array('buffer', buffer);
-      const { offset, length } = windowOf(buffer, opts);
+      const { offset, length } = windowOf(byteLengthOf(buffer), opts);
       if (length > MAX_BUFFER_SIZE) throw outOfRange('length', `<= ${MAX_BUFFER_SIZE}`, length);
       const isFile = op === Op.READ || op === Op.WRITE;
       const position = isFile ? checkPosition(opts.position) : 0;
@@ -452,7 +513,9 @@ export class Ring {
       rec.pos = position;
       rec.len = length;
       if (!isFile && opts.flags !== undefined) rec.flags = checkInteger('options.flags', opts.flags, 0, 2 ** 31 - 1);
-      const window = buffer.subarray(offset, offset + length);
+      // Our own view of exactly the checked bytes: every later step (the
+      // borrow check, the copy, the length the kernel gets) uses this one.
+      const window = windowOver(buffer, offset, length);
       const lent = this.#arena.slotOf(window);
       if (lent !== undefined) {
         this.#arena.borrow(lent);
@@ -490,23 +553,33 @@ export class Ring {
       const opts = options === undefined ? EMPTY : checkOptions<ReadOptions>(options);
       checkTarget(fd);
       if (!Array.isArray(buffers)) throw invalidType('buffers', 'an instance of Array', buffers);
-      if (buffers.length === 0 || buffers.length > 1024) throw outOfRange('buffers.length', '>= 1 && <= 1024', buffers.length);
-      buffers.forEach((b, i) => checkUint8Array(`buffers[${i}]`, b));
+      const count = buffers.length;
+      if (count === 0 || count > 1024) throw outOfRange('buffers.length', '>= 1 && <= 1024', count);
+      // Each element is read once, and replaced by our own view of its true
+      // memory: an index getter or a lying view cannot change what the kernel gets.
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) {
+        const b = buffers[i];
+        checkUint8Array(`buffers[${i}]`, b);
+        parts.push(windowOver(b, 0, byteLengthOf(b)));
+      }
       const position = checkPosition(opts.position);
       signal = opts.signal === undefined ? undefined : checkSignal(opts.signal);
       rec = new OpRecord(op, op === Op.READV ? settleReadv : settleWritev);
       rec.fd = fd as number;
       rec.pos = position;
-      rec.len2 = buffers.length;
+      rec.len2 = count;
       // Arena views are lent in place; everything else shares one copy slot.
-      const lent = buffers.map((b) => this.#arena.slotOf(b));
-      const copyBytes = buffers.reduce((n, b, i) => (lent[i] === undefined ? n + b.byteLength : n), 0);
+      const lent = parts.map((b) => this.#arena.slotOf(b));
+      const copied = lent.some((slot) => slot === undefined);
+      const copyBytes = parts.reduce((n, b, i) => (lent[i] === undefined ? n + b.byteLength : n), 0);
       if (copyBytes > MAX_BUFFER_SIZE) throw outOfRange('total length of buffers', `<= ${MAX_BUFFER_SIZE}`, copyBytes);
-      const temp = copyBytes > 0 ? this.#arena.allocate(copyBytes) : null;
+      // Zero-length parts still need an address: they get the (empty) copy slot's.
+      const temp = copied ? this.#arena.allocate(copyBytes) : null;
       const iovs: number[] = [];
       const borrowed: Slot[] = [];
       let at = temp?.offset ?? 0;
-      buffers.forEach((b, i) => {
+      parts.forEach((b, i) => {
         const slot = lent[i];
         if (slot !== undefined) {
           this.#arena.borrow(slot);
@@ -520,7 +593,7 @@ export class Ring {
       });
       rec.temp = temp;
       rec.iovs = iovs;
-      rec.extra = { buffers, lent };
+      rec.extra = { buffers, parts, lent };
       rec.borrowedParts = borrowed;
     } catch (err) {
       return Promise.reject(err);
@@ -531,19 +604,18 @@ export class Ring {
   // ---- files ----
 
   /** open(2) through the ring. `flags` as node:fs ('r', 'w+', ...) or a number; O_CLOEXEC is always set. */
-  openat(path: string | Buffer | URL, flags: string | number = 'r', mode = 0o666, options?: OpenOptions): Promise<number> {
+  openat(path: PathLike, flags: string | number = 'r', mode = 0o666, options?: OpenOptions): Promise<number> {
     let rec: OpRecord;
     let signal: AbortSignal | undefined;
     try {
       const opts = checkOptions<OpenOptions>(options);
-      const { bytes, text } = pathBytes(path);
+      const p = pathBytes(path);
       rec = new OpRecord(Op.OPENAT, settleFd);
       rec.fd = dirfdOf(opts.dirfd);
       rec.flags = openFlags(flags);
       rec.arg = checkInteger('mode', mode, 0, 0o7777);
-      this.#putPath(rec, bytes);
-      rec.extra = text;
       signal = checkSignal(opts.signal);
+      rec.extra = this.#putPath(rec, p);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -567,30 +639,26 @@ export class Ring {
   }
 
   /** statx(2): a path (relative to options.dirfd), or an open fd. */
-  statx(target: string | Buffer | URL | number, options?: StatxOptions): Promise<StatxStats> {
+  statx(target: PathLike | number, options?: StatxOptions): Promise<StatxStats> {
     let rec: OpRecord;
     let signal: AbortSignal | undefined;
     try {
       const opts = checkOptions<StatxOptions>(options);
       rec = new OpRecord(Op.STATX, settleStatx);
-      if (typeof target === 'number') {
-        rec.fd = checkFd(target);
-        rec.flags = AT_EMPTY_PATH;
-        this.#putPath(rec, Buffer.alloc(0));
-      } else {
-        const { bytes, text } = pathBytes(target);
-        rec.fd = dirfdOf(opts.dirfd);
-        this.#putPath(rec, bytes);
-        rec.extra = text;
-      }
-      if (opts.noFollow) rec.flags |= 0x100; // AT_SYMLINK_NOFOLLOW
+      const byFd = typeof target === 'number';
+      const p = byFd ? EMPTY_PATH : pathBytes(target);
+      rec.fd = byFd ? checkFd(target) : dirfdOf(opts.dirfd);
+      rec.flags = byFd ? AT_EMPTY_PATH : 0;
+      if (opts.noFollow) rec.flags |= AT_SYMLINK_NOFOLLOW;
       rec.arg = STATX_BASIC_STATS | STATX_BTIME;
+      signal = checkSignal(opts.signal);
+      const text = this.#putPath(rec, p);
+      if (!byFd) rec.extra = text;
       const out = this.#arena.allocate(STATX_SIZE_BYTES);
       rec.temp2 = out;
       rec.chunk2 = out.chunk;
       rec.off2 = out.offset;
       rec.len2 = STATX_SIZE_BYTES;
-      signal = checkSignal(opts.signal);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -603,6 +671,118 @@ export class Ring {
       if ((opts as { datasync?: boolean }).datasync) rec.flags = IORING_FSYNC_DATASYNC;
       return rec;
     });
+  }
+
+  // ---- files: names and sizes ----
+
+  /** unlink(2) through the ring, or rmdir(2) with `{ removeDir: true }` (IORING_OP_UNLINKAT). */
+  unlinkat(path: PathLike, options?: UnlinkOptions): Promise<void> {
+    return this.#pathOp(Op.UNLINKAT, options, (rec, opts) => {
+      const p = pathBytes(path);
+      if (opts.removeDir) rec.flags = AT_REMOVEDIR;
+      rec.extra = { path: this.#putPath(rec, p), syscall: opts.removeDir ? 'rmdir' : 'unlink' };
+    });
+  }
+
+  /** mkdir(2) through the ring (IORING_OP_MKDIRAT). */
+  mkdirat(path: PathLike, mode = 0o777, options?: PathOptions): Promise<void> {
+    return this.#pathOp(Op.MKDIRAT, options, (rec) => {
+      const p = pathBytes(path);
+      rec.arg = checkInteger('mode', mode, 0, 0o7777);
+      rec.extra = { path: this.#putPath(rec, p) };
+    });
+  }
+
+  /** rename(2) / renameat2(2) through the ring; `noReplace` fails with EEXIST instead of replacing (IORING_OP_RENAMEAT). */
+  renameat(oldPath: PathLike, newPath: PathLike, options?: RenameOptions): Promise<void> {
+    return this.#pathOp(Op.RENAMEAT, options, (rec, opts) => {
+      const from = pathBytes(oldPath, 'oldPath');
+      const to = pathBytes(newPath, 'newPath');
+      rec.arg = dirfdOf(opts.newDirfd, 'options.newDirfd');
+      if (opts.noReplace) rec.flags |= RENAME_NOREPLACE;
+      if (opts.exchange) rec.flags |= RENAME_EXCHANGE;
+      rec.extra = { path: this.#putPath(rec, from), dest: this.#putPath2(rec, to) };
+    });
+  }
+
+  /** link(2) through the ring: `newPath` becomes another name of `existingPath` (IORING_OP_LINKAT). */
+  linkat(existingPath: PathLike, newPath: PathLike, options?: LinkOptions): Promise<void> {
+    return this.#pathOp(Op.LINKAT, options, (rec, opts) => {
+      const from = pathBytes(existingPath, 'existingPath');
+      const to = pathBytes(newPath, 'newPath');
+      rec.arg = dirfdOf(opts.newDirfd, 'options.newDirfd');
+      if (opts.followSymlinks) rec.flags = AT_SYMLINK_FOLLOW;
+      rec.extra = { path: this.#putPath(rec, from), dest: this.#putPath2(rec, to) };
+    });
+  }
+
+  /** symlink(2) through the ring: a link at `linkPath` whose contents are `target` (IORING_OP_SYMLINKAT). */
+  symlinkat(target: PathLike, linkPath: PathLike, options?: PathOptions): Promise<void> {
+    return this.#pathOp(Op.SYMLINKAT, options, (rec) => {
+      const from = pathBytes(target, 'target');
+      const to = pathBytes(linkPath, 'path');
+      rec.extra = { path: this.#putPath(rec, from), dest: this.#putPath2(rec, to) };
+    });
+  }
+
+  /** ftruncate(2) through the ring (IORING_OP_FTRUNCATE, Linux 6.9+; EINVAL on older kernels). */
+  ftruncate(fd: Fd, length = 0, options?: OpOptions): Promise<void> {
+    return this.#simple(Op.FTRUNCATE, fd, options, (rec) => {
+      rec.pos = checkInteger('len', typeof length === 'bigint' ? Number(length) : length, 0, Number.MAX_SAFE_INTEGER);
+      return rec;
+    });
+  }
+
+  /** fallocate(2) through the ring: reserve (or, with `mode`, zero or punch) `length` bytes at `offset`. */
+  fallocate(fd: Fd, offset: number, length: number, options?: OpOptions & { mode?: number }): Promise<void> {
+    return this.#simple(Op.FALLOCATE, fd, options, (rec, opts) => {
+      rec.pos = checkInteger('offset', offset, 0, Number.MAX_SAFE_INTEGER);
+      rec.pos2 = checkInteger('length', length, 1, Number.MAX_SAFE_INTEGER);
+      const mode = (opts as { mode?: number }).mode;
+      if (mode !== undefined) {
+        rec.flags = checkInteger('options.mode', mode, 0, 0x7fffffff);
+        if (rec.flags & ~FALLOCATE_MODES) throw invalidValue('options.mode', 'may only combine FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE and FALLOC_FL_ZERO_RANGE', mode);
+        if ((rec.flags & FALLOC_FL_PUNCH_HOLE) && !(rec.flags & FALLOC_FL_KEEP_SIZE)) {
+          throw invalidValue('options.mode', 'must include FALLOC_FL_KEEP_SIZE with FALLOC_FL_PUNCH_HOLE', mode);
+        }
+      }
+      return rec;
+    });
+  }
+
+  /**
+   * splice(2) through the ring: moves up to `length` bytes from `fdIn` to
+   * `fdOut` inside the kernel (one of them must be a pipe). Resolves to the
+   * bytes moved; 0 at end of input.
+   */
+  splice(fdIn: number, fdOut: number, length: number, options?: SpliceOptions): Promise<number> {
+    return this.#simple(Op.SPLICE, fdIn, options, (rec, o) => {
+      const opts = o as SpliceOptions;
+      rec.arg = checkFd(fdOut, 'fdOut');
+      rec.len = checkInteger('length', length, 0, 2 ** 31 - 1);
+      rec.pos = opts.inOffset === undefined ? -1 : checkPosition(opts.inOffset);
+      rec.pos2 = opts.outOffset === undefined ? -1 : checkPosition(opts.outOffset);
+      if (opts.flags !== undefined) rec.flags = checkInteger('options.flags', opts.flags, 0, 0x7fffffff);
+      rec.settle = settleNumber;
+      return rec;
+    });
+  }
+
+  /** Builds a path op: arguments checked, paths copied into arena slots, errors shaped as node:fs's. */
+  #pathOp<O extends PathOptions>(op: Op, options: O | undefined, fill: (rec: OpRecord, opts: Partial<O>) => void): Promise<void> {
+    let rec: OpRecord | undefined;
+    let signal: AbortSignal | undefined;
+    try {
+      const opts = checkOptions<O>(options);
+      rec = new OpRecord(op, settlePathOp);
+      rec.fd = dirfdOf(opts.dirfd);
+      signal = checkSignal(opts.signal);
+      fill(rec, opts);
+    } catch (err) {
+      if (rec !== undefined) this.#engine.releaseAll(rec, false);
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
   }
 
   // ---- sockets ----
@@ -718,15 +898,32 @@ export class Ring {
     return this.#submit(rec, signal);
   }
 
-  #putPath(rec: OpRecord, bytes: Uint8Array): void {
-    const slot = this.#arena.allocate(bytes.length + 1);
-    const chunk = this.#arena.chunks[slot.chunk];
-    chunk.set(bytes, slot.offset);
-    chunk[slot.offset + bytes.length] = 0;
+  /** Copies a checked path (pathBytes) into an arena slot named by the op's first buffer. Returns the path as text. */
+  #putPath(rec: OpRecord, { bytes, text }: CheckedPath): string {
+    const slot = this.#copyPath(bytes);
     rec.temp = slot;
     rec.chunk = slot.chunk;
     rec.off = slot.offset;
     rec.len = bytes.length + 1;
+    return text;
+  }
+
+  /** The same for the op's second path (rename's, link's and symlink's new name). */
+  #putPath2(rec: OpRecord, { bytes, text }: CheckedPath): string {
+    const slot = this.#copyPath(bytes);
+    rec.temp2 = slot;
+    rec.chunk2 = slot.chunk;
+    rec.off2 = slot.offset;
+    rec.len2 = bytes.length + 1;
+    return text;
+  }
+
+  #copyPath(bytes: Uint8Array): Slot {
+    const slot = this.#arena.allocate(bytes.length + 1);
+    const chunk = this.#arena.chunks[slot.chunk];
+    chunk.set(bytes, slot.offset);
+    chunk[slot.offset + bytes.length] = 0;
+    return slot;
   }
 
   /**
@@ -735,7 +932,7 @@ export class Ring {
    * operation has completed, with one settled result per operation. If any
    * operation's arguments are invalid, nothing is submitted and the batch rejects.
    */
-  async submitBatch(batch: Batch): Promise<BatchResult> {
+  async submitBatch<R extends unknown[]>(batch: Batch<R>): Promise<BatchResult<R>> {
     if (!(batch instanceof Batch)) throw invalidType('batch', 'an instance of Batch', batch);
     const captured: { rec: OpRecord; signal?: AbortSignal }[] = [];
     const placeholders: Promise<unknown>[] = [];
@@ -762,7 +959,8 @@ export class Ring {
       if (op.dependency !== 'none') captured[i - 1].rec.sqeFlags |= op.dependency === 'hardlink' ? SQE_HARDLINK : SQE_LINK;
     });
     const promises = this.#engine.enqueueGroup(captured);
-    return { results: await Promise.allSettled(promises) };
+    // One settled entry per operation, in order: what BatchResult<R> describes.
+    return { results: await Promise.allSettled(promises) } as BatchResult<R>;
   }
 
   /** Ops in flight or queued on this ring (what the runtime's routing compares). */

@@ -3,7 +3,7 @@
 // methods in ring.ts pick one when they build the OpRecord.
 import { Arena, Slot } from '../buffers/arena';
 import { MovedSlot, restore, discard } from '../buffers/owned-buffer';
-import { errnoError } from '../errors';
+import { errnoError, SaferRingError } from '../errors';
 import { parseStatx, STATX_SIZE_BYTES } from '../fs/statx';
 import { decodeSockaddr } from '../net/sockaddr';
 import { ACCEPT_ADDR_OFFSET, OP_SYSCALL } from './descriptor';
@@ -35,8 +35,14 @@ export function settlePlainRead(rec: OpRecord, res: number): void {
   if (res < 0) return fail(rec, res);
   const { buffer, window } = rec.extra as { buffer: Uint8Array; window: Uint8Array };
   const arena = Arena.forThread();
-  if (rec.temp !== null && res > 0) window.set(arena.chunks[rec.temp.chunk].subarray(rec.temp.offset, rec.temp.offset + res));
-  releaseTemps(rec, arena);
+  const temp = rec.temp;
+  try {
+    if (temp !== null && res > 0) copyBack(window, arena.chunks[temp.chunk].subarray(temp.offset, temp.offset + res));
+  } catch (err) {
+    return rec.reject(err as Error);
+  } finally {
+    releaseTemps(rec, arena);
+  }
   rec.resolve({ bytesRead: res, buffer });
 }
 
@@ -48,24 +54,43 @@ export function settlePlainWrite(rec: OpRecord, res: number): void {
 
 export function settleReadv(rec: OpRecord, res: number): void {
   if (res < 0) return fail(rec, res);
-  const { buffers, lent } = rec.extra as { buffers: Uint8Array[]; lent: (Slot | undefined)[] };
+  const { buffers, parts, lent } = rec.extra as { buffers: Uint8Array[]; parts: Uint8Array[]; lent: (Slot | undefined)[] };
   const arena = Arena.forThread();
-  if (rec.temp !== null) {
-    // Copy back what the kernel filled, in iovec order, for the buffers that went through the copy slot.
-    let remaining = res;
-    let at = rec.temp.offset;
-    const chunk = arena.chunks[rec.temp.chunk];
-    for (let i = 0; i < buffers.length && remaining > 0; i++) {
-      const n = Math.min(buffers[i].byteLength, remaining);
-      if (lent[i] === undefined) {
-        buffers[i].set(chunk.subarray(at, at + n));
-        at += buffers[i].byteLength;
+  const temp = rec.temp;
+  try {
+    if (temp !== null) {
+      // Copy back what the kernel filled, in iovec order, for the parts that went through the copy slot.
+      let remaining = res;
+      let at = temp.offset;
+      const chunk = arena.chunks[temp.chunk];
+      for (let i = 0; i < parts.length && remaining > 0; i++) {
+        const size = parts[i].byteLength;
+        const n = Math.min(size, remaining);
+        if (lent[i] === undefined) {
+          copyBack(parts[i], chunk.subarray(at, at + n));
+          at += size;
+        }
+        remaining -= n;
       }
-      remaining -= n;
     }
+  } catch (err) {
+    return rec.reject(err as Error);
+  } finally {
+    releaseTemps(rec, arena);
   }
-  releaseTemps(rec, arena);
   rec.resolve({ bytesRead: res, buffers });
+}
+
+/**
+ * Copies what the kernel read (in a copy slot) into the caller's memory. That
+ * memory is the caller's own view of it, made at submit; if its ArrayBuffer was
+ * detached (transferred) meanwhile, there is nowhere to put the bytes.
+ */
+function copyBack(target: Uint8Array, bytes: Uint8Array): void {
+  if (target.byteLength < bytes.byteLength) {
+    throw new SaferRingError('ERR_INVALID_STATE', 'the buffer was detached or shrunk while the operation was in flight; the bytes read could not be delivered');
+  }
+  target.set(bytes);
 }
 
 export function settleWritev(rec: OpRecord, res: number): void {
@@ -97,6 +122,14 @@ export function settleStatx(rec: OpRecord, res: number): void {
   const stats = parseStatx(arena.view(rec.temp2!, STATX_SIZE_BYTES));
   releaseTemps(rec, arena);
   rec.resolve(stats);
+}
+
+/** Path ops (unlink, mkdir, rename, link, symlink): node:fs's errors name the path, and `dest` where there are two. */
+export function settlePathOp(rec: OpRecord, res: number): void {
+  const { path, dest, syscall } = rec.extra as { path: string; dest?: string; syscall?: string };
+  releaseTemps(rec, Arena.forThread());
+  if (res < 0) return rec.reject(errnoError(res, syscall ?? OP_SYSCALL[rec.op], path, dest));
+  rec.resolve(undefined);
 }
 
 export function settleVoid(rec: OpRecord, res: number): void {

@@ -26,7 +26,7 @@ export const CQ_OVERFLOW_WORD = 48;
 export const SQ_FLAGS_WORD = 49;
 
 export type ToWorker =
-  | { type: 'chunk'; index: number; view: Uint8Array }
+  | { type: 'chunk'; index: number; view: Uint8Array; slotSize: number }
   | { type: 'close' };
 
 export type FromWorker =

@@ -44,11 +44,11 @@ class RemoteRing implements NativeRing {
     this.#onComplete = onComplete;
   }
 
-  addChunk(index: number, view: Uint8Array): boolean {
+  addChunk(index: number, view: Uint8Array, slotSize: number): boolean {
     // Announce first: the worker then knows a descriptor naming this chunk must wait for the message.
     const { sq, worker } = this.#channel;
     Atomics.store(sq.header, USER_WORD, Math.max(Atomics.load(sq.header, USER_WORD), index + 1));
-    worker.postMessage({ type: 'chunk', index, view });
+    worker.postMessage({ type: 'chunk', index, view, slotSize });
     return false;
   }
 

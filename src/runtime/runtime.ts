@@ -19,7 +19,10 @@ import { Ring, RingOptions, kRingClass, kBackendName, kMetrics, resolveRingConfi
 import { SaferRingConfig, logRingSetup, setupFlagsOf, sinkOf } from '../config';
 import { disabledSnapshot, MetricsSnapshot, PerformanceMetrics } from '../metrics';
 import type { LogSink } from '../logging';
-import type { ReadResult, WriteResult, ReadvResult, WritevResult, AcceptResult, RingStats } from '../ring/ring';
+import type {
+  ReadResult, WriteResult, ReadvResult, WritevResult, AcceptResult, RingStats, PathLike, PathOptions, UnlinkOptions, RenameOptions,
+  LinkOptions, SpliceOptions,
+} from '../ring/ring';
 import type { OwnedBuffer } from '../buffers/owned-buffer';
 import type { StatxStats } from '../fs/statx';
 import type { SocketAddress } from '../net/sockaddr';
@@ -27,7 +30,7 @@ import { Batch, BatchResult } from '../ring/batch';
 import { SaferRingError, closedError } from '../errors';
 import type { NativeRingInfo } from '../native';
 import { backend, BackendName } from '../backend/select';
-import { checkInteger, checkOptions } from '../validate';
+import { checkInteger, checkOptions, invalidType } from '../validate';
 import { SharedQueue } from './shared-queue';
 import { CQ_RECORD_WORDS, FromWorker, RingWorkerData, SQ_RECORD_WORDS } from './protocol';
 import { remoteRingClass, WorkerChannel } from './remote-ring';
@@ -206,6 +209,30 @@ export class Runtime {
   fsync(fd: number, options?: OpOptions & { datasync?: boolean }): Promise<void> {
     return this.#home(fd).fsync(fd, options);
   }
+  unlinkat(path: PathLike, options?: UnlinkOptions): Promise<void> {
+    return this.#leastLoaded().unlinkat(path, options);
+  }
+  mkdirat(path: PathLike, mode?: number, options?: PathOptions): Promise<void> {
+    return this.#leastLoaded().mkdirat(path, mode, options);
+  }
+  renameat(oldPath: PathLike, newPath: PathLike, options?: RenameOptions): Promise<void> {
+    return this.#leastLoaded().renameat(oldPath, newPath, options);
+  }
+  linkat(existingPath: PathLike, newPath: PathLike, options?: LinkOptions): Promise<void> {
+    return this.#leastLoaded().linkat(existingPath, newPath, options);
+  }
+  symlinkat(target: PathLike, linkPath: PathLike, options?: PathOptions): Promise<void> {
+    return this.#leastLoaded().symlinkat(target, linkPath, options);
+  }
+  ftruncate(fd: number, length?: number, options?: OpOptions): Promise<void> {
+    return this.#home(fd).ftruncate(fd, length, options);
+  }
+  fallocate(fd: number, offset: number, length: number, options?: OpOptions & { mode?: number }): Promise<void> {
+    return this.#home(fd).fallocate(fd, offset, length, options);
+  }
+  splice(fdIn: number, fdOut: number, length: number, options?: SpliceOptions): Promise<number> {
+    return this.#home(fdIn).splice(fdIn, fdOut, length, options);
+  }
   accept(fd: number, options?: OpOptions): Promise<number> {
     return this.#home(fd).accept(fd, options);
   }
@@ -229,7 +256,8 @@ export class Runtime {
   }
 
   /** Runs a batch on one worker: the home worker of its first fd, else the least-loaded one. */
-  submitBatch(batch: Batch): Promise<BatchResult> {
+  submitBatch<R extends unknown[]>(batch: Batch<R>): Promise<BatchResult<R>> {
+    if (!(batch instanceof Batch)) return Promise.reject(invalidType('batch', 'an instance of Batch', batch));
     const fd = batch.operations.find((op) => op.fdForRouting !== undefined)?.fdForRouting;
     return (fd === undefined ? this.#leastLoaded() : this.#home(fd)).submitBatch(batch);
   }

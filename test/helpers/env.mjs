@@ -25,10 +25,10 @@ export function pattern(size, seed = 7) {
   return b;
 }
 
-/** The compiled addon itself, for tests that talk to the native layer directly. */
+/** The compiled addon itself (the file the library loads), for tests that talk to the native layer directly. */
 export function nativeBinding() {
   const require = createRequire(import.meta.url);
-  return require('../../build/Release/safer_ring.node');
+  return require('node-gyp-build')(path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..'));
 }
 
 export const backend = process.env.SAFER_RING_BACKEND ?? 'io_uring';
@@ -47,4 +47,30 @@ export const NOT_OPEN_FD = 999_999;
 export function ioUringOnly(base) {
   if (backend !== 'fallback') return base;
   return Object.assign((...args) => base.skip(...args), { run: base.run, after: base.after, before: base.before, skip: base.skip });
+}
+
+/** This process's io_uring fds (every one belongs to a safer-ring ring: libuv's own io_uring is off in Node 20). */
+export function ringFds() {
+  const fds = [];
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${name}`) === 'anon_inode:[io_uring]') fds.push(Number(name));
+    } catch {
+      // the fd of the directory listing itself is gone by now
+    }
+  }
+  return fds;
+}
+
+/**
+ * Lets the garbage collector reclaim buffers earlier tests dropped (their
+ * slots come back through a FinalizationRegistry whenever the loop turns), so
+ * arena counts taken afterwards stay put. Needs --expose-gc (test/run.mjs).
+ */
+export async function quiesce() {
+  if (typeof globalThis.gc !== 'function') return;
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc();
+    await new Promise((res) => setImmediate(res));
+  }
 }
