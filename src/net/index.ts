@@ -62,7 +62,8 @@ export const Agent: typeof http.Agent = usingIoUring ? RingAgent : http.Agent;
 /**
  * The whole module as one object, for TypeScript's `import net from
  * 'safer-ring/net'` compiled to CommonJS (with esModuleInterop it reads
- * `.default`). ES modules and `require()` get the same names directly.
+ * `.default`). ES modules and `require()` get the same names directly, and
+ * see node:net's names only: `default` is not enumerable (below).
  */
 const netModule = {
   usingIoUring, Socket, Stream, Server, connect, createConnection, createServer, _createServerHandle, _normalizeArgs,
@@ -71,3 +72,4 @@ const netModule = {
   createHttpServer, HttpServer, Agent,
 };
 export default netModule;
+Object.defineProperty(exports, 'default', { enumerable: false });
