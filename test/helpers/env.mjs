@@ -61,3 +61,14 @@ export function ringFds() {
   }
   return fds;
 }
+
+/**
+ * `base` for suites that need to run once per backend, not once per worker
+ * count (the fuzzers' short runs): test/run.mjs marks one configuration per
+ * backend with SAFER_RING_TEST_PRIMARY=1 and the others with 0; run alone
+ * (variable unset), the suite runs.
+ */
+export function oncePerBackend(base) {
+  if (process.env.SAFER_RING_TEST_PRIMARY !== '0') return base;
+  return Object.assign((...args) => base.skip(...args), { run: base.run, after: base.after, before: base.before, skip: base.skip });
+}

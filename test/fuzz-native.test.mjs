@@ -1,0 +1,27 @@
+// The native boundary fuzzer's short fixed-seed run (the long run is
+// `npm run fuzz`). Each seed is one batch in its own child process: a crash
+// in the addon fails this test instead of killing the suite. See
+// test/fuzz/native-child.mjs for what is called and what is checked.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runChild } from './fuzz/run-child.mjs';
+import { ioUringOnly, oncePerBackend } from './helpers/env.mjs';
+
+const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fuzz', 'native-child.mjs');
+const SEEDS = [1, 2, 3, 4];
+const ITERATIONS = 400;
+
+const t = oncePerBackend(ioUringOnly(test));
+
+t(`every native entry point, ${SEEDS.length} fixed seeds x ${ITERATIONS} rounds: no crash, coded refusals, no write outside named ranges, inFlight back to 0`, async () => {
+  const results = await Promise.all(SEEDS.map((seed) => runChild(child, ['--seed', String(seed), '--iterations', String(ITERATIONS)])));
+  results.forEach((r, i) => {
+    assert.ok(r.ok, `seed ${SEEDS[i]}: ${r.why}\n${r.output}\nreproduce: node --expose-gc test/fuzz/native-child.mjs --seed ${SEEDS[i]} --iterations ${ITERATIONS}`);
+    assert.is(r.verdict.stats.iterations, ITERATIONS);
+    assert.ok(r.verdict.stats.accepted > 0 && r.verdict.stats.refusedBatches > 0, 'both accepted and refused batches');
+  });
+});
+
+t.run();
