@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { runChild } from './fuzz/run-child.mjs';
 import { ioUringOnly, oncePerBackend } from './helpers/env.mjs';
 
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fuzz', 'native-child.mjs');
+const here = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fuzz');
+const child = path.join(here, 'native-child.mjs');
 const SEEDS = [1, 2, 3, 4];
 const ITERATIONS = 400;
 
@@ -22,6 +23,12 @@ t(`every native entry point, ${SEEDS.length} fixed seeds x ${ITERATIONS} rounds:
     assert.is(r.verdict.stats.iterations, ITERATIONS);
     assert.ok(r.verdict.stats.accepted > 0 && r.verdict.stats.refusedBatches > 0, 'both accepted and refused batches');
   });
+});
+
+t('a descriptor rewritten by another thread during submit cannot smuggle a longer range past the check (regression)', async () => {
+  const r = await runChild(path.join(here, 'native-race-child.mjs'), ['--time-ms', '2000']);
+  assert.ok(r.ok, `${r.why}\n${r.output}`);
+  assert.ok(r.verdict.stats.accepted > 100, `${r.verdict.stats.accepted} reads raced`);
 });
 
 t.run();
