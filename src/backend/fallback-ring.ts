@@ -63,6 +63,14 @@ interface Pending {
 
 type Task = { run: () => void; pending: Pending };
 
+/**
+ * Bytes a cancelled stream read brought back, by fd, for the next stream read
+ * of that fd. One map per thread (a module instance is per thread), shared by
+ * every ring of the thread: the bytes outlive the ring whose read took them,
+ * so closing that ring, or reading on with another, loses nothing.
+ */
+const pushback = new Map<number, Buffer>();
+
 function errnoOf(err: NodeJS.ErrnoException): number {
   return typeof err.errno === 'number' ? err.errno : -E.EIO;
 }
@@ -77,7 +85,6 @@ export class FallbackRing implements NativeRing {
   #chunks: Uint8Array[] = [];
   #slotSizes: number[] = [];
   #pending = new Map<string, Pending>();
-  #pushback = new Map<number, Buffer>(); // bytes a cancelled stream read brought back
   // Ops at the fd's current position (streams, position -1) run one at a time
   // per fd, in submission order, as the kernel serialises them; the thread
   // pool would otherwise reorder them.
@@ -201,7 +208,8 @@ export class FallbackRing implements NativeRing {
         return this.#task(pending, () => fs.open(file, flags, arg, (err, newFd) => (err ? fail(err) : done(newFd))));
       }
       case Op.CLOSE:
-        return this.#task(pending, () => fs.close(fd, fail));
+        // Bytes kept for this fd belong to the file being closed, not to whatever gets the number next.
+        return this.#task(pending, () => { pushback.delete(fd); fs.close(fd, fail); });
       case Op.FSYNC:
         return this.#task(pending, () => (flags & IORING_FSYNC_DATASYNC ? fs.fdatasync(fd, fail) : fs.fsync(fd, fail)));
       case Op.STATX: {
@@ -301,12 +309,12 @@ export class FallbackRing implements NativeRing {
 
   /** A stream read (position -1) first returns what a cancelled read left behind. */
   #read(pending: Pending, fd: number, chunk: number, off: number, len: number, position: number | null): void {
-    const kept = position === null ? this.#pushback.get(fd) : undefined;
+    const kept = position === null ? pushback.get(fd) : undefined;
     if (kept !== undefined) {
       const n = Math.min(len, kept.length);
       this.#bytes(chunk, off, n).set(kept.subarray(0, n));
-      if (n === kept.length) this.#pushback.delete(fd);
-      else this.#pushback.set(fd, kept.subarray(n));
+      if (n === kept.length) pushback.delete(fd);
+      else pushback.set(fd, kept.subarray(n));
       setImmediate(() => this.#complete(pending, n));
       return;
     }
@@ -315,8 +323,8 @@ export class FallbackRing implements NativeRing {
       if (err) return this.#complete(pending, errnoOf(err));
       if (pending.cancelled) {
         if (position === null && n > 0) {
-          const prev = this.#pushback.get(fd);
-          this.#pushback.set(fd, prev ? Buffer.concat([prev, private_.subarray(0, n)]) : private_.subarray(0, n));
+          const prev = pushback.get(fd);
+          pushback.set(fd, prev ? Buffer.concat([prev, private_.subarray(0, n)]) : private_.subarray(0, n));
         }
         this.#settle(pending);
         return;
