@@ -280,4 +280,27 @@ test('closing a ring with a pipe read in flight loses no stream bytes: the next 
   await b.close();
 });
 
+test('bytes a cancelled read kept for an fd never reach another pipe that gets the same fd number later (found by the API fuzzer)', async () => {
+  const ring = new Ring(4);
+  const [r, w] = createPipe();
+  const ac = new AbortController();
+  const cut = ring.read(r, Buffer.alloc(16), { signal: ac.signal }).then(() => 'resolved', (err) => err.code);
+  await sleep(20);
+  ac.abort();
+  const outcome = await cut;
+  fs.writeSync(w, 'stale bytes of the old pipe');
+  await sleep(50); // on the fallback the cancelled read's pool thread takes them now
+  fs.closeSync(r);
+  fs.closeSync(w);
+  const [r2, w2] = createPipe();
+  fs.writeSync(w2, 'fresh');
+  fs.closeSync(w2);
+  const buf = Buffer.alloc(64);
+  const { bytesRead } = await ring.read(r2, buf);
+  assert.ok(['ABORT_ERR', 'resolved'].includes(outcome), outcome);
+  assert.is(buf.subarray(0, bytesRead).toString(), 'fresh', `the new pipe${r2 === r ? ' (same fd number)' : ''} gives its own bytes`);
+  fs.closeSync(r2);
+  await ring.close();
+});
+
 test.run();

@@ -59,6 +59,8 @@ interface Pending {
   hardLink?: boolean;
   /** Bytes asked for: a short read or write breaks a link chain, as in the kernel. */
   expect?: number;
+  /** A cancelled stream read: the file its fd named at the cancel (fileIdentity). */
+  file?: string;
 }
 
 type Task = { run: () => void; pending: Pending };
@@ -69,7 +71,21 @@ type Task = { run: () => void; pending: Pending };
  * every ring of the thread: the bytes outlive the ring whose read took them,
  * so closing that ring, or reading on with another, loses nothing.
  */
-const pushback = new Map<number, Buffer>();
+const pushback = new Map<number, { file: string; bytes: Buffer }>();
+
+/**
+ * Which open file an fd names now, '' if none. Kept bytes are tagged with it:
+ * an fd number closed behind our back (fs.closeSync) and reused for another
+ * pipe or socket must not get the old one's bytes.
+ */
+function fileIdentity(fd: number): string {
+  try {
+    const st = fs.fstatSync(fd);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return '';
+  }
+}
 
 function errnoOf(err: NodeJS.ErrnoException): number {
   return typeof err.errno === 'number' ? err.errno : -E.EIO;
@@ -309,12 +325,16 @@ export class FallbackRing implements NativeRing {
 
   /** A stream read (position -1) first returns what a cancelled read left behind. */
   #read(pending: Pending, fd: number, chunk: number, off: number, len: number, position: number | null): void {
-    const kept = position === null ? pushback.get(fd) : undefined;
+    let kept = position === null ? pushback.get(fd) : undefined;
+    if (kept !== undefined && kept.file !== fileIdentity(fd)) {
+      pushback.delete(fd); // another file has this number now
+      kept = undefined;
+    }
     if (kept !== undefined) {
-      const n = Math.min(len, kept.length);
-      this.#bytes(chunk, off, n).set(kept.subarray(0, n));
-      if (n === kept.length) pushback.delete(fd);
-      else pushback.set(fd, kept.subarray(n));
+      const n = Math.min(len, kept.bytes.length);
+      this.#bytes(chunk, off, n).set(kept.bytes.subarray(0, n));
+      if (n === kept.bytes.length) pushback.delete(fd);
+      else pushback.set(fd, { file: kept.file, bytes: kept.bytes.subarray(n) });
       setImmediate(() => this.#complete(pending, n));
       return;
     }
@@ -324,7 +344,9 @@ export class FallbackRing implements NativeRing {
       if (pending.cancelled) {
         if (position === null && n > 0) {
           const prev = pushback.get(fd);
-          pushback.set(fd, prev ? Buffer.concat([prev, private_.subarray(0, n)]) : private_.subarray(0, n));
+          const file = pending.file ?? fileIdentity(fd);
+          const bytes = private_.subarray(0, n);
+          pushback.set(fd, prev !== undefined && prev.file === file ? { file, bytes: Buffer.concat([prev.bytes, bytes]) } : { file, bytes });
         }
         this.#settle(pending);
         return;
@@ -341,6 +363,7 @@ export class FallbackRing implements NativeRing {
     if (target.op === Op.WRITE || target.op === Op.SEND || target.op === Op.WRITEV || target.op === Op.OPENAT ||
         target.op === Op.CLOSE || target.op === Op.FSYNC) return -E.EALREADY;
     if (target.timer !== undefined) clearTimeout(target.timer);
+    if (target.op === Op.READ || target.op === Op.RECV) target.file = fileIdentity(target.fd);
     this.#complete(target, -E.ECANCELED, true);
     target.cancelled = true;
     if (target.op !== Op.READ && target.op !== Op.RECV) this.#settle(target);
