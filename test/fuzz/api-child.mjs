@@ -462,13 +462,13 @@ class TransferCommand {
 
 class CloseRingCommand {
   constructor(drain) { this.drain = drain; }
-  toString() { return `ring.close(${this.drain})`; }
+  toString() { return `ring.close(${this.drain ? 'after feeding the pipe' : ''})`; }
   check(w) { return w.ring !== null; }
   async run(w) {
     w.log.push(this.toString());
     const ring = w.ring;
     w.ring = null;
-    await unblockFallbackPipe(w);
+    await unblockPipe(w, this.drain);
     const closing = ring.close();
     let extra;
     try { extra = ring.nop(); } catch (err) { w.violation('an op on a closing ring threw synchronously', { error: String(err) }); }
@@ -483,7 +483,7 @@ class RuntimeEndCommand {
   check(w) { return w.runtime !== null; }
   async run(w) {
     w.log.push(this.toString());
-    await unblockFallbackPipe(w);
+    await unblockPipe(w, this.how === 'close');
     w.runtimeGeneration++;
     if (this.how === 'kill') {
       const workers = w.runtime.workerThreads();
@@ -497,12 +497,13 @@ class RuntimeEndCommand {
 }
 
 /**
- * On the fallback a pipe read sits in one of libuv's pool threads until data
- * comes, and a closing ring or dying worker waits for that thread (documented
- * in docs/safety.md): feed the pipe first, as the suite's own tests do.
+ * A draining close waits for every accepted op (documented: no timeout), so a
+ * pipe read must get data first. On the fallback, a pipe read also holds one
+ * of libuv's pool threads until data comes, which a closing ring or dying
+ * worker waits for (docs/safety.md): feed the pipe there too.
  */
-async function unblockFallbackPipe(w) {
-  if (backend === 'fallback' && w.pipeReadPending && w.pipeWritten - w.pipeCursorRead < 32 * 1024) feedPipe(w, 32 * 1024);
+async function unblockPipe(w, draining) {
+  if ((draining || backend === 'fallback') && w.pipeReadPending && w.pipeWritten - w.pipeCursorRead < 32 * 1024) feedPipe(w, 32 * 1024);
 }
 
 async function settleWithin(w, promise, what) {
