@@ -471,9 +471,9 @@ class Harness {
       return c;
     };
     const takePath = (word) => {
-      const c = take(w[d + word], w[d + word + 1], w[d + word + 2], 'path');
-      const at = c.base + w[d + word + 1];
-      if (w[d + word + 2] < 1 || !c.mem.view.subarray(at, at + w[d + word + 2]).includes(0)) fail('an accepted path is not NUL-terminated inside its range', { op: rec.op });
+      take(w[d + word], w[d + word + 1], w[d + word + 2], 'path');
+      // Judged on the memory as submit saw it: an op of the same batch may have written over it since.
+      if (!rec.nulBefore[word]) fail('an accepted path is not NUL-terminated inside its range', { op: rec.op });
     };
     switch (w[d]) {
       case OP.READ: case OP.WRITE: case OP.RECV: case OP.SEND: case OP.CONNECT:
@@ -528,6 +528,16 @@ class Harness {
     const recs = [];
     for (let i = 0; i < n; i++) recs.push(this.descriptor(i, dirty, iovCursor));
     stats.descriptors += n;
+    // Which path ranges hold a NUL right now, as submit will see them.
+    recs.forEach((rec, i) => {
+      const d = i * DESC_WORDS;
+      rec.nulBefore = {};
+      for (const word of [5, 12]) {
+        const c = this.chunks[this.desc[d + word]];
+        const off = this.desc[d + word + 1], len = this.desc[d + word + 2];
+        rec.nulBefore[word] = c !== undefined && off >= 0 && len >= 1 && off + len <= c.length && c.mem.view.subarray(c.base + off, c.base + off + len).includes(0);
+      }
+    });
     const before = ring.inFlight();
     let named = [];
     let accepted = false;
