@@ -73,7 +73,9 @@ export interface NativeBinding extends NativeSockets {
 }
 
 function load(): { binding: NativeBinding | null; error: Error | null } {
-  const file = path.join(__dirname, '..', '..', 'build', 'Release', 'safer_ring.node');
+  // SAFER_RING_NATIVE_ADDON names another build of the addon (the sanitizer
+  // build of `npm run test:asan`); by default, the one the install hook built.
+  const file = process.env.SAFER_RING_NATIVE_ADDON || path.join(__dirname, '..', '..', 'build', 'Release', 'safer_ring.node');
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const binding = require(file) as NativeBinding;

@@ -28,7 +28,7 @@ export function pattern(size, seed = 7) {
 /** The compiled addon itself, for tests that talk to the native layer directly. */
 export function nativeBinding() {
   const require = createRequire(import.meta.url);
-  return require('../../build/Release/safer_ring.node');
+  return require(process.env.SAFER_RING_NATIVE_ADDON || '../../build/Release/safer_ring.node');
 }
 
 export const backend = process.env.SAFER_RING_BACKEND ?? 'io_uring';
