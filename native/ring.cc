@@ -195,7 +195,9 @@ Napi::Value NativeRing::AddChunk(const Napi::CallbackInfo& info) {
   if (index < fixedCapacity_ && c.length <= kMaxFixedBufferBytes) {
     struct iovec iov = {c.base, c.length};
     __u64 tag = 0;
-    if (io_uring_register_buffers_update_tag(&ring_, index, &iov, &tag, 1) == 1) c.fixedIndex = static_cast<int>(index);
+    int ret = io_uring_register_buffers_update_tag(&ring_, index, &iov, &tag, 1);
+    if (ret == 1) c.fixedIndex = static_cast<int>(index);
+    else if (ret < 0) lastRegisterErrno_ = -ret;  // e.g. ENOMEM: RLIMIT_MEMLOCK too small to pin it
   }
   return Napi::Boolean::New(env, c.fixedIndex >= 0);
 }
@@ -554,6 +556,8 @@ Napi::Value NativeRing::Info(const Napi::CallbackInfo& info) {
     o.Set("sqFlags", Napi::Number::New(env, IO_URING_READ_ONCE(*ring_.sq.kflags)));
   }
   o.Set("fixedBufferSlots", Napi::Number::New(env, fixedCapacity_));
+  // The errno of the last arena chunk the kernel refused to register (0: none refused).
+  o.Set("fixedBufferError", Napi::Number::New(env, lastRegisterErrno_));
   o.Set("registeredFiles", Napi::Number::New(env, registeredFiles_));
   // How many SQEs used a registered buffer / a registered file: proof the registrations are used.
   o.Set("fixedBufferOps", Napi::Number::New(env, static_cast<double>(fixedBufferOps_)));

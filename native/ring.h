@@ -73,6 +73,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   uint32_t appliedFlags_ = 0;
   unsigned fixedCapacity_ = 0;      // size of the sparse registered-buffer table
   unsigned registeredFiles_ = 0;
+  int lastRegisterErrno_ = 0;       // a chunk's registration as a fixed buffer was refused with this errno
   uint64_t fixedBufferOps_ = 0;
   uint64_t fixedFileOps_ = 0;
   int64_t inFlight_ = 0;            // SQEs prepared whose final CQE has not been reaped

@@ -15,6 +15,8 @@ export interface NativeRingInfo {
   /** The SQ ring's flags word (`sq.kflags`): NEED_WAKEUP 1, CQ_OVERFLOW 2, TASKRUN 4. */
   sqFlags?: number;
   fixedBufferSlots: number;
+  /** errno of the last arena chunk the kernel refused to register as a fixed buffer (0 or absent: none). */
+  fixedBufferError?: number;
   registeredFiles: number;
   /** SQEs prepared as READ_FIXED/WRITE_FIXED (registered arena buffers). */
   fixedBufferOps?: number;

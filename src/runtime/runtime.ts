@@ -34,6 +34,7 @@ import { checkInteger, checkOptions, invalidType } from '../validate';
 import { SharedQueue } from './shared-queue';
 import { CQ_RECORD_WORDS, FromWorker, RingWorkerData, SQ_RECORD_WORDS } from './protocol';
 import { remoteRingClass, WorkerChannel } from './remote-ring';
+import { warnUnregisteredBuffers } from '../buffers/registration-warning';
 
 export interface RuntimeOptions {
   /** Worker threads, each with its own ring. Default: SAFER_RING_WORKERS, else one less than the CPUs (at least 1). */
@@ -117,6 +118,8 @@ export class Runtime {
       if (msg.type === 'ready') {
         Object.assign(info, { flags: msg.flags, fixedBufferSlots: msg.fixedBufferSlots });
         logRingSetup(this.#log, 'worker ring', setupFlags, msg.flags, { worker: index, threadId: worker.threadId, entries: msg.sqEntries });
+      } else if (msg.type === 'unregistered') {
+        warnUnregisteredBuffers(msg.errno);
       } else if (msg.type === 'failed') {
         this.#log.error('worker ring failed to start', { worker: index, code: msg.code, message: msg.message });
         slot.startError = new SaferRingError(msg.code, msg.message);
