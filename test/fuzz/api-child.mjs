@@ -217,7 +217,7 @@ function judgeRead(world, p, target, expectPos, thread, what, onBytes) {
     },
     (err) => {
       world.checkRefusal(err, what);
-      if (target === 'pipe' && backend === 'fallback') world.pipeCut = thread;
+      if (target === 'pipe' && backend === 'fallback') world.pipeCut = world.pipeEverCut = thread;
     },
   );
 }
@@ -583,7 +583,15 @@ async function runSequence(cmds, entries) {
   if (w.runtime !== null) await settleWithin(w, w.runtime.close(), 'runtime.close()');
   w.pool.close();
   const slots = probeSlotsInUse();
-  fs.closeSync(w.contentFd); fs.closeSync(w.writeFd); fs.closeSync(w.pipeR); fs.closeSync(w.pipeW);
+  fs.closeSync(w.contentFd); fs.closeSync(w.writeFd);
+  if (w.pipeEverCut === undefined) {
+    fs.closeSync(w.pipeR); fs.closeSync(w.pipeW);
+  } else {
+    // On the fallback a cancelled read may still be queued in libuv's pool: it runs on the fd
+    // *number*, so closing the pipe could let it read from whatever gets that number next
+    // (docs/safety.md, "What is not guaranteed"). This pipe stays open for the rest of the run.
+    baselineFds += 2;
+  }
   if (slots !== baselineSlots) w.violation('slots still in use after shutdown', { slots, baseline: baselineSlots });
   let fds = openFds();
   for (let i = 0; i < 50 && fds > baselineFds; i++) { await sleep(20); fds = openFds(); } // worker rings close as their threads exit
