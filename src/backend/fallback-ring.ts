@@ -74,6 +74,15 @@ type Task = { run: () => void; pending: Pending };
 const pushback = new Map<number, { file: string; bytes: Buffer }>();
 
 /**
+ * Ops at an fd's current position (streams, position -1) run one at a time
+ * per fd, in submission order, as the kernel serialises them; the thread pool
+ * would otherwise reorder them. Per thread, like `pushback`: a read through
+ * one ring waits while a cancelled read of another ring of the thread is still
+ * in the pool, then gets the bytes that read took, in order.
+ */
+const streams = new Map<number, (() => void)[]>();
+
+/**
  * Which open file an fd names now, '' if none. Kept bytes are tagged with it:
  * an fd number closed behind our back (fs.closeSync) and reused for another
  * pipe or socket must not get the old one's bytes.
@@ -101,10 +110,6 @@ export class FallbackRing implements NativeRing {
   #chunks: Uint8Array[] = [];
   #slotSizes: number[] = [];
   #pending = new Map<string, Pending>();
-  // Ops at the fd's current position (streams, position -1) run one at a time
-  // per fd, in submission order, as the kernel serialises them; the thread
-  // pool would otherwise reorder them.
-  #streams = new Map<number, (() => void)[]>();
   #live = true;
 
   constructor(entries: number, _flags: number, _idle: number, desc: Int32Array, comps: Int32Array, iovs: Int32Array, onComplete: (n: number) => void) {
@@ -298,13 +303,13 @@ export class FallbackRing implements NativeRing {
   #inOrder(fd: number, stream: boolean, pending: Pending, start: () => void): () => void {
     if (!stream) return start;
     return () => {
-      const queue = this.#streams.get(fd);
+      const queue = streams.get(fd);
       const go = () => {
         pending.onSettled = () => this.#nextInStream(fd);
         start();
       };
       if (queue === undefined) {
-        this.#streams.set(fd, []);
+        streams.set(fd, []);
         go();
       } else {
         queue.push(go);
@@ -313,10 +318,10 @@ export class FallbackRing implements NativeRing {
   }
 
   #nextInStream(fd: number): void {
-    const queue = this.#streams.get(fd);
+    const queue = streams.get(fd);
     const next = queue?.shift();
     if (next !== undefined) next();
-    else this.#streams.delete(fd);
+    else streams.delete(fd);
   }
 
   #task(pending: Pending, run: () => void): Task {

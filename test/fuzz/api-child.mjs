@@ -544,6 +544,8 @@ const commands = [
   fc.constantFrom('close', 'terminate', 'kill').map((h) => new RuntimeEndCommand(h)),
 ];
 
+/** Write ends of pipes kept open (fallback): closed before exit, so reads still in the pool see EOF and let the process end. */
+const keptPipeWriters = [];
 let baselineSlots = null;
 let baselineFds = null;
 let sequences = 0;
@@ -591,6 +593,7 @@ async function runSequence(cmds, entries) {
     // *number*, so closing the pipe could let it read from whatever gets that number next
     // (docs/safety.md, "What is not guaranteed"). This pipe stays open for the rest of the run.
     baselineFds += 2;
+    keptPipeWriters.push(w.pipeW);
   }
   if (slots !== baselineSlots) w.violation('slots still in use after shutdown', { slots, baseline: baselineSlots });
   let fds = openFds();
@@ -636,6 +639,7 @@ if (timeMs > 0) {
 } else {
   result = await fc.check(property, { seed, numRuns: runs, endOnFailure: true });
 }
+for (const fd of keptPipeWriters) fs.closeSync(fd);
 const stats = { seed, backend, sequences, steps: totalSteps, ms: Date.now() - started };
 if (result.failed) {
   process.stdout.write(`${JSON.stringify({ violation: String(result.errorInstance?.stack ?? result.error).slice(0, 4000), counterexample: fc.stringify(result.counterexample).slice(0, 4000), seed: result.seed, path: result.counterexamplePath, stats })}\n`);
