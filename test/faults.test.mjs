@@ -9,7 +9,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Ring, Runtime, OwnedBuffer, SaferRingConfig, createPipe } from 'safer-ring';
-import { backend, tmpPath, pattern, patternFile } from './helpers/env.mjs';
+import { backend, tmpPath, pattern, patternFile, oncePerBackend } from './helpers/env.mjs';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fuzz', 'fault-child.mjs');
 const isRoot = process.getuid?.() === 0;
@@ -18,8 +18,10 @@ const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
 /** Registers `name` as skipped, the reason in its name, when `why` is a string. */
 function testUnless(why, name, fn) {
   if (typeof why === 'string') test.skip(`${name} [skipped: ${why}]`, fn);
-  else test(name, fn);
+  else once(name, fn);
 }
+// The environment's faults do not depend on the worker count: once per backend.
+const once = oncePerBackend(test);
 
 /** Why a small tmpfs cannot be mounted here, or null when it can (tried once, at load). */
 function tmpfsRefusal() {
