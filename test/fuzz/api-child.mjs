@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { Ring, Runtime, OwnedBuffer, BufferPool, SaferRingError, createPipe } from 'safer-ring';
+import { Ring, Runtime, OwnedBuffer, BufferPool, SaferRingError, Batch, Operation, createPipe } from 'safer-ring';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
 const seed = Number(args.seed ?? 1) | 0;
@@ -155,7 +155,11 @@ class World {
     for (const hold of this.inFlight.values()) {
       for (const key of hold.slots) {
         const other = owners.get(key);
-        if (other !== undefined && other.h?.buf !== hold.owner) this.violation('memory held by an op in flight is also a live handle\'s', { key, kind: other.kind });
+        // A lent view's own handle stays live while its memory is lent: that is the one allowed sharer.
+        const lender = other?.h?.buf;
+        if (other !== undefined && lender !== hold.owner && !(hold.owners?.includes(lender) ?? false)) {
+          this.violation('memory held by an op in flight is also a live handle\'s', { key, kind: other.kind });
+        }
       }
     }
     this.live = this.live.filter((h) => h.buf.isValid);
@@ -361,6 +365,84 @@ class WriteCommand {
   }
 }
 
+/**
+ * A Batch of file reads (owned, lent, copied, lying buffers), some linked to
+ * the one before, sometimes with a read of a closed fd among them. A linked
+ * read whose predecessor failed or came back short completes with ECANCELED;
+ * every other read returns the file's bytes.
+ */
+class BatchCommand {
+  constructor(p) { this.p = p; }
+  toString() { return `batch(${JSON.stringify(this.p)})`; }
+  check() { return true; }
+  async run(w) {
+    w.log.push(this.toString());
+    const rt = this.p.through === 'ring' ? w.getRing() : w.getRuntime();
+    const batch = new Batch();
+    const plan = [];
+    const hold = { slots: [], owners: [] };
+    for (const [i, o] of this.p.ops.entries()) {
+      const pos = Math.floor(o.posFrac * FILE_SIZE);
+      let buffer;
+      let bytesOf;
+      let len = o.size;
+      if (o.kind === 'owned') {
+        buffer = w.newOwned(o.size);
+        hold.slots.push(slotKey(buffer.bytes));
+        bytesOf = (v) => { w.live.push({ buf: v.buffer, pooled: false }); return v.buffer.bytes; };
+      } else if (o.kind === 'lent') {
+        const owner = w.newOwned(o.size);
+        w.live.push({ buf: owner, pooled: false });
+        hold.slots.push(slotKey(owner.bytes));
+        hold.owners.push(owner);
+        buffer = owner.bytes;
+        const real = new Uint8Array(owner.bytes.buffer, owner.bytes.byteOffset, owner.length);
+        bytesOf = () => (owner.isValid ? real : null);
+      } else {
+        const plain = Buffer.alloc(o.size);
+        buffer = o.kind === 'lying' ? new Liar(plain.buffer, plain.byteOffset, o.size) : plain;
+        bytesOf = () => plain;
+      }
+      const fd = o.badFd ? 999_999 : w.contentFd;
+      const link = i > 0 && o.link;
+      batch.add(Operation.read().fd(fd).buffer(buffer).offset(pos), link ? { dependsOnPrevious: true } : undefined);
+      plan.push({ pos, len, link, badFd: o.badFd, bytesOf });
+    }
+    const p = rt.submitBatch(batch);
+    w.track(p, hold);
+    const tooBig = plan.length > (this.p.through === 'ring' ? entriesChoice : 16); // refused whole, documented
+    const judged = p.then(({ results }) => {
+      let previousFailed = false;
+      if (tooBig) {
+        if (!results.every((r) => r.status === 'rejected' && r.reason?.code === 'ERR_OUT_OF_RANGE')) w.violation('batch: a batch larger than the ring was not refused whole');
+        return;
+      }
+      results.forEach((r, i) => {
+        const step = plan[i];
+        if (r.status === 'rejected') {
+          w.checkRefusal(r.reason, `batch op ${i}`);
+          const code = r.reason?.code;
+          if (step.badFd && code !== 'EBADF' && code !== 'ECANCELED' && code !== 'ERR_RING_CLOSED' && code !== 'ERR_WORKER_DIED') w.violation('batch: a read of a closed fd did not fail with EBADF', { code });
+          if (!step.badFd && !['ECANCELED', 'ERR_RING_CLOSED', 'ERR_WORKER_DIED', 'ABORT_ERR'].includes(code)) w.violation('batch: a good read failed', { i, code });
+          if (code === 'ECANCELED' && !(step.link && previousFailed)) w.violation('batch: ECANCELED without a failed predecessor in its chain', { i });
+          previousFailed = true;
+          return;
+        }
+        if (step.badFd) w.violation('batch: a read of a closed fd succeeded', { i });
+        if (step.link && previousFailed) w.violation('batch: a linked read ran after its predecessor failed', { i });
+        const want = Math.min(step.len, FILE_SIZE - step.pos);
+        if (r.value.bytesRead !== want) w.violation('batch: a file read came back short', { i, n: r.value.bytesRead, want });
+        const bytes = step.bytesOf(r.value);
+        if (bytes !== null && !Buffer.from(bytes.buffer, bytes.byteOffset, r.value.bytesRead).equals(fileBytes.subarray(step.pos, step.pos + r.value.bytesRead))) {
+          w.violation('batch: bytes differ from the file', { i });
+        }
+        previousFailed = r.value.bytesRead < step.len; // a short read breaks a chain
+      });
+    }, (err) => w.checkRefusal(err, 'submitBatch'));
+    w.track(judged);
+  }
+}
+
 class PipeFeedCommand {
   constructor(n) { this.n = n; }
   toString() { return `pipeFeed(${this.n})`; }
@@ -536,6 +618,16 @@ const writeArb = fc.record({
 
 const commands = [
   readArb, readArb, readArb, writeArb,
+  fc.record({
+    through: via,
+    ops: fc.array(fc.record({
+      kind: fc.constantFrom('owned', 'lent', 'copy', 'lying'),
+      size: fc.integer({ min: 1, max: 8192 }),
+      posFrac: fc.double({ min: 0, max: 0.9999, noNaN: true }),
+      link: fc.boolean(),
+      badFd: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
+    }), { minLength: 1, maxLength: 5 }),
+  }).map((p) => new BatchCommand(p)),
   fc.integer({ min: 1, max: 8192 }).map((n) => new PipeFeedCommand(n)),
   fc.nat().map((i) => new ReleaseCommand(i)),
   fc.boolean().map((g) => new PoolCommand(g)),
