@@ -61,6 +61,8 @@ interface Pending {
   expect?: number;
   /** A cancelled stream read: the file its fd named at the cancel (fileIdentity). */
   file?: string;
+  /** The stream (per fd and thread) this op runs in, if it is a stream op. */
+  stream?: Stream;
 }
 
 type Task = { run: () => void; pending: Pending };
@@ -80,7 +82,20 @@ const pushback = new Map<number, { file: string; bytes: Buffer }>();
  * one ring waits while a cancelled read of another ring of the thread is still
  * in the pool, then gets the bytes that read took, in order.
  */
-const streams = new Map<number, (() => void)[]>();
+const streams = new Map<number, Stream>();
+
+interface Stream {
+  /** Ops waiting for the one running now. */
+  queue: (() => void)[];
+  /**
+   * The file the fd named when the stream began (fileIdentity). If the fd is
+   * closed behind our back while an op still holds the stream (a cancelled
+   * read still in the pool, a read blocked on a pipe nobody writes to) and
+   * its number is reused, a new op on that number is another file's: it must
+   * not wait for this stream.
+   */
+  file: string;
+}
 
 /**
  * Which open file an fd names now, '' if none. Kept bytes are tagged with it:
@@ -303,25 +318,23 @@ export class FallbackRing implements NativeRing {
   #inOrder(fd: number, stream: boolean, pending: Pending, start: () => void): () => void {
     if (!stream) return start;
     return () => {
-      const queue = streams.get(fd);
-      const go = () => {
-        pending.onSettled = () => this.#nextInStream(fd);
+      const file = fileIdentity(fd);
+      let current = streams.get(fd);
+      if (current !== undefined && current.file !== file) current = undefined;
+      const go = (st: Stream) => {
+        pending.stream = st;
+        pending.onSettled = () => nextInStream(fd, st);
         start();
       };
-      if (queue === undefined) {
-        streams.set(fd, []);
-        go();
+      if (current === undefined) {
+        const st: Stream = { queue: [], file };
+        streams.set(fd, st);
+        go(st);
       } else {
-        queue.push(go);
+        const st = current;
+        st.queue.push(() => go(st));
       }
     };
-  }
-
-  #nextInStream(fd: number): void {
-    const queue = streams.get(fd);
-    const next = queue?.shift();
-    if (next !== undefined) next();
-    else streams.delete(fd);
   }
 
   #task(pending: Pending, run: () => void): Task {
@@ -368,7 +381,7 @@ export class FallbackRing implements NativeRing {
     if (target.op === Op.WRITE || target.op === Op.SEND || target.op === Op.WRITEV || target.op === Op.OPENAT ||
         target.op === Op.CLOSE || target.op === Op.FSYNC) return -E.EALREADY;
     if (target.timer !== undefined) clearTimeout(target.timer);
-    if (target.op === Op.READ || target.op === Op.RECV) target.file = fileIdentity(target.fd);
+    if (target.op === Op.READ || target.op === Op.RECV) target.file = target.stream?.file ?? fileIdentity(target.fd);
     this.#complete(target, -E.ECANCELED, true);
     target.cancelled = true;
     if (target.op !== Op.READ && target.op !== Op.RECV) this.#settle(target);
@@ -500,4 +513,11 @@ function encodeStatx(st: fs.BigIntStats, out: Uint8Array): void {
   v.setUint32(132, minor(st.rdev), true);
   v.setUint32(136, major(st.dev), true);
   v.setUint32(140, minor(st.dev), true);
+}
+
+/** The op running in `st` settled: the next one of that stream starts. */
+function nextInStream(fd: number, st: Stream): void {
+  const next = st.queue.shift();
+  if (next !== undefined) next();
+  else if (streams.get(fd) === st) streams.delete(fd);
 }
