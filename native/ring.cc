@@ -222,6 +222,12 @@ Napi::Value NativeRing::Submit(const Napi::CallbackInfo& info) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "descriptor count out of range");
     return env.Undefined();
   }
+  // More than the submission queue holds could never fit: waiting for room
+  // (below, on an SQPOLL ring) would spin forever.
+  if (count > ring_.sq.ring_entries) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "more descriptors than the submission queue holds");
+    return env.Undefined();
+  }
   // Validate and prepare from one private copy: the arrays may be shared
   // memory that another thread writes, and a value read twice (once to
   // check, once to use) could change in between.

@@ -31,4 +31,9 @@ t('a descriptor rewritten by another thread during submit cannot smuggle a longe
   assert.ok(r.verdict.stats.accepted > 100, `${r.verdict.stats.accepted} reads raced`);
 });
 
+t('submit() of more descriptors than the submission queue holds is refused at once, also on SQPOLL (regression: it spun forever)', async () => {
+  const r = await runChild(path.join(here, 'native-overfull-child.mjs'), [], { timeoutMs: 20_000 });
+  assert.ok(r.ok, `${r.why}\n${r.output}`);
+});
+
 t.run();
