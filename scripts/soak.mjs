@@ -20,7 +20,8 @@ const opt = (name, fallback) => {
 };
 const TOTAL = opt('ops', 1_000_000);
 const WINDOW = opt('window', 64); // ops in flight per executor
-const WARMUP = Math.min(20_000, Math.floor(TOTAL / 10));
+// Allocator and thread-pool arenas settle first: RSS is judged from after the warm-up.
+const WARMUP = Math.min(100_000, Math.floor(TOTAL / 10));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'safer-ring-soak-'));
 const FILE_SIZE = 1 << 20;
