@@ -863,8 +863,8 @@ while (timeMs > 0 ? Date.now() - started < timeMs : done < iterations) {
     if (harness !== null) await harness.finish();
     if (rng.chance(0.3)) fuzzConstructor();
     try {
-      // Fixed buffers, COOP_TASKRUN, SINGLE_ISSUER, DEFER_TASKRUN in any mix; SQPOLL rarely (it costs a CPU).
-      const flags = (rng.int(0, 31) & ~1) | (rng.chance(0.03) ? 1 : 0);
+      // Fixed buffers, COOP_TASKRUN, SINGLE_ISSUER, DEFER_TASKRUN in any mix; SQPOLL now and then (it costs a CPU, and found a hang).
+      const flags = (rng.int(0, 31) & ~1) | (rng.chance(0.06) ? 1 : 0);
       harness = new Harness(flags, rng.pick([1, 2, 4, 8, 16, 64]));
       stats.rings++;
       harness.addChunks();
