@@ -110,6 +110,12 @@ Invalid CheckNoFixedFile(const int32_t* d) {
   return {};
 }
 
+// A slot of the registered-file table (a direct descriptor's home).
+Invalid CheckFileSlot(const SqeContext& ctx, int32_t slot) {
+  if (slot < 0 || static_cast<unsigned>(slot) >= ctx.registeredFiles) return Bad("registered file slot out of range");
+  return {};
+}
+
 Invalid CheckOffset(double v, bool allowNone, const char* what) {
   if (!IsIntegral(v) || v < (allowNone ? -1 : 0) || v > kMaxSafeInteger) return Bad(what);
   return {};
@@ -180,6 +186,15 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
       if (Invalid bad = CheckFd(ctx, d, true)) return bad;
       if (d[D_ARG] & ~07777) return Bad("mode out of range");
       return CheckPath(ctx, d);
+    case OP_OPENAT_DIRECT:
+      if (Invalid bad = CheckNoFixedFile(d)) return bad;
+      if (Invalid bad = CheckFd(ctx, d, true)) return bad;
+      if (d[D_ARG] & ~07777) return Bad("mode out of range");
+      if (Invalid bad = CheckFileSlot(ctx, d[D_OFF2])) return bad;
+      return CheckPath(ctx, d);
+    case OP_CLOSE_DIRECT:
+      if (Invalid bad = CheckNoFixedFile(d)) return bad;
+      return CheckFileSlot(ctx, d[D_FD]);
     case OP_CLOSE:
       if (d[D_SQE_FLAGS] & SQE_FIXED_FILE) return Bad("close of a fixed file goes through unregister");
       if (InternalFds::Contains(d[D_FD])) return Bad("this fd belongs to a safer-ring ring (its io_uring or eventfd)");
@@ -326,6 +341,13 @@ std::unique_ptr<Aux> PrepareSqe(const SqeContext& ctx, const int32_t* d, struct 
       break;
     case OP_CLOSE:
       io_uring_prep_close(sqe, fd);
+      break;
+    case OP_OPENAT_DIRECT:
+      io_uring_prep_openat_direct(sqe, fd, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])),
+                                  flags, static_cast<mode_t>(d[D_ARG]), static_cast<unsigned>(d[D_OFF2]));
+      break;
+    case OP_CLOSE_DIRECT:
+      io_uring_prep_close_direct(sqe, static_cast<unsigned>(fd));
       break;
     case OP_STATX:
       io_uring_prep_statx(sqe, fd, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])),
