@@ -28,6 +28,11 @@ const BENCHMARKS = [
     description: 'random 4 KiB reads, QD64 and QD1, on a Ring built from each SaferRingConfig preset',
   },
   {
+    name: 'fs',
+    script: 'fs.mjs',
+    description: 'safer-ring/fs/promises vs node:fs/promises: readFile/writeFile 4 KiB-64 MiB, stat, FileHandle.read; QD64 and QD1',
+  },
+  {
     name: 'signaling',
     script: 'signaling.mjs',
     description: 'one wake main → worker → main: Atomics.waitAsync vs postMessage vs Atomics.wait vs piscina; 64 records per wake, 64 in flight',

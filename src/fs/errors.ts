@@ -36,7 +36,8 @@ export function describeReceived(value: unknown): string {
   }
 }
 
-const PRIMITIVE_TYPES = ['string', 'function', 'number', 'object', 'boolean', 'bigint', 'symbol'];
+// Node's kTypes: named as `of type ...` (in lower case), 'Function' and 'Object' included.
+const PRIMITIVE_TYPES = ['string', 'function', 'number', 'object', 'Function', 'Object', 'boolean', 'bigint', 'symbol'];
 const CLASS_NAME = /^([A-Z][a-z0-9]*)+$/;
 
 function formatList(items: string[], joiner: string): string {

@@ -27,7 +27,7 @@ import { kStatxParse } from '../ring/ring';
 import {
   getOptions, internalAssertion, invalidArgType, invalidArgValue, invalidState, validateBoolean, validateBuffer, validateBufferArray, validateEncoding,
   validateInteger, validateObject, validateOffsetLengthRead, validateOffsetLengthWrite, validateStringAfterArrayBufferView, validateAbortSignal,
-  isCustomIterable,
+  isCustomIterable, checkAborted, outOfRange,
 } from './errors';
 import { bytesOf, ValidPath } from './args';
 import { withCallerStack } from './ring-context';
@@ -496,12 +496,21 @@ export class FileHandle extends EventEmitter {
 
   static {
     refOf = (h, delta) => (delta === 1 ? h.#ref() : h.#unref());
-    readFileOfHandle = (h, opts) => h.#fd === -1
-      ? Promise.reject(errnoError(-EBADF, 'fstat'))
-      : h.#ordered(() => readFileFromFd(h.#ring, h.#fd, opts));
-    writeFileOfHandle = (h, data, signal, encoding) => h.#fd === -1
-      ? Promise.reject(errnoError(-EBADF, 'write'))
-      : h.#ordered(() => writeData(h.#ring, h.#fd, data, signal, encoding));
+    // A closed handle's fd is -1: Node's fstat refuses it as an argument, its
+    // write fails with EBADF (once there is something to write).
+    readFileOfHandle = async (h, opts) => {
+      checkAborted(opts.signal);
+      if (h.#fd === -1) throw outOfRange('fd', '>= 0 && <= 2147483647', -1);
+      return h.#ordered(() => readFileFromFd(h.#ring, h.#fd, opts));
+    };
+    writeFileOfHandle = async (h, data, signal, encoding) => {
+      checkAborted(signal);
+      if (h.#fd === -1) {
+        if (ArrayBuffer.isView(data) && data.byteLength === 0) return;
+        throw errnoError(-EBADF, 'write');
+      }
+      return h.#ordered(() => writeData(h.#ring, h.#fd, data, signal, encoding));
+    };
   }
 
   #nativeForTransfer(): { fd: number } {

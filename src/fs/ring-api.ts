@@ -112,10 +112,10 @@ export async function appendFile(file: unknown, data: unknown, options?: unknown
   }
 }
 
-async function statAt(file: unknown, options: { bigint?: boolean } | undefined, noFollow: boolean, syscall: string) {
+async function statAt(file: unknown, options: { bigint?: boolean }, noFollow: boolean, syscall: string) {
   const ring = fsRing()!;
   const p = validPath(file);
-  const bigint = (options ?? { bigint: false }).bigint;
+  const bigint = options.bigint; // null options fail here, as in Node
   if (bigint) await bigIntStatsClass();
   try {
     return await ring.statx(p, { noFollow, [kStatxParse]: bigint ? bigIntStatsFromStatx : statsFromStatx });
