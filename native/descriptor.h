@@ -62,8 +62,9 @@ enum Op : int32_t {
   // can name it with SQE_FIXED_FILE before its open has completed.
   OP_OPENAT_DIRECT = 26,  // as OP_OPENAT; D_OFF2 the table slot to open into
   OP_CLOSE_DIRECT = 27,   // D_FD the table slot to empty (never with SQE_FIXED_FILE)
-  // 28..39 are free for filesystem ops; 40 and up belong to the network ops.
-  OP_COUNT = 28,
+  OP_FIXED_FD_INSTALL = 28,  // D_FD a table slot: a new ordinary fd for its file (6.8+); D_FLAGS 0 or NO_CLOEXEC
+  // 29..39 are free for filesystem ops; 40 and up belong to the network ops.
+  OP_COUNT = 29,
 };
 
 // Our own stable bit numbers, translated to IOSQE_* by the native layer.

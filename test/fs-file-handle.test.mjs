@@ -182,6 +182,27 @@ ioUringOnly(test)('concurrent writes through one FileHandle land in call order',
   assert.is(fs.readFileSync(appended, 'utf8'), parts.join(''));
 });
 
+test('reads and writes on both sides of the ring\'s size limit (256 KiB), at positions and in order', async () => {
+  const big = pattern(3 << 20, 13);
+  const file = fileOf(big);
+  const h = await ours.open(file, 'r+');
+  for (const size of [256 * 1024, 256 * 1024 + 1, 1 << 20]) {
+    const r = await h.read(Buffer.alloc(size), 0, size, 1000);
+    assert.is(r.bytesRead, size);
+    assert.ok(r.buffer.equals(big.subarray(1000, 1000 + size)), `read ${size}`);
+  }
+  await h.read(Buffer.alloc(10), 0, 10, null); // position 10
+  const seq = await h.read(Buffer.alloc(300_000), 0, 300_000, null);
+  assert.ok(seq.buffer.equals(big.subarray(10, 300_010)), 'in order from the current position');
+  const data = pattern(600_000, 99);
+  await h.write(data, 0, data.length, 5);
+  await h.writev([data.subarray(0, 300_000), data.subarray(300_000)], 700_000);
+  await h.close();
+  const disk = fs.readFileSync(file);
+  assert.ok(disk.subarray(5, 600_005).equals(data));
+  assert.ok(disk.subarray(700_000, 1_300_000).equals(data));
+});
+
 test('positional reads run at once; many in flight return the right bytes', async () => {
   const file = fileOf(pattern(1 << 20, 11));
   const expected = fs.readFileSync(file);

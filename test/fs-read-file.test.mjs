@@ -11,6 +11,7 @@ import nodeFsp from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 import ours from 'safer-ring/fs/promises';
+import { Ring } from 'safer-ring';
 import { pattern, tmpPath } from './helpers/env.mjs';
 import { outcome, sameError, sideBySide } from './helpers/fs-compare.mjs';
 
@@ -24,7 +25,9 @@ function fileOf(size, seed = 7) {
 }
 
 test('bytes of every size class match node:fs/promises and the file', async () => {
-  const sizes = [0, 1, 4 * KiB, 64 * KiB - 1, 64 * KiB, 64 * KiB + 1, MiB - 1, MiB, MiB + 1, MiB + 64 * KiB, MiB + 64 * KiB + 1, 3 * MiB + 12345];
+  // Around the first read (256 KiB), the second (64 KiB more), and Node's bulk reads (2 MiB each).
+  const sizes = [0, 1, 4 * KiB, 64 * KiB, 256 * KiB - 1, 256 * KiB, 256 * KiB + 1, 320 * KiB - 1, 320 * KiB, 320 * KiB + 1,
+    MiB, 2 * MiB + 320 * KiB, 2 * MiB + 320 * KiB + 1, 9 * MiB + 12345];
   for (const size of sizes) {
     const file = fileOf(size, size & 255);
     const got = await ours.readFile(file);
@@ -32,6 +35,19 @@ test('bytes of every size class match node:fs/promises and the file', async () =
     assert.is(got.length, size, `size ${size}`);
     assert.ok(got.equals(fs.readFileSync(file)), `size ${size}: bytes`);
     await sideBySide(ours, nodeFsp, (m) => m.readFile(file), { what: `size ${size}` });
+  }
+});
+
+test('where no fd can be made for Node\'s reads (Linux < 6.8), the ring reads the rest', async () => {
+  const original = Ring.prototype.installFd;
+  Ring.prototype.installFd = () => Promise.reject(Object.assign(new Error('EINVAL: invalid argument'), { code: 'EINVAL', errno: -22 }));
+  try {
+    for (const size of [320 * KiB + 1, 3 * MiB + 7]) {
+      const file = fileOf(size, 5);
+      assert.ok((await ours.readFile(file)).equals(fs.readFileSync(file)), `size ${size}`);
+    }
+  } finally {
+    Ring.prototype.installFd = original;
   }
 });
 

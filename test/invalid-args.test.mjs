@@ -198,6 +198,9 @@ test('native: every hostile descriptor field is refused before submit', async ()
     ['close of a slot without a file table', () => ((desc[D.OP] = 27), (desc[D.FD] = 0))],
     ['close of slot -1', () => ((desc[D.OP] = 27), (desc[D.FD] = -1))],
     ['close of a slot, with the fixed-file flag', () => ((desc[D.OP] = 27), (desc[D.FD] = 0), (desc[D.SQE] = 1 << 2))],
+    ['fd install from a slot without a file table', () => ((desc[D.OP] = 28), (desc[D.FD] = 0))],
+    ['fd install, unknown flags', () => ((desc[D.OP] = 28), (desc[D.FD] = 0), (desc[D.FLAGS] = 2))],
+    ['fd install, with the fixed-file flag', () => ((desc[D.OP] = 28), (desc[D.FD] = 0), (desc[D.SQE] = 1 << 2))],
   ];
   // A one-byte path ("" + NUL) at the start of chunk 0, relative to the current directory.
   function pathAt(off) {

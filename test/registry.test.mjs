@@ -114,6 +114,15 @@ kernelTest('direct descriptors: open into a slot, use it in the same submit, clo
   const before = fs.readdirSync('/proc/self/fd').length;
   await r.openat(file, 'r', 0o666, { fileSlot: slots[3] });
   assert.is(fs.readdirSync('/proc/self/fd').length, before);
+  assert.is(await r.openat(file, 'r', 0o666, { fileSlot: slots[1] }).then(() => r.closeFd(slots[1])), undefined);
+  // An ordinary fd for the same open file (Linux 6.8+), sharing its position.
+  await r.read(slots[3], Buffer.alloc(100), { position: -1 });
+  const fd = await r.installFd(slots[3]);
+  assert.ok(fd >= 0);
+  const tail = Buffer.alloc(10);
+  assert.is(fs.readSync(fd, tail, 0, 10, null), 10);
+  assert.ok(tail.equals(pattern(5000).subarray(100, 110)), 'the fd continues at the slot\'s position');
+  await r.closeFd(fd);
   await r.closeFd(slots[2]);
   await r.closeFd(slots[3]);
   try {

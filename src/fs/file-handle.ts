@@ -32,14 +32,18 @@ import {
 import { bytesOf, ValidPath } from './args';
 import { withCallerStack } from './ring-context';
 import { bigIntStatsClass, bigIntStatsFromStatx, statsFromStatx } from './stats';
-import { readFileFromFd, ReadFileOptions } from './read-file';
+import { readFileFromFd, ReadFileOptions, RING_BYTES_LIMIT } from './read-file';
 import { writeData, WriteData } from './write-file';
 import { errnoError } from '../errors';
 import { constants as osConstants } from 'node:os';
 import { NodeHandleInternals, nodeHandleInternals } from './node-handle';
 
-/** One ring op moves at most this many bytes; larger reads and writes go to Node's own calls on the same fd. */
-const RING_IO_LIMIT = 16 * 1024 * 1024;
+/**
+ * One ring op moves at most this many bytes; larger reads and writes go to
+ * Node's own calls on the same fd, straight into or out of the caller's
+ * buffer (a copy through the arena costs more than the ring saves there).
+ */
+const RING_IO_LIMIT = RING_BYTES_LIMIT;
 
 type Result<K extends string, B> = { [key in K]: number } & { buffer: B };
 

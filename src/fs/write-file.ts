@@ -1,32 +1,49 @@
 // writeFile and appendFile through the ring.
 //
-// Bytes to a path: open (into a direct-descriptor slot) → write the first
-// chunk, linked in one submit; further chunks follow in order; `flush` adds an
-// fsync. Iterables and streams are written chunk by chunk as they come, as
-// Node does. Each write copies its chunk into an arena slot first: the kernel
-// never reads the caller's memory, which the caller may change or free.
+// Bytes to a path: open (into a direct-descriptor slot) → write, linked in
+// one submit; `flush` adds an fsync; then the slot's close. Iterables and
+// streams are written chunk by chunk as they come, as Node does. Each ring
+// write copies its bytes into an arena slot first: the kernel never reads the
+// caller's memory, which the caller may change or free.
+//
+// More than RING_BYTES_LIMIT at once goes to Node's own writes on the thread
+// pool instead (the file opened, synced and closed through the ring): the
+// copy through the arena costs more than the ring saves for large writes
+// (docs/fs.md has the figures).
 import { Ring, kLinkedGroup } from '../ring/ring';
 import type { FixedFile } from '../ring/registry';
 import { checkAborted } from './errors';
 import { bytesOf, ValidPath } from './args';
 import { closeSlot, returnSlot, takeSlot } from './ring-context';
+import { RING_BYTES_LIMIT } from './read-file';
+import fs from 'node:fs';
 
-/** Bytes per write: large enough that a big file takes few submits, small enough to bound the arena copy. */
-const WRITE_CHUNK = 1024 * 1024;
+/** One of Node's writes of a large buffer. */
+const BULK_CHUNK = 2 * 1024 * 1024;
+
+function nodeWrite(fd: number, data: Uint8Array, at: number, length: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.write(fd, data, at, length, null, (err, n) => (err ? reject(err) : resolve(n))));
+}
 
 export type WriteData = Uint8Array | Iterable<unknown> | AsyncIterable<unknown>;
 
 function swallow(): void {}
 
-/** Writes all of `data` at the current position, a chunk at a time, checking the signal between chunks. */
+/**
+ * Writes all of `data` at the current position, a chunk at a time, checking
+ * the signal between chunks: through the ring, or (more than
+ * RING_BYTES_LIMIT, on an fd) through Node's writes.
+ */
 async function writeBytes(ring: Ring, target: number | FixedFile, data: Uint8Array, signal: AbortSignal | undefined, from = 0): Promise<void> {
   let at = from;
   const total = data.byteLength;
+  const bulk = typeof target === 'number' && total - from > RING_BYTES_LIMIT;
   while (at < total) {
     checkAborted(signal);
-    const length = Math.min(WRITE_CHUNK, total - at);
-    const { bytesWritten } = await ring.write(target, data, { offset: at, length, position: -1 });
-    at += bytesWritten;
+    const length = Math.min(bulk ? BULK_CHUNK : RING_BYTES_LIMIT, total - at);
+    at += bulk
+      ? await nodeWrite(target as number, data, at, length)
+      : (await ring.write(target, data, { offset: at, length, position: -1 })).bytesWritten;
   }
 }
 
@@ -52,13 +69,14 @@ export async function writeFileAtPath(
   ring: Ring, path: ValidPath, flags: number, mode: number, data: WriteData, flush: boolean,
   signal: AbortSignal | undefined, encoding: BufferEncoding | null | undefined,
 ): Promise<void> {
-  const slot = takeSlot();
+  const large = ArrayBuffer.isView(data) && data.byteLength > RING_BYTES_LIMIT;
+  const slot = large ? undefined : takeSlot();
   if (slot === undefined) return writeFileWithFd(ring, path, flags, mode, data, flush, signal, encoding);
   let opened = false;
   try {
     if (ArrayBuffer.isView(data) && data.byteLength > 0) {
       const bytes = data as Uint8Array;
-      const length = Math.min(WRITE_CHUNK, bytes.byteLength);
+      const length = Math.min(RING_BYTES_LIMIT, bytes.byteLength);
       const [open, write] = ring[kLinkedGroup](() => [
         ring.openat(path, flags, mode, { fileSlot: slot }),
         ring.write(slot, bytes, { offset: 0, length, position: -1 }),

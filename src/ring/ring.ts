@@ -1069,6 +1069,26 @@ export class Ring {
   }
 
   /**
+   * An ordinary fd for the file in a registered-file slot (a direct
+   * descriptor, or a registered fd): IORING_OP_FIXED_FD_INSTALL, Linux 6.8+
+   * (older kernels answer EINVAL). The fd is O_CLOEXEC; the slot keeps its
+   * file until closeFd(slot).
+   */
+  installFd(slot: FixedFile, options?: OpOptions): Promise<number> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      signal = checkSignal(checkOptions<OpOptions>(options).signal);
+      if (!(slot instanceof FixedFile)) throw invalidType('slot', 'an instance of FixedFile', slot);
+      rec = new OpRecord(Op.FIXED_FD_INSTALL, settleFd);
+      rec.fd = this.#files.indexOf(slot); // the slot itself; the native layer marks the SQE IOSQE_FIXED_FILE
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  /**
    * Registers an empty file table of `count` slots (1..32768) and returns a
    * FixedFile per slot. A slot is filled by `openat(path, flags, mode, {
    * fileSlot })` (a direct descriptor: the kernel's file, no fd number) and
