@@ -15,7 +15,7 @@ import oursFs, { promises as namedPromises, readFileSync as namedReadFileSync } 
 import { backend, tmpPath } from './helpers/env.mjs';
 
 const require = createRequire(import.meta.url);
-const RING_SERVED = ['open', 'readFile', 'writeFile', 'appendFile', 'stat', 'lstat', 'unlink', 'rename', 'link', 'symlink', 'rmdir', 'mkdir', 'truncate'];
+const RING_SERVED = ['open', 'readFile', 'writeFile', 'appendFile', 'stat', 'lstat', 'unlink', 'rename', 'link', 'symlink', 'rmdir', 'rm', 'mkdir', 'truncate'];
 
 test('safer-ring/fs/promises has exactly the members of node:fs/promises', () => {
   assert.equal(Object.keys(ours).sort(), Object.keys(nodeFsp).sort());

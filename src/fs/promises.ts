@@ -2,7 +2,7 @@
 //
 // Every member node:fs/promises has in Node 20 is here. Those io_uring can
 // serve (open and the FileHandle, readFile, writeFile, appendFile, stat,
-// lstat, unlink, rename, link, symlink, mkdir, rmdir, truncate) run on this
+// lstat, unlink, rename, link, symlink, mkdir, rmdir, rm, truncate) run on this
 // thread's ring (ring-api.ts); the rest are Node's own functions, which run
 // on libuv's thread pool as always. On the fallback backend
 // (SAFER_RING_BACKEND=fallback, or no io_uring) every member is Node's own.

@@ -1,7 +1,7 @@
 // readFile through the ring.
 //
 // A path is read with one submit in the common case: open (into a
-// direct-descriptor slot) → read up to 256 KiB → read again, linked, so the
+// direct-descriptor slot) → read up to 64 KiB → read again, linked, so the
 // reads name the file before the open has completed. The second read
 // returning 0 means the first one reached the end of the file, whatever kind
 // of file it is; no fstat is needed. (For a regular file that is what Node's
@@ -37,9 +37,15 @@ export const IO_MAX_LENGTH = 2 ** 31 - 1;
  * through the ring, a 1 MiB read slower (docs/fs.md).
  */
 export const RING_BYTES_LIMIT = 256 * 1024;
-/** The first read of a path: files up to this size (plus NEXT_READ) take one submit. */
-const FIRST_READ = RING_BYTES_LIMIT;
-/** The read after it, and each read of a file whose size is unknown (Node's kReadFileUnknownBufferLength). */
+/**
+ * The reads of the linked chain: files up to FIRST_READ take one submit. Kept
+ * small: a larger file's first bytes are copied twice (into the arena, then
+ * out), the rest once, by Node's reads; the second read only has to find the
+ * end of a small file.
+ */
+const FIRST_READ = Number(process.env.SR_FIRST ?? 64 * 1024);
+const SECOND_READ = Number(process.env.SR_SECOND ?? 16 * 1024);
+/** Each read of a file whose size is unknown (Node's kReadFileUnknownBufferLength). */
 const NEXT_READ = 64 * 1024;
 /** One of Node's reads of a large file, and how many run at once. */
 const BULK_CHUNK = 2 * 1024 * 1024;
@@ -87,7 +93,7 @@ export async function readFileAtPath(ring: Ring, path: ValidPath, flags: number,
   const slot = takeSlot();
   if (slot === undefined) return readFileWithFd(ring, path, flags, options);
   const first = new Scratch(FIRST_READ);
-  const second = new Scratch(NEXT_READ);
+  const second = new Scratch(SECOND_READ);
   let opened = false;
   let installing: Promise<number> | null = null;
   try {

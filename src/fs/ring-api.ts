@@ -19,6 +19,7 @@ import { bigIntStatsClass, bigIntStatsFromStatx, statsFromStatx } from './stats'
 import { readFileAtPath } from './read-file';
 import { writeFileAtPath } from './write-file';
 import { FileHandle, openFileHandle, readFileOfHandle, writeFileOfHandle } from './file-handle';
+import { rmAt, rmOptions } from './rm';
 
 type Fsp = typeof nodeFsp;
 
@@ -201,6 +202,17 @@ export async function rmdir(file: unknown, options?: unknown): Promise<void> {
   }
 }
 
+export async function rm(file: unknown, options?: unknown): Promise<void> {
+  try {
+    const ring = fsRing();
+    if (ring === null) return await (nodeFsp.rm as (...a: unknown[]) => Promise<void>)(file, options);
+    const p = validPath(file);
+    return await rmAt(ring, p, rmOptions(options), [file, options]);
+  } catch (err) {
+    throw withCallerStack(err, rm);
+  }
+}
+
 export async function mkdir(file: unknown, options?: unknown): Promise<string | undefined> {
   try {
     const ring = fsRing();
@@ -319,5 +331,5 @@ async function truncateAt(ring: Ring, p: string | Buffer, length: number): Promi
 
 /** The members of node:fs/promises that run through the ring. */
 export const ringMembers = {
-  open, readFile, writeFile, appendFile, stat, lstat, unlink, rename, link, symlink, rmdir, mkdir, truncate,
+  open, readFile, writeFile, appendFile, stat, lstat, unlink, rename, link, symlink, rmdir, rm, mkdir, truncate,
 } as unknown as Partial<Fsp>;
