@@ -43,8 +43,8 @@ export const RING_BYTES_LIMIT = 256 * 1024;
  * out), the rest once, by Node's reads; the second read only has to find the
  * end of a small file.
  */
-const FIRST_READ = Number(process.env.SR_FIRST ?? 64 * 1024);
-const SECOND_READ = Number(process.env.SR_SECOND ?? 16 * 1024);
+const FIRST_READ = 64 * 1024;
+const SECOND_READ = 16 * 1024;
 /** Each read of a file whose size is unknown (Node's kReadFileUnknownBufferLength). */
 const NEXT_READ = 64 * 1024;
 /** One of Node's reads of a large file, and how many run at once. */
