@@ -4,6 +4,7 @@
 #include <cstring>
 #include <liburing.h>
 #include <sys/utsname.h>
+#include <uv.h>
 
 #include "addon.h"
 #include "descriptor.h"
@@ -56,8 +57,12 @@ void ThrowError(Napi::Env env, const char* code, const std::string& message, int
 }
 
 void ThrowErrno(Napi::Env env, int err, const char* syscall) {
-  const char* name = strerrorname_np(err);
-  std::string code = name != nullptr ? name : "EIO";
+  // libuv's errno names (Node exports libuv to addons) rather than glibc's
+  // strerrorname_np, which needs glibc 2.32: prebuilt binaries must load on
+  // every glibc Node itself supports (2.28).
+  char name[64];
+  uv_err_name_r(-err, name, sizeof name);
+  std::string code = name[0] == 'E' ? name : "EIO";
   napi_value obj = MakeError(env, code.c_str(), code + ": " + strerror(err) + ", " + syscall);
   if (obj == nullptr) return;
   SetNumber(env, obj, "errno", -err);

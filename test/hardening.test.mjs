@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import {
   Ring, Runtime, Batch, Operation, OwnedBuffer, PinnedBuffer, FeatureDetector, SaferRingError, createPipe,
 } from 'safer-ring';
-import { tmpPath, NOT_OPEN_FD, ringFds, backend } from './helpers/env.mjs';
+import { tmpPath, NOT_OPEN_FD, ringFds, backend, quiesce } from './helpers/env.mjs';
 
 const ring = new Ring(16);
 const rt = new Runtime();
@@ -67,12 +67,14 @@ test('a view whose length lies cannot size a read past its memory (Ring, Runtime
       return results[0].value;
     },
   };
+  await quiesce();
   const slotsBefore = ring.stats().arena.slotsInUse;
   for (const [name, read] of Object.entries(readers)) {
     const owned = new OwnedBuffer(64);
     for (const view of liars(owned.bytes)) await assertReadStaysInside(read, view); // lent in place
     for (const view of liars(new Uint8Array(new ArrayBuffer(64)))) await assertReadStaysInside(read, view); // copy slot
     owned.release();
+    await quiesce();
     assert.is(ring.stats().arena.slotsInUse, slotsBefore, `${name}: no slot leaked`);
   }
 });
@@ -189,6 +191,7 @@ test('readv and writev of zero-length buffers resolve with 0 bytes, as node:fs d
 
 test('memory detached while a copied read is in flight: a coded rejection, no lost slot', async () => {
   const [r, w] = createPipe();
+  await quiesce();
   const before = ring.stats().arena.slotsInUse;
   const target = new Uint8Array(new ArrayBuffer(64));
   const pending = ring.read(r, target);
@@ -197,6 +200,7 @@ test('memory detached while a copied read is in flight: a coded rejection, no lo
   fs.writeSync(w, 'late bytes');
   const err = await pending.catch((e) => e);
   assert.is(err.code, 'ERR_INVALID_STATE');
+  await quiesce();
   assert.is(ring.stats().arena.slotsInUse, before);
   fs.closeSync(r);
   fs.closeSync(w);

@@ -3,31 +3,47 @@
 // fresh process each, then prints one closing line summed over every run:
 //   N passed, N failed
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const uvu = path.join(root, 'node_modules', 'uvu', 'bin.js');
 
 // The whole suite runs once per backend (io_uring against the real kernel,
-// and the node:fs fallback) and per worker count of the runtime.
-const configurations = ['io_uring', 'fallback'].flatMap((backend) =>
-  [1, 2, 4].map((workers) => ({
-    name: `${backend} backend, ${workers} worker${workers > 1 ? 's' : ''}`,
-    env: { SAFER_RING_BACKEND: backend, SAFER_RING_WORKERS: String(workers) },
-  })),
-);
+// and the node:fs fallback) and per worker count of the runtime. Tests that
+// depend on neither (the package as installed, leak warnings in child
+// processes) run once, on their own.
+const ONCE = /^(package|leak-warnings)\.test\.mjs$/;
+const configurations = [
+  ...['io_uring', 'fallback'].flatMap((backend) =>
+    [1, 2, 4].map((workers) => ({
+      name: `${backend} backend, ${workers} worker${workers > 1 ? 's' : ''}`,
+      env: { SAFER_RING_BACKEND: backend, SAFER_RING_WORKERS: String(workers) },
+      once: false,
+    })),
+  ),
+  { name: 'backend-independent (once)', env: {}, once: true },
+];
 
 const only = process.argv[2]; // optional file pattern, e.g. `npm test -- cancel`
 let passed = 0;
 let failed = 0;
 const summary = [];
 
+const selected = fs.readdirSync(path.join(root, 'test'))
+  .filter((f) => /\.test\.mjs$/.test(f) && (!only || new RegExp(only).test(f)));
+const escape = (name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 for (const config of configurations) {
+  // The files this configuration runs, named exactly; a configuration with none is left out.
+  const files = selected.filter((f) => ONCE.test(f) === config.once);
+  if (files.length === 0) continue;
   process.stdout.write(`\n=== ${config.name} ===\n`);
   const t0 = Date.now();
-  const run = spawnSync(process.execPath, [uvu, 'test', only ? `${only}.*\\.test\\.mjs$` : '\\.test\\.mjs$', '-c', 'false'], {
+  // --expose-gc: tests that count arena slots first let the GC reclaim what earlier tests dropped.
+  const args = ['--expose-gc', uvu, 'test', `^(${files.map(escape).join('|')})$`, '-c', 'false'];
+  const run = spawnSync(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...config.env },
     encoding: 'utf8',
@@ -55,7 +71,7 @@ for (const config of configurations) {
 // `N passed, N failed of M applicable` on its last line; those counts join
 // the totals. A suite whose runner is not on this machine is skipped, saying why.
 const nodeTests = [process.env.NODE_TESTS_DIR, path.join(root, '..', 'shared', 'node-tests'), path.join(root, '..', '..', 'shared', 'node-tests')]
-  .find((dir) => dir && existsSync(path.join(dir, 'run.sh')));
+  .find((dir) => dir && fs.existsSync(path.join(dir, 'run.sh')));
 const externalSuites = [
   { name: "Node's fs-promises tests", runner: nodeTests && path.join(nodeTests, 'run.sh'), args: ['--suite', 'fs-promises', 'dist/src/fs/promises.js'] },
   { name: "Node's fs-extra tests", runner: nodeTests && path.join(nodeTests, 'run.sh'), args: ['--suite', 'fs-extra', 'dist/src/fs/promises.js'] },

@@ -14,7 +14,7 @@
 import { FeatureDetector } from '../features';
 import { constants as osConstants } from 'node:os';
 import { Arena, MAX_BUFFER_SIZE, Slot } from './arena';
-import { INTERNAL, MovedSlot, OwnedBuffer, SlotHome, track } from './owned-buffer';
+import { INTERNAL, MovedSlot, OwnedBuffer, track } from './owned-buffer';
 import { SaferRingError } from '../errors';
 import { checkInteger, checkOptions, invalidType } from '../validate';
 import { Engine, kEngine } from '../ring/engine';
@@ -67,7 +67,9 @@ const enum BufState {
   Gone = 3, // back in the arena (the group was closed)
 }
 
-export class BufferGroup implements SlotHome {
+// A SlotHome (releaseSlot, revive), checked where it is passed as one: no
+// `implements` clause, so those internal members stay out of the public .d.ts.
+export class BufferGroup {
   readonly id: number;
   readonly count: number;
   readonly size: number;

@@ -2,7 +2,7 @@
 // Pooled buffers move through operations like any OwnedBuffer and come back to
 // the pool, not the arena, when released (or when dropped and collected).
 import { Arena, Slot } from './arena';
-import { OwnedBuffer, SlotHome, INTERNAL, track } from './owned-buffer';
+import { OwnedBuffer, INTERNAL, track } from './owned-buffer';
 import { abortError, SaferRingError } from '../errors';
 import { checkInteger, checkOptions, checkSignal } from '../validate';
 import { MAX_BUFFER_SIZE } from './arena';
@@ -24,7 +24,9 @@ interface Waiter {
   onAbort?: () => void;
 }
 
-export class BufferPool implements SlotHome {
+// A SlotHome (releaseSlot, revive), checked where it is passed as one: no
+// `implements` clause, so those internal members stay out of the public .d.ts.
+export class BufferPool {
   readonly count: number;
   readonly size: number;
   #idle: { slot: Slot; view: Uint8Array | null }[] = [];

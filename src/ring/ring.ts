@@ -982,7 +982,7 @@ export class Ring {
    * operation has completed, with one settled result per operation. If any
    * operation's arguments are invalid, nothing is submitted and the batch rejects.
    */
-  async submitBatch(batch: Batch): Promise<BatchResult> {
+  async submitBatch<R extends unknown[]>(batch: Batch<R>): Promise<BatchResult<R>> {
     if (!(batch instanceof Batch)) throw invalidType('batch', 'an instance of Batch', batch);
     const captured: { rec: OpRecord; signal?: AbortSignal }[] = [];
     const placeholders: Promise<unknown>[] = [];
@@ -1009,7 +1009,8 @@ export class Ring {
       if (op.dependency !== 'none') captured[i - 1].rec.sqeFlags |= op.dependency === 'hardlink' ? SQE_HARDLINK : SQE_LINK;
     });
     const promises = this.#engine.enqueueGroup(captured);
-    return { results: await Promise.allSettled(promises) };
+    // One settled entry per operation, in order: what BatchResult<R> describes.
+    return { results: await Promise.allSettled(promises) } as BatchResult<R>;
   }
 
   /**

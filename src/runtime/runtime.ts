@@ -256,7 +256,7 @@ export class Runtime {
   }
 
   /** Runs a batch on one worker: the home worker of its first fd, else the least-loaded one. */
-  submitBatch(batch: Batch): Promise<BatchResult> {
+  submitBatch<R extends unknown[]>(batch: Batch<R>): Promise<BatchResult<R>> {
     if (!(batch instanceof Batch)) return Promise.reject(invalidType('batch', 'an instance of Batch', batch));
     const fd = batch.operations.find((op) => op.fdForRouting !== undefined)?.fdForRouting;
     return (fd === undefined ? this.#leastLoaded() : this.#home(fd)).submitBatch(batch);

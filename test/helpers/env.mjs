@@ -25,10 +25,10 @@ export function pattern(size, seed = 7) {
   return b;
 }
 
-/** The compiled addon itself, for tests that talk to the native layer directly. */
+/** The compiled addon itself (the file the library loads), for tests that talk to the native layer directly. */
 export function nativeBinding() {
   const require = createRequire(import.meta.url);
-  return require('../../build/Release/safer_ring.node');
+  return require('node-gyp-build')(path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..'));
 }
 
 export const backend = process.env.SAFER_RING_BACKEND ?? 'io_uring';
@@ -60,4 +60,17 @@ export function ringFds() {
     }
   }
   return fds;
+}
+
+/**
+ * Lets the garbage collector reclaim buffers earlier tests dropped (their
+ * slots come back through a FinalizationRegistry whenever the loop turns), so
+ * arena counts taken afterwards stay put. Needs --expose-gc (test/run.mjs).
+ */
+export async function quiesce() {
+  if (typeof globalThis.gc !== 'function') return;
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc();
+    await new Promise((res) => setImmediate(res));
+  }
 }
