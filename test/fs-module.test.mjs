@@ -86,6 +86,24 @@ test('nothing is printed when the module loads and works (a drop-in must stay qu
   assert.is(run.stdout, '');
 });
 
+test('on a kernel without direct descriptors (before 5.15) every call uses plain fds', () => {
+  if (backend === 'fallback') return;
+  const file = tmpPath('old-kernel');
+  const script = `
+    const fsp = require('safer-ring/fs/promises');
+    const { fsRing } = require('./dist/src/fs/ring-context.js');
+    (async () => {
+      await fsp.writeFile(${JSON.stringify(file)}, 'y'.repeat(200000));
+      const n = (await fsp.readFile(${JSON.stringify(file)})).length;
+      await fsp.truncate(${JSON.stringify(file)}, 7);
+      console.log(JSON.stringify({ n, size: require('node:fs').statSync(${JSON.stringify(file)}).size, table: fsRing().stats().registeredFiles }));
+    })();`;
+  const root = path.dirname(require.resolve('safer-ring/package.json'));
+  const run = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, SAFER_RING_SIMULATE_KERNEL: '5.10' } });
+  assert.is(run.status, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout), { n: 200000, size: 7, table: 0 });
+});
+
 // Type-checking takes seconds: once, in the first configuration of npm test.
 const typecheck = (process.env.SAFER_RING_WORKERS ?? '1') === '1' && backend !== 'fallback' ? test : test.skip;
 typecheck('a program that type-checks against node:fs/promises type-checks against safer-ring/fs/promises', () => {

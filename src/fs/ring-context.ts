@@ -8,6 +8,7 @@
 // loop; it is unreferenced while idle, so it never keeps a process alive, and
 // referenced while an op is in flight, as a pending node:fs call is.
 // docs/fs.md gives the measurements behind inline-over-Runtime.
+import os from 'node:os';
 import { Ring } from '../ring/ring';
 import type { FixedFile } from '../ring/registry';
 import { SaferRingError } from '../errors';
@@ -50,14 +51,24 @@ interface Context {
 
 let context: Context | null | undefined;
 
+/**
+ * Direct descriptors (an open into a table slot) need Linux 5.15; an older
+ * kernel would refuse such an open with EINVAL, which cannot be told from an
+ * open's own EINVAL. SAFER_RING_SIMULATE_KERNEL (features.md) applies here too.
+ */
+function kernelHasDirectDescriptors(): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(process.env.SAFER_RING_SIMULATE_KERNEL || os.release());
+  return m !== null && (Number(m[1]) > 5 || (Number(m[1]) === 5 && Number(m[2]) >= 15));
+}
+
 function setup(): Context | null {
   try {
     const ring = new Ring({ entries: RING_ENTRIES });
     let slots: FixedFile[] = [];
     try {
-      slots = ring.registerFileSlots(DIRECT_SLOTS);
+      if (kernelHasDirectDescriptors()) slots = ring.registerFileSlots(DIRECT_SLOTS);
     } catch {
-      // No registered-file table (an old kernel): every call uses plain fds.
+      // No registered-file table: every call uses plain fds.
     }
     return { ring, slots: slots.reverse() };
   } catch {
