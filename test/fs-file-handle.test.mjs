@@ -10,7 +10,7 @@ import nodeFsp from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { spawnSync } from 'node:child_process';
 import ours from 'safer-ring/fs/promises';
-import { backend, ioUringOnly, pattern, tmpPath } from './helpers/env.mjs';
+import { backend, ioUringOnly, pattern, tmpPath, tmpRoot } from './helpers/env.mjs';
 import { outcome, sameError, sameStats } from './helpers/fs-compare.mjs';
 
 function fileOf(content) {
@@ -338,6 +338,15 @@ test('errors from a handle carry the caller\'s stack', async () => {
   assert.is(r.error.code, 'EBADF');
   assert.match(r.error.stack, /at async writerFrame \(.*fs-file-handle\.test\.mjs:\d+:\d+\)/);
   await h.close();
+  // A large read goes to Node's own fs.read: its errors get the caller's stack too.
+  const dir = await ours.open(tmpRoot);
+  async function bigReadFrame() {
+    await dir.read(Buffer.alloc(300_000), 0, 300_000, 0);
+  }
+  const big = await outcome(bigReadFrame);
+  assert.is(big.error.code, 'EISDIR');
+  assert.match(big.error.stack, /at async bigReadFrame \(.*fs-file-handle\.test\.mjs:\d+:\d+\)/);
+  await dir.close();
 });
 
 test('a handle left open is closed on garbage collection, with Node\'s warnings', () => {

@@ -68,7 +68,7 @@ function closedError(syscall: string): Error {
   return err;
 }
 
-/** Node's callback API on an fd, as a promise whose error has the caller's stack. */
+/** Node's callback API on an fd, as a promise (its errors get the caller's stack in call()). */
 function viaNode<T>(call: (cb: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     call((err, value) => (err ? reject(err) : resolve(value as T)));

@@ -112,18 +112,18 @@ export function closeSlot(ring: Ring, slot: FixedFile): Promise<void> {
 }
 
 /**
- * Gives an error that came back from the ring the stack of the async calls
- * that awaited it, as Node does for its own fs errors: the completion ran on
- * a fresh stack, so without this the user would see library frames only.
- * Called in the catch block of the async function that awaited the op; the
- * frames above `below` are left out. Errors from user code (an iterable that
- * throws) keep their own stack.
+ * Gives a system error (from the ring, or from one of Node's callback calls
+ * this layer makes) the stack of the async calls that awaited it, as
+ * node:fs/promises does for its own: the completion ran on a fresh stack, so
+ * without this the user would see library frames only. Called in the catch
+ * block of the async function that awaited the op; the frames above `below`
+ * are left out. Other errors (an iterable that throws, an argument error made
+ * where the call was) keep their own stack.
  */
 export function withCallerStack<E>(err: E, below: Function): E {
-  if (err instanceof SaferRingError && (err as { errno?: number }).errno !== undefined) {
-    Error.captureStackTrace(err as object, below);
-  } else if (err instanceof SaferRingError && (err as { code?: string }).code === 'ABORT_ERR') {
-    Error.captureStackTrace(err as object, below);
-  }
+  const e = err as { errno?: unknown; syscall?: unknown; code?: unknown } | null;
+  const system = e instanceof Error && typeof e.errno === 'number' && typeof e.syscall === 'string';
+  const aborted = err instanceof SaferRingError && e!.code === 'ABORT_ERR';
+  if (system || aborted) Error.captureStackTrace(err as object, below);
   return err;
 }

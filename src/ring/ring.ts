@@ -18,7 +18,7 @@ import { checkAddress, encodeSockaddr, PeerAddress, SocketAddress } from '../net
 import {
   checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, invalidValue, outOfRange,
 } from '../validate';
-import { ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, SQE_ASYNC, SQE_FIXED_FILE, SQE_HARDLINK, SQE_LINK, SETUP_FIXED_BUFFERS } from './descriptor';
+import { ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, SQE_FIXED_FILE, SQE_HARDLINK, SQE_LINK, SETUP_FIXED_BUFFERS } from './descriptor';
 import { Engine, EngineStats, kEngine } from './engine';
 import {
   settleAccept, settleFd, settleNumber, settleOwnedRead, settleOwnedWrite, settlePathOp, settlePlainRead, settlePlainWrite, settleReadv,
@@ -59,8 +59,6 @@ export interface OpOptions {
 }
 
 export interface ReadOptions extends OpOptions {
-  /** @internal (kForceAsync) IOSQE_ASYNC: the kernel runs the op in its worker pool, not inline in the submit. */
-  [kForceAsync]?: boolean;
   /** Where in `buffer` to start. Default 0. */
   offset?: number;
   /** How many bytes. Default: the rest of the buffer. */
@@ -188,12 +186,7 @@ export const kMetrics = Symbol('safer-ring.metrics');
 export const kLinkedGroup = Symbol('safer-ring.linkedGroup');
 /** @internal See StatxOptions. */
 export const kStatxParse = Symbol('safer-ring.statxParse');
-/**
- * @internal See ReadOptions: src/fs sends the chunk reads of a large file to
- * the kernel's workers, so their copies run on other cores while this thread
- * copies finished chunks out.
- */
-export const kForceAsync = Symbol('safer-ring.forceAsync');
+
 interface InternalRingOptions extends RingOptions {
   [kRingClass]?: NativeRingConstructor;
   [kBackendName]?: BackendName;
@@ -560,7 +553,6 @@ export class Ring {
         if (!incoming && length > 0) this.#arena.chunks[temp.chunk].set(window, temp.offset);
       }
       rec.extra = { buffer, window };
-      if (opts[kForceAsync]) rec.sqeFlags |= SQE_ASYNC;
     } catch (err) {
       return Promise.reject(err);
     }
