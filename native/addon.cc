@@ -108,6 +108,7 @@ static Napi::Value Probe(const Napi::CallbackInfo& info) {
       {"SOCKET", IORING_OP_SOCKET}, {"SEND_ZC", IORING_OP_SEND_ZC},
       {"SYMLINKAT", IORING_OP_SYMLINKAT}, {"LINKAT", IORING_OP_LINKAT}, {"SPLICE", IORING_OP_SPLICE},
       {"FTRUNCATE", 55},  // IORING_OP_FTRUNCATE (6.9), newer than liburing 2.3's header
+      {"FIXED_FD_INSTALL", 54},  // IORING_OP_FIXED_FD_INSTALL (6.8)
   };
   for (const Named& n : kOps) {
     bool ok = probe != nullptr && io_uring_opcode_supported(probe, n.op);

@@ -57,7 +57,13 @@ enum Op : int32_t {
   OP_FTRUNCATE = 23,  // D_FD fd; D_POS length (6.9+)
   OP_FALLOCATE = 24,  // D_FD fd; D_POS offset; D_POS2 length; D_FLAGS FALLOC_FL_*
   OP_SPLICE = 25,     // D_FD fd in, D_POS its offset (-1: none); D_ARG fd out, D_POS2 its offset; D_LEN bytes; D_FLAGS SPLICE_F_*
-  // 26..39 are reserved for more filesystem opcodes.
+  // Direct descriptors (5.15+): a file opened straight into a slot of the
+  // ring's registered-file table, so later ops of the same submit (linked)
+  // can name it with SQE_FIXED_FILE before its open has completed.
+  OP_OPENAT_DIRECT = 26,  // as OP_OPENAT; D_OFF2 the table slot to open into
+  OP_CLOSE_DIRECT = 27,   // D_FD the table slot to empty (never with SQE_FIXED_FILE)
+  OP_FIXED_FD_INSTALL = 28,  // D_FD a table slot: a new ordinary fd for its file (6.8+); D_FLAGS 0 or NO_CLOEXEC
+  // 29..39 are free for filesystem ops; 40 and up belong to the network ops.
   OP_SEND_ZC = 40,  // zero-copy send (6.0+): a result CQE, then a notification once the buffer is free
   OP_COUNT = 41,
 };

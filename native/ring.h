@@ -58,6 +58,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   bool Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned sqThreadIdleMs);
   bool CheckLive(Napi::Env env);
   int32_t* TypedArrayWords(Napi::Reference<Napi::Int32Array>& ref, size_t* words);
+  int32_t* SnapshotBatch(const int32_t* desc, uint32_t count, const int32_t* iovs, size_t iovWords);
   int SubmitPending();
   void UpdateKeepAlive();
   void OnReadable();
@@ -74,6 +75,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   uint32_t appliedFlags_ = 0;
   unsigned fixedCapacity_ = 0;      // size of the sparse registered-buffer table
   unsigned registeredFiles_ = 0;
+  int lastRegisterErrno_ = 0;       // a chunk's registration as a fixed buffer was refused with this errno
   uint64_t fixedBufferOps_ = 0;
   uint64_t fixedFileOps_ = 0;
   int64_t inFlight_ = 0;            // SQEs prepared whose final CQE has not been reaped
@@ -84,6 +86,8 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   uv_poll_t* poll_ = nullptr;
   napi_env env_ = nullptr;
 
+  std::vector<int32_t> snapDesc_;   // the batch being submitted, copied out of JavaScript memory
+  std::vector<int32_t> snapIovs_;   // its iovec triples
   std::vector<Chunk> chunks_;
   std::vector<Napi::Reference<Napi::Uint8Array>> chunkRefs_;  // keep arena memory alive
   std::unordered_map<uint64_t, std::unique_ptr<Aux>> aux_;

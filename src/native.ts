@@ -23,6 +23,8 @@ export interface NativeRingInfo {
   /** The SQ ring's flags word (`sq.kflags`): NEED_WAKEUP 1, CQ_OVERFLOW 2, TASKRUN 4. */
   sqFlags?: number;
   fixedBufferSlots: number;
+  /** errno of the last arena chunk the kernel refused to register as a fixed buffer (0 or absent: none). */
+  fixedBufferError?: number;
   registeredFiles: number;
   /** SQEs prepared as READ_FIXED/WRITE_FIXED (registered arena buffers). */
   fixedBufferOps?: number;
@@ -93,9 +95,11 @@ export interface NativeBinding extends NativeSockets {
 const packageRoot = path.join(__dirname, '..', '..');
 
 function load(): { binding: NativeBinding | null; error: Error | null } {
+  // SAFER_RING_NATIVE_ADDON names another build of the addon (the sanitizer
+  // build of `npm run test:asan`); by default, the one node-gyp-build finds.
   let file: string;
   try {
-    file = nodeGypBuild.path(packageRoot);
+    file = process.env.SAFER_RING_NATIVE_ADDON || nodeGypBuild.path(packageRoot);
   } catch {
     // node-gyp-build's own test for the C library a prebuild must match.
     const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';

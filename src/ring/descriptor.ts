@@ -52,7 +52,13 @@ export const enum Op {
   FTRUNCATE = 23,
   FALLOCATE = 24,
   SPLICE = 25,
-  // 26..39 are reserved for more filesystem opcodes.
+  /** openat into a slot of the registered-file table (a direct descriptor); the slot in D_OFF2. */
+  OPENAT_DIRECT = 26,
+  /** Empties a slot of the registered-file table (close of a direct descriptor); the slot in D_FD. */
+  CLOSE_DIRECT = 27,
+  /** A new ordinary fd for the file in a registered-file slot (IORING_OP_FIXED_FD_INSTALL, 6.8+); the slot in D_FD. */
+  FIXED_FD_INSTALL = 28,
+  // 29..39 are free for filesystem ops; 40 and up belong to the network ops.
   /** Zero-copy send (6.0+): a result CQE (with F_MORE), then a notification (F_NOTIF) once the buffer is free. */
   SEND_ZC = 40,
 }
@@ -61,7 +67,7 @@ export const enum Op {
 export const OP_SYSCALL: readonly string[] = [
   'nop', 'read', 'write', 'readv', 'writev', 'open', 'close', 'statx', 'fsync',
   'accept', 'connect', 'recv', 'send', 'timeout', 'cancel', 'recv', 'recv', 'accept',
-  'unlink', 'rename', 'mkdir', 'symlink', 'link', 'ftruncate', 'fallocate', 'splice',
+  'unlink', 'rename', 'mkdir', 'symlink', 'link', 'ftruncate', 'fallocate', 'splice', 'open', 'close', 'fixed_fd_install',
 ];
 (OP_SYSCALL as string[])[Op.SEND_ZC] = 'send';
 

@@ -19,6 +19,7 @@ import {
 import { OpRecord, OpState, releaseTemps } from './op-record';
 import type { PerformanceMetrics } from '../metrics';
 import { LogLevel, LogSink, SILENT } from '../logging';
+import { warnUnregisteredBuffers } from '../buffers/registration-warning';
 
 const ECANCELED = osConstants.errno.ECANCELED;
 const EINTR = osConstants.errno.EINTR;
@@ -482,8 +483,13 @@ export class Engine {
 
   private syncChunks(): void {
     const chunks = this.arena.chunks;
-    for (let i = this.knownChunks; i < chunks.length; i++) this.native.addChunk(i, chunks[i], this.arena.slotSizeOf(i));
+    let unregistered = false;
+    for (let i = this.knownChunks; i < chunks.length; i++) {
+      if (!this.native.addChunk(i, chunks[i], this.arena.slotSizeOf(i))) unregistered = true;
+    }
     this.knownChunks = chunks.length;
+    // A chunk the kernel refused to pin (RLIMIT_MEMLOCK): still usable, say so once.
+    if (unregistered) warnUnregisteredBuffers(this.native.info().fixedBufferError ?? 0);
   }
 
   /** Called by the native layer with `n` CQEs in `completions`. */
