@@ -64,7 +64,14 @@ export interface NativeSockets {
   pipe(): [number, number];
 }
 
-export interface NativeBinding extends NativeSockets {
+/** File helpers with no io_uring opcode and no node:fs call (native/fileops.cc). */
+export interface NativeFileOps {
+  /** lseek(2); returns -1 for ENXIO (no data or hole past `offset`). */
+  lseek(fd: number, offset: number, whence: number): number;
+  mknod(path: Uint8Array, mode: number, major: number, minor: number): void;
+}
+
+export interface NativeBinding extends NativeSockets, NativeFileOps {
   NativeRing: NativeRingConstructor;
   probe(): Record<string, boolean>;
   setErrorClass(cls: typeof SaferRingError): void;

@@ -1,0 +1,77 @@
+// Small synchronous file helpers io_uring and node:fs have no call for:
+// lseek (for SEEK_DATA/SEEK_HOLE, to find the holes of a sparse file) and
+// mknod (to recreate FIFOs and device nodes). Thin syscall wrappers with checks.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <string>
+
+#include "args.h"
+#include "errors.h"
+#include "fileops.h"
+
+namespace sr {
+namespace {
+
+constexpr double kMaxOffset = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
+
+bool GetOffset(const Napi::Value& v, off_t* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= kMaxOffset) || d != std::floor(d)) return false;
+  *out = static_cast<off_t>(d);
+  return true;
+}
+
+// lseek(fd, offset, whence) -> new offset. ENXIO (no data/hole past offset) is
+// reported as -1 rather than thrown: it is the normal end of a SEEK_DATA scan.
+Napi::Value Lseek(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd, whence;
+  off_t offset;
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd) || !GetOffset(info[1], &offset) ||
+      !GetInt32(info[2], 0, 4, &whence)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "lseek(fd, offset, whence)");
+    return env.Undefined();
+  }
+  off_t at = lseek(fd, offset, whence);
+  if (at < 0) {
+    if (errno == ENXIO) return Napi::Number::New(env, -1);
+    ThrowErrno(env, errno, "lseek");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(at));
+}
+
+// mknod(path, mode, major, minor): path is a Uint8Array holding the bytes of
+// the path (no NUL inside; the terminator is added here).
+Napi::Value Mknod(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t mode, major, minor;
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      !GetUint32(info[1], &mode) || !GetUint32(info[2], &major) || !GetUint32(info[3], &minor)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "mknod(path, mode, major, minor)");
+    return env.Undefined();
+  }
+  Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+  std::string path(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+  if (path.empty() || path.find('\0') != std::string::npos) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "mknod: the path must be non-empty and hold no NUL byte");
+    return env.Undefined();
+  }
+  if (mknod(path.c_str(), static_cast<mode_t>(mode), makedev(major, minor)) < 0) ThrowErrno(env, errno, "mknod");
+  return env.Undefined();
+}
+
+}  // namespace
+
+void DefineFileOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("lseek", Napi::Function::New(env, Lseek, "lseek"));
+  exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
+}
+
+}  // namespace sr

@@ -1,0 +1,141 @@
+// What the job (main thread) and its copy workers exchange.
+//
+// A task is a list of items to copy, all going into one directory (a
+// directory's small files) or a single large file. Items carry everything the
+// worker needs (paths as bytes, size, mode, owner, times), so a worker never
+// waits on the main thread in the middle of a file. Progress and the stop
+// request travel through a small SharedArrayBuffer, not through messages: a
+// worker adds the bytes it copies as it copies them, and the job reads the
+// counters when it draws its progress.
+import type { ResolvedPreserve, OverwriteMode } from './options';
+
+export const enum ItemKind {
+  File = 0,
+  Symlink = 1,
+  /** A hard link to a file this job copied already (`target`). */
+  HardLink = 2,
+  /** A FIFO or device node, recreated with mknod. */
+  Special = 3,
+}
+
+export interface TaskItem {
+  /** Index in the plan's entries. */
+  id: number;
+  kind: ItemKind;
+  src: Uint8Array;
+  dst: Uint8Array;
+  /** For a HardLink: the destination path of the first name, already in place. */
+  target?: Uint8Array;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  atimeMs: number;
+  mtimeMs: number;
+  rdev: number;
+  /** Fewer blocks allocated than the size needs: copy data ranges only (SEEK_DATA/SEEK_HOLE). */
+  sparse: boolean;
+}
+
+export interface CopyTask {
+  items: TaskItem[];
+}
+
+/** A failure, flattened for structured clone (which would drop code, errno, syscall and path). */
+export interface ErrorRecord {
+  name: string;
+  message: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+}
+
+export interface ItemOutcome {
+  id: number;
+  /** 'copied', 'skipped' (identical destination), 'failed', or 'aborted' (not started or stopped half-way, temporaries removed). */
+  status: 'copied' | 'skipped' | 'failed' | 'aborted';
+  bytes: number;
+  error?: ErrorRecord;
+  /** Non-fatal problems (ownership not preserved, ...). */
+  warnings?: string[];
+}
+
+export interface TaskResult {
+  outcomes: ItemOutcome[];
+}
+
+/** Settings every worker of a job gets once, with its start. */
+export interface CopyWorkerData {
+  control: SharedArrayBuffer;
+  /** A random tag in every temporary name of this job: `.<tag>.<worker>.<n>.tmp`. */
+  tag: string;
+  overwrite: OverwriteMode;
+  preserve: ResolvedPreserve;
+  dereference: boolean;
+  verify: boolean;
+  smallFileIo: 'sync' | 'ring';
+}
+
+// The control block: int32 word 0 is the stop flag; int64 words 1 and 2 count
+// bytes and files done. Workers add, the job reads; Atomics on both sides.
+export const CONTROL_BYTES = 32;
+const STOP = 0;
+const BYTES = 1;
+const FILES = 2;
+
+export class Control {
+  readonly #i32: Int32Array;
+  readonly #i64: BigInt64Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(CONTROL_BYTES)) {
+    this.#i32 = new Int32Array(buffer);
+    this.#i64 = new BigInt64Array(buffer);
+  }
+
+  get stopped(): boolean {
+    return Atomics.load(this.#i32, STOP) !== 0;
+  }
+
+  stop(): void {
+    Atomics.store(this.#i32, STOP, 1);
+  }
+
+  addBytes(n: number): void {
+    if (n > 0) Atomics.add(this.#i64, BYTES, BigInt(n));
+  }
+
+  addFile(): void {
+    Atomics.add(this.#i64, FILES, 1n);
+  }
+
+  get bytes(): number {
+    return Number(Atomics.load(this.#i64, BYTES));
+  }
+
+  get files(): number {
+    return Number(Atomics.load(this.#i64, FILES));
+  }
+}
+
+export function errorRecord(err: unknown): ErrorRecord {
+  const e = (err ?? {}) as Partial<ErrorRecord> & { path?: unknown; dest?: unknown };
+  const record: ErrorRecord = { name: typeof e.name === 'string' ? e.name : 'Error', message: String(e.message ?? err) };
+  if (typeof e.code === 'string') record.code = e.code;
+  if (typeof e.errno === 'number') record.errno = e.errno;
+  if (typeof e.syscall === 'string') record.syscall = e.syscall;
+  if (e.path !== undefined) record.path = String(e.path);
+  if (e.dest !== undefined) record.dest = String(e.dest);
+  return record;
+}
+
+/** The Error again, with the fields node:fs errors have. */
+export function fromRecord(record: ErrorRecord): Error {
+  const err = new Error(record.message) as Error & Omit<ErrorRecord, 'name' | 'message'>;
+  err.name = record.name;
+  for (const key of ['code', 'errno', 'syscall', 'path', 'dest'] as const) {
+    if (record[key] !== undefined) (err as unknown as Record<string, unknown>)[key] = record[key];
+  }
+  return err;
+}

@@ -1,0 +1,30 @@
+// A copy worker: a piscina worker thread that owns one Ring (its own io_uring,
+// or the node:fs fallback, chosen on this thread like anywhere else) and its
+// own arena, and copies the items of each task it is given. Several tasks run
+// at once on one worker (piscina's concurrentTasksPerWorker), sharing its ring:
+// their ops go to the kernel together, in one submit per turn of the loop.
+import Piscina from 'piscina';
+import { Ring } from '../ring/ring';
+import { FileCopier } from './file-copy';
+import { RingFileIo, SyncFileIo } from './file-io';
+import { Control, CopyTask, CopyWorkerData, ItemOutcome, TaskResult } from './protocol';
+
+let copier: FileCopier | null = null;
+
+function copierOfThisThread(): FileCopier {
+  if (copier === null) {
+    const settings = Piscina.workerData as CopyWorkerData;
+    const ring = new Ring({ entries: 256 });
+    const io = settings.smallFileIo === 'ring' ? new RingFileIo(ring) : new SyncFileIo(ring);
+    copier = new FileCopier(ring, io, settings, new Control(settings.control));
+  }
+  return copier;
+}
+
+/** Copies a task's items one after another (they share a directory: one at a time keeps its lock uncontended). */
+export default async function copyTask(task: CopyTask): Promise<TaskResult> {
+  const c = copierOfThisThread();
+  const outcomes: ItemOutcome[] = [];
+  for (const item of task.items) outcomes.push(await c.copy(item));
+  return { outcomes };
+}
