@@ -23,6 +23,7 @@ import { display, toPathBytes, PathInput } from './paths';
 import { Control, CopyTask, CopyWorkerData, fromRecord, ItemKind, ItemOutcome, TaskItem, TaskResult } from './protocol';
 import { Counts, progressOf, RateMeter } from './progress';
 import { SMALL_FILE_MAX } from './file-copy';
+import type { ScanTask } from './scan';
 
 /** Per-entry result, as the 'file' event and the async iterator give it. */
 export interface CopyFileResult {
@@ -54,6 +55,8 @@ export interface CopySummary {
   filesPerSecond: number;
   /** The job was stopped (abort, signal or failFast) before it finished. */
   aborted: boolean;
+  /** Where the time went, in ms: listing the source, creating directories, copying (to the last file), and all. */
+  phases: { planMs: number; directoriesMs: number; copyMs: number };
 }
 
 /** A source and where it goes. */
@@ -86,6 +89,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
   readonly #done: Promise<CopySummary>;
   readonly #summary: CopySummary = {
     files: 0, directories: 0, bytes: 0, skipped: [], failed: [], warnings: [], elapsedMs: 0, bytesPerSecond: 0, filesPerSecond: 0, aborted: false,
+    phases: { planMs: 0, directoriesMs: 0, copyMs: 0 },
   };
   readonly #counts: Counts = { bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0, filesSkipped: 0, filesFailed: 0, planned: false };
   #plan: Plan | null = null;
@@ -179,12 +183,19 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       const roots: Root[] = [];
       for (const pair of this.#pairs) roots.push(await resolveRoot(ring, pair.src, pair.dst, this.#options));
       pool = this.#startPool();
-      const plan = await makePlan(ring, roots, this.#options, () => this.#control.stopped);
+      const scanner = pool;
+      const follow = this.#options.dereference;
+      const plan = await makePlan((dir) => scanner.run({ scan: dir, follow } satisfies ScanTask), roots, this.#options, () => this.#control.stopped,
+        this.#options.workers * this.#options.concurrency);
       this.#plan = plan;
       this.#takePlan(plan);
+      const phases = this.#summary.phases;
+      phases.planMs = this.#meter.elapsedMs;
       await this.#createDirectories(ring, plan);
+      phases.directoriesMs = this.#meter.elapsedMs - phases.planMs;
       await this.#dispatch(pool, plan);
       await Promise.all(this.#dirWork);
+      phases.copyMs = this.#meter.elapsedMs - phases.planMs - phases.directoriesMs;
     } catch (err) {
       if (this.#stopReason === null) this.#stopReason = err as Error;
     } finally {

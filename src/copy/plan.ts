@@ -1,20 +1,22 @@
 // The plan: every entry of the source tree, found before anything is written.
 //
 // The walk lists each directory (readdir, names as bytes) and stats every
-// entry through the calling thread's ring (statx, not following symlinks
-// unless asked to dereference). Directories come out in walk order, each
+// entry (lstat, or stat with dereference) in a copy worker (scan.ts), several
+// directories at once; the plan is assembled here, on the job's thread, which
+// also runs the filter. Directories come out in walk order, each
 // after its parent, so creating them in that order always finds the parent
 // there. Regular files are sorted largest first when the job dispatches them,
 // so a large file never starts last and runs alone. Hard links (preserve.links)
 // are recognised by (dev, ino): the first name is copied, the others become
 // links to its copy once it is in place.
 //
-// The walk keeps its own stack instead of recursing, so a tree thousands of
+// The walk keeps its own queue instead of recursing, so a tree thousands of
 // levels deep is no problem for the JavaScript stack.
 import { constants } from 'node:fs';
-import fsp from 'node:fs/promises';
-import type { Ring } from '../ring/ring';
 import type { StatxStats } from '../fs/statx';
+import { SaferRingError } from '../errors';
+import { fromRecord } from './protocol';
+import { Field, ScanResult, STAT_FIELDS } from './scan';
 import { display, joinBytes } from './paths';
 import type { EntryType, ResolvedOptions } from './options';
 
@@ -98,15 +100,14 @@ export interface Root {
   meta: EntryMeta;
 }
 
-/** How many statx calls the walk keeps in flight at once. */
-const STAT_IN_FLIGHT = 128;
-
 /**
- * Walks the roots. `isStopped` is polled between directories so an abort
- * stops the walk quickly. Errors listing a directory or stat'ing an entry are
- * collected in `failed`, as the job reports them; the walk goes on.
+ * Walks the roots: lists each directory through `scan` (a copy worker's
+ * readdir + lstat, several directories at once) and assembles the plan here.
+ * `isStopped` is polled between directories so an abort stops the walk
+ * quickly. A directory that cannot be listed, or an entry that cannot be
+ * stat'ed, goes into `failed`, as the job reports it; the walk goes on.
  */
-export async function makePlan(ring: Ring, roots: Root[], options: ResolvedOptions, isStopped: () => boolean): Promise<Plan> {
+export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots: Root[], options: ResolvedOptions, isStopped: () => boolean, parallel = 8): Promise<Plan> {
   const plan: Plan = { dirs: [], entries: [], bytesTotal: 0, skipped: [], failed: [] };
   const firstName = new Map<string, number>();
 
@@ -133,56 +134,103 @@ export async function makePlan(ring: Ring, roots: Root[], options: ResolvedOptio
     plan.entries.push({ src, dst, meta, dir, linkOf });
   };
 
-  const stack: number[] = [];
+  /** With dereference, a symlink can lead back to a directory being copied: that would never end. */
+  const isLoop = (meta: EntryMeta, parent: number): boolean => {
+    for (let d = parent; d >= 0; d = plan.dirs[d].parent) {
+      if (plan.dirs[d].meta.ino === meta.ino && plan.dirs[d].meta.dev === meta.dev) return true;
+    }
+    return false;
+  };
+
+  const take = async (dirIndex: number, result: ScanResult): Promise<number[]> => {
+    const dir = plan.dirs[dirIndex];
+    if (result.error !== undefined) {
+      plan.failed.push({ path: dir.src, error: fromRecord(result.error) });
+      return [];
+    }
+    const failedAt = new Map(result.errors);
+    const subdirs: number[] = [];
+    let start = 0;
+    for (let i = 0; i < result.nameEnds.length; i++) {
+      const name = Buffer.from(result.names.buffer, result.names.byteOffset + start, result.nameEnds[i] - start);
+      start = result.nameEnds[i];
+      const src = joinBytes(dir.src, name);
+      const dst = joinBytes(dir.dst, name);
+      const error = failedAt.get(i);
+      if (error !== undefined) {
+        plan.failed.push({ path: src, error: fromRecord(error) });
+        continue;
+      }
+      const meta = metaFromScan(result.stats, i);
+      if (options.filter !== undefined) {
+        const keep = await options.filter(display(src), display(dst), { type: meta.type, size: meta.size, srcBytes: src, dstBytes: dst });
+        if (!keep) continue;
+      }
+      if (meta.type === 'directory') {
+        if (options.dereference && isLoop(meta, dirIndex)) {
+          plan.failed.push({ path: src, error: loopError(src) });
+          continue;
+        }
+        plan.dirs.push({ src, dst, meta, parent: dirIndex, pending: 0 });
+        dir.pending++;
+        subdirs.push(plan.dirs.length - 1);
+      } else {
+        addEntry(src, dst, meta, dirIndex);
+      }
+    }
+    return subdirs;
+  };
+
+  const queue: number[] = [];
   for (const root of roots) {
     if (root.meta.type === 'directory') {
       plan.dirs.push({ src: root.src, dst: root.dst, meta: root.meta, parent: -1, pending: 0 });
-      stack.push(plan.dirs.length - 1);
+      queue.push(plan.dirs.length - 1);
     } else {
       addEntry(root.src, root.dst, root.meta, -1);
     }
   }
 
-  const statOptions = { noFollow: !options.dereference };
-  while (stack.length > 0 && !isStopped()) {
-    const dirIndex = stack.pop()!;
-    const dir = plan.dirs[dirIndex];
-    let names: Buffer[];
-    try {
-      names = (await fsp.readdir(dir.src, { encoding: 'buffer' })) as Buffer[];
-    } catch (err) {
-      plan.failed.push({ path: dir.src, error: err as Error });
-      continue;
-    }
-    names.sort(Buffer.compare); // a stable, reproducible order
-    const subdirs: number[] = [];
-    for (let start = 0; start < names.length && !isStopped(); start += STAT_IN_FLIGHT) {
-      const slice = names.slice(start, start + STAT_IN_FLIGHT);
-      const stats = await Promise.allSettled(slice.map((name) => ring.statx(joinBytes(dir.src, name), statOptions)));
-      for (let i = 0; i < slice.length; i++) {
-        const src = joinBytes(dir.src, slice[i]);
-        const dst = joinBytes(dir.dst, slice[i]);
-        const result = stats[i];
-        if (result.status === 'rejected') {
-          plan.failed.push({ path: src, error: result.reason as Error });
-          continue;
-        }
-        const meta = metaOf(result.value);
-        if (options.filter !== undefined) {
-          const keep = await options.filter(display(src), display(dst), { type: meta.type, size: meta.size, srcBytes: src, dstBytes: dst });
-          if (!keep) continue;
-        }
-        if (meta.type === 'directory') {
-          plan.dirs.push({ src, dst, meta, parent: dirIndex, pending: 0 });
-          dir.pending++;
-          subdirs.push(plan.dirs.length - 1);
-        } else {
-          addEntry(src, dst, meta, dirIndex);
-        }
+  // Several directories are listed at once; each result is taken in turn
+  // (take() may await the filter), so the plan is only ever changed by one.
+  let running = 0;
+  let taking = Promise.resolve();
+  await new Promise<void>((resolve, reject) => {
+    const pump = (): void => {
+      while (running < parallel && queue.length > 0 && !isStopped()) {
+        const dirIndex = queue.shift()!;
+        running++;
+        scan(plan.dirs[dirIndex].src)
+          .then((result) => {
+            taking = taking.then(async () => {
+              queue.push(...(await take(dirIndex, result)));
+            });
+            return taking;
+          })
+          .then(() => {
+            running--;
+            pump();
+          }, reject);
       }
-    }
-    // Pushed in reverse so the walk visits them in name order (depth first).
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
-  }
+      if (running === 0) resolve();
+    };
+    pump();
+  });
   return plan;
+}
+
+function metaFromScan(stats: Float64Array, i: number): EntryMeta {
+  const at = i * STAT_FIELDS;
+  const mode = stats[at + Field.Mode];
+  return {
+    type: entryType(mode), mode, size: stats[at + Field.Size], uid: stats[at + Field.Uid], gid: stats[at + Field.Gid],
+    atimeMs: stats[at + Field.AtimeMs], mtimeMs: stats[at + Field.MtimeMs], dev: stats[at + Field.Dev], ino: stats[at + Field.Ino],
+    nlink: stats[at + Field.Nlink], rdev: stats[at + Field.Rdev], blocks: stats[at + Field.Blocks],
+  };
+}
+
+function loopError(src: Buffer): Error {
+  return new SaferRingError('ELOOP', `ELOOP: a symbolic link leads back to a directory being copied, '${display(src)}'`, {
+    errno: -40, syscall: 'stat', path: display(src),
+  });
 }

@@ -7,6 +7,7 @@ import Piscina from 'piscina';
 import { Ring } from '../ring/ring';
 import { FileCopier } from './file-copy';
 import { RingFileIo, SyncFileIo } from './file-io';
+import { scanDirectory, ScanResult, ScanTask } from './scan';
 import { Control, CopyTask, CopyWorkerData, ItemOutcome, TaskResult } from './protocol';
 
 let copier: FileCopier | null = null;
@@ -21,8 +22,13 @@ function copierOfThisThread(): FileCopier {
   return copier;
 }
 
-/** Copies a task's items one after another (they share a directory: one at a time keeps its lock uncontended). */
-export default async function copyTask(task: CopyTask): Promise<TaskResult> {
+/**
+ * A scan task lists a directory (scan.ts). A copy task's items are copied one
+ * after another: they share a directory, and one create at a time keeps its
+ * lock uncontended.
+ */
+export default async function copyTask(task: CopyTask | ScanTask): Promise<TaskResult | ScanResult> {
+  if ('scan' in task) return scanDirectory(task);
   const c = copierOfThisThread();
   const outcomes: ItemOutcome[] = [];
   for (const item of task.items) outcomes.push(await c.copy(item));
