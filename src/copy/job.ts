@@ -194,7 +194,8 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       await this.#createDirectories(ring, plan);
       phases.directoriesMs = this.#meter.elapsedMs - phases.planMs;
       await this.#dispatch(pool, plan);
-      await Promise.all(this.#dirWork);
+      // Finishing a directory can finish its parent: wait until no more come.
+      while (this.#dirWork.length > 0) await Promise.all(this.#dirWork.splice(0));
       phases.copyMs = this.#meter.elapsedMs - phases.planMs - phases.directoriesMs;
     } catch (err) {
       if (this.#stopReason === null) this.#stopReason = err as Error;
@@ -310,6 +311,10 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
         list.push(id);
         byDir.set(entry.dir, list);
       }
+    });
+    // Directories with nothing (left) to copy inside are finished now.
+    plan.dirs.forEach((dir, d) => {
+      if (dir.pending === 0) this.#dirWork.push(this.#finishDirectory(d));
     });
     large.sort((a, b) => plan.entries[b].meta.size - plan.entries[a].meta.size);
     const tasks: number[][] = large.map((id) => [id]);
