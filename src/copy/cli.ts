@@ -13,8 +13,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import cliProgress from 'cli-progress';
-import { createCopyJob, CopyFileResult, CopySummary } from './job';
+import type cliProgressTypes from 'cli-progress';
+import type { CopyFileResult, CopySummary } from './job';
 import type { CopyOptions, CopyProgress, OverwriteMode } from './options';
 import { baseName, display, joinBytes, stripTrailingSlashes } from './paths';
 import { formatBytes, formatDuration, progressLine } from './progress';
@@ -179,6 +179,9 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   }
   if (pairs.length === 0) return status;
 
+  // Loaded only now: --help, --version and usage errors answer without
+  // starting the thread pool's and the ring's modules.
+  const { createCopyJob } = require('./job') as typeof import('./job');
   const job = createCopyJob(pairs, options);
   const display_ = values.quiet ? null : io.stderr.isTTY ? new BarDisplay(io.stderr) : new LineDisplay(io.stderr);
   const log = (line: string): void => (display_ ? display_.log(line) : say(line));
@@ -263,11 +266,12 @@ interface ProgressDisplay {
 
 /** A live bar on a terminal. */
 class BarDisplay implements ProgressDisplay {
-  readonly #multi: cliProgress.MultiBar;
-  readonly #bar: cliProgress.SingleBar;
+  readonly #multi: cliProgressTypes.MultiBar;
+  readonly #bar: cliProgressTypes.SingleBar;
   #stopped = false;
 
   constructor(stream: NodeJS.WriteStream) {
+    const cliProgress = require('cli-progress') as typeof cliProgressTypes;
     this.#multi = new cliProgress.MultiBar({
       stream,
       format: ' {bar} {percentage}% | {done} of {total} | {files} files | {rate}/s | ETA {eta_text}',
@@ -305,15 +309,21 @@ class BarDisplay implements ProgressDisplay {
   }
 }
 
-/** Plain lines, at most one every 2 s, when stderr is not a terminal. */
+/** Plain lines when stderr is not a terminal: one when the totals are known, then one every 2 s. */
 class LineDisplay implements ProgressDisplay {
-  #last = 0;
+  #last = -Infinity;
+  /** The latest progress not printed yet: printed at the end, so the last line says where the job got to. */
+  #unprinted: CopyProgress | null = null;
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
   update(p: CopyProgress): void {
     const now = performance.now();
-    if (now - this.#last < 2000) return;
+    if (!p.planned || now - this.#last < 2000) {
+      this.#unprinted = p.planned ? p : null;
+      return;
+    }
     this.#last = now;
+    this.#unprinted = null;
     this.stream.write(`${progressLine(p)}\n`);
   }
 
@@ -321,7 +331,10 @@ class LineDisplay implements ProgressDisplay {
     this.stream.write(`${line}\n`);
   }
 
-  stop(): void {}
+  stop(): void {
+    if (this.#unprinted !== null) this.stream.write(`${progressLine(this.#unprinted)}\n`);
+    this.#unprinted = null;
+  }
 }
 
 if (require.main === module) {

@@ -189,6 +189,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
         this.#options.workers * this.#options.concurrency);
       this.#plan = plan;
       this.#takePlan(plan);
+      this.#report(); // the totals are known: say so at once
       const phases = this.#summary.phases;
       phases.planMs = this.#meter.elapsedMs;
       await this.#createDirectories(ring, plan);
