@@ -28,6 +28,11 @@ const BENCHMARKS = [
     description: 'random 4 KiB reads, QD64 and QD1, on a Ring built from each SaferRingConfig preset',
   },
   {
+    name: 'copy',
+    script: 'copy.mjs',
+    description: 'a 20,000 x 4 KiB tree and a 1 GiB file: safer-ring cp vs cp vs fs.promises.cp vs copyFile',
+  },
+  {
     name: 'signaling',
     script: 'signaling.mjs',
     description: 'one wake main → worker → main: Atomics.waitAsync vs postMessage vs Atomics.wait vs piscina; 64 records per wake, 64 in flight',

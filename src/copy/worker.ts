@@ -31,6 +31,26 @@ export default async function copyTask(task: CopyTask | ScanTask): Promise<TaskR
   if ('scan' in task) return scanDirectory(task);
   const c = copierOfThisThread();
   const outcomes: ItemOutcome[] = [];
-  for (const item of task.items) outcomes.push(await c.copy(item));
+  for (const item of task.items) {
+    outcomes.push(await c.copy(item));
+    await yieldNowAndThen();
+  }
   return { outcomes };
+}
+
+/**
+ * Small files are copied with synchronous calls, which hold this thread: a
+ * large file copying on the same worker gets its ring completions only when
+ * the thread returns to its event loop. So a task steps back to the loop
+ * every YIELD_MS of work; a large file's lanes then refill several times a
+ * millisecond while small files keep going.
+ */
+const YIELD_MS = 0.5;
+let lastYield = performance.now();
+
+async function yieldNowAndThen(): Promise<void> {
+  const now = performance.now();
+  if (now - lastYield < YIELD_MS) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  lastYield = performance.now();
 }
