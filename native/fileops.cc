@@ -1,6 +1,7 @@
 // Small synchronous file helpers io_uring and node:fs have no call for:
-// lseek (for SEEK_DATA/SEEK_HOLE, to find the holes of a sparse file) and
-// mknod (to recreate FIFOs and device nodes). Thin syscall wrappers with checks.
+// lseek (for SEEK_DATA/SEEK_HOLE, to find the holes of a sparse file), mknod
+// (to recreate FIFOs and device nodes) and linkat of an open file (to give an
+// O_TMPFILE file its name). Thin syscall wrappers with checks.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -67,11 +68,35 @@ Napi::Value Mknod(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// linkAt(fd, path): gives the open file `fd` the name `path`, never replacing
+// an existing one (EEXIST). Made for files opened with O_TMPFILE, which have
+// no name until then: linkat(2) on /proc/self/fd/N with AT_SYMLINK_FOLLOW,
+// which needs no privilege (AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH).
+Napi::Value LinkAt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd) || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "linkAt(fd, path)");
+    return env.Undefined();
+  }
+  Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
+  std::string path(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+  if (path.empty() || path.find('\0') != std::string::npos) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "linkAt: the path must be non-empty and hold no NUL byte");
+    return env.Undefined();
+  }
+  std::string from = "/proc/self/fd/" + std::to_string(fd);
+  if (linkat(AT_FDCWD, from.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) < 0) ThrowErrno(env, errno, "link");
+  return env.Undefined();
+}
+
 }  // namespace
 
 void DefineFileOps(Napi::Env env, Napi::Object exports) {
   exports.Set("lseek", Napi::Function::New(env, Lseek, "lseek"));
   exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
+  exports.Set("linkAt", Napi::Function::New(env, LinkAt, "linkAt"));
 }
 
 }  // namespace sr

@@ -69,6 +69,8 @@ export interface NativeFileOps {
   /** lseek(2); returns -1 for ENXIO (no data or hole past `offset`). */
   lseek(fd: number, offset: number, whence: number): number;
   mknod(path: Uint8Array, mode: number, major: number, minor: number): void;
+  /** linkat(2) of the open file `fd` (an O_TMPFILE file) to `path`; EEXIST if `path` exists. */
+  linkAt(fd: number, path: Uint8Array): void;
 }
 
 export interface NativeBinding extends NativeSockets, NativeFileOps {

@@ -1,15 +1,18 @@
-// Copying one entry, in a copy worker, under the temporary-name rule:
+// Copying one entry, in a copy worker, under the temporary rule:
 //
-//   1. the copy is made under a temporary name in its destination directory
-//      (`.<job tag>.<worker>.<n>.tmp`), created with O_EXCL;
+//   1. the copy is made as a temporary in its destination directory: a file
+//      with no name (O_TMPFILE) where the filesystem allows, else a named one
+//      (`.<job tag>.<worker>.<n>.tmp`, created with O_EXCL);
 //   2. bytes, then metadata (preserve), then the checksum comparison (verify);
-//   3. only then does it get its final name, by one rename: with overwrite
-//      'error' a rename that refuses to replace (RENAME_NOREPLACE, or link(2)),
-//      so an existing file is never touched.
+//   3. only then does it get its final name, in one step: linkat(2) for the
+//      unnamed file, rename(2) for the named one. With overwrite 'error' both
+//      refuse to replace (link never replaces; the rename is RENAME_NOREPLACE
+//      or link + unlink), so an existing file is never touched.
 //
 // Whatever fails, or an abort, removes the temporary: no partial file is ever
-// seen under a final name, and no temporary is left behind. (Only a killed
-// process can leave a temporary; its name says which job made it.)
+// seen under a final name, and none is left behind. If the process is killed,
+// an unnamed temporary is freed by the kernel; only a named one can remain,
+// and its name says which job made it.
 import fs from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import type { Ring } from '../ring/ring';
@@ -32,6 +35,8 @@ export class FileCopier {
   readonly #control: Control;
   readonly #stock = new BufferStock();
   #counter = 0;
+  /** The last destination directory where O_TMPFILE could not be used: its next files take named temporaries at once. */
+  #noTmpfileIn: Buffer | null = null;
 
   constructor(ring: Ring, io: FileIo, settings: CopyWorkerData, control: Control) {
     this.#ring = ring;
@@ -103,26 +108,59 @@ export class FileCopier {
     const io = this.#io;
     const src = asBuffer(item.src);
     const srcFd = await io.openRead(src, this.#settings.dereference);
-    let temp: Buffer | null = null;
+    let temp: Buffer | null = null; // a named temporary, removed unless it got its final name
     let dstFd = -1;
     try {
-      temp = this.tempFor(dst);
-      dstFd = await io.createExclusive(temp, item.mode & 0o777);
+      const dir = dirName(dst);
+      const mode = item.mode & 0o777;
+      const unnamedFd = this.#noTmpfileIn !== null && this.#noTmpfileIn.equals(dir) ? null : await io.createUnnamed(dir, mode);
+      if (unnamedFd === null) {
+        this.#noTmpfileIn = dir;
+        temp = this.tempFor(dst);
+        dstFd = await io.createExclusive(temp, mode);
+      } else {
+        dstFd = unnamedFd;
+      }
       const length = await this.#copyBytes(item, srcFd, dstFd);
       if (anyPreserved(this.#settings.preserve)) applyToFd(dstFd, item, this.#settings.preserve, dst, warnings);
-      if (this.#settings.verify) await this.#verify(item, srcFd, temp, dst);
-      const fd = dstFd;
-      dstFd = -1;
-      await io.close(fd);
+      if (this.#settings.verify) await this.#verify(item, srcFd, temp, dstFd, dst);
       if (this.#control.stopped) throw stopError();
-      await this.#publish(temp, dst, item.src);
-      temp = null;
+      if (temp === null) {
+        await this.#publishUnnamed(dstFd, dst, item.src);
+      } else {
+        const fd = dstFd;
+        dstFd = -1;
+        await io.close(fd);
+        await this.#publish(temp, dst, item.src);
+        temp = null;
+      }
       this.#control.addFile();
       return length;
     } finally {
+      // An unnamed file that was never linked goes with its last descriptor.
       if (dstFd >= 0) await io.close(dstFd).catch(() => {});
       await io.close(srcFd).catch(() => {});
       if (temp !== null) await this.#removeQuietly(temp);
+    }
+  }
+
+  /** The final step for a file with no name: link it to the destination name (never replacing, with overwrite 'error'). */
+  async #publishUnnamed(fd: number, dst: Buffer, src: Uint8Array): Promise<void> {
+    try {
+      await this.#io.linkUnnamed(fd, dst);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      if (this.#settings.overwrite === 'error') throw existsError(src, dst);
+    }
+    // Replacing: a name of its own first, then the one rename that replaces.
+    const temp = this.tempFor(dst);
+    await this.#io.linkUnnamed(fd, temp);
+    try {
+      await this.#io.rename(temp, dst, false);
+    } catch (err) {
+      await this.#removeQuietly(temp);
+      throw err;
     }
   }
 
@@ -137,10 +175,11 @@ export class FileCopier {
     }
   }
 
-  async #verify(item: TaskItem, srcFd: number, temp: Buffer, dst: Buffer): Promise<void> {
-    // The temporary was opened write-only: read it through a descriptor of its own.
+  async #verify(item: TaskItem, srcFd: number, temp: Buffer | null, tempFd: number, dst: Buffer): Promise<void> {
+    // The temporary was opened write-only: read it through a descriptor of its
+    // own (an unnamed one through /proc, the only way to reach it by path).
     const [owned] = this.#stock.take(1);
-    const readFd = fs.openSync(temp, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const readFd = temp === null ? fs.openSync(`/proc/self/fd/${tempFd}`, 'r') : fs.openSync(temp, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
       const read = (f: number, b: Uint8Array, l: number, p: number): Promise<number> => this.#io.read(f, b, l, p);
       const a = await checksum(read, srcFd, owned.bytes, this.#control);
