@@ -36,7 +36,7 @@ complete, so an interrupted copy never leaves a partial file.
                           size and mtime match)
       --special           recreate FIFOs and device nodes (default: skip with a warning)
       --fail-fast         stop at the first failure
-      --workers=N         worker threads (default: CPU count, at most 8)
+      --workers=N         worker threads (default: CPUs - 1, from 1 to 8)
       --concurrency=N     tasks in flight per worker (default 4)
   -q, --quiet             no progress and no summary (errors are still printed)
       --json              print the summary as JSON on stdout

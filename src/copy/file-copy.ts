@@ -19,11 +19,14 @@ import type { Ring } from '../ring/ring';
 import { SaferRingError } from '../errors';
 import { binding } from '../native';
 import { BufferStock, canSeekData, copyLarge, copySmall, copySparse, stopError, CHUNK_SIZE } from './copy-data';
-import type { FileIo } from './file-io';
+import { FileIo, isNoTmpfile, O_TMPFILE } from './file-io';
 import { anyPreserved, applyToFd, applyToLink, applyToPath } from './metadata';
-import { asBuffer, dirName, display, joinBytes } from './paths';
-import { Control, CopyWorkerData, errorRecord, ItemKind, ItemOutcome, TaskItem } from './protocol';
-import { checksum, mismatchError } from './verify';
+import { dirName, display, joinBytes } from './paths';
+import { Control, CopyWorkerData, errorRecord, ItemKind, ItemOutcome, Status, TaskItem } from './protocol';
+import { checksum, checksumSync, mismatchError } from './verify';
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+const O_CLOEXEC = 0o2000000;
 
 /** Files up to this size are copied with one buffer and no lanes. */
 export const SMALL_FILE_MAX = 1024 * 1024;
@@ -34,6 +37,9 @@ export class FileCopier {
   readonly #settings: CopyWorkerData;
   readonly #control: Control;
   readonly #stock = new BufferStock();
+  /** Small files in sync mode: plain syscalls, so a plain buffer (no arena memory needed). */
+  readonly #syncSmall: boolean;
+  readonly #syncBuffer = Buffer.allocUnsafeSlow(CHUNK_SIZE);
   #counter = 0;
   /** The last destination directory where O_TMPFILE could not be used: its next files take named temporaries at once. */
   #noTmpfileIn: Buffer | null = null;
@@ -43,54 +49,203 @@ export class FileCopier {
     this.#io = io;
     this.#settings = settings;
     this.#control = control;
+    this.#syncSmall = settings.smallFileIo === 'sync';
   }
 
   /** A fresh temporary name beside `dst`. Short, whatever the length of the final name. */
-  tempFor(dst: Buffer): Buffer {
-    return joinBytes(dirName(dst), Buffer.from(`.${this.#settings.tag}.${threadId}.${this.#counter++}.tmp`));
+  tempFor(dst: Buffer, dir = dirName(dst)): Buffer {
+    return joinBytes(dir, Buffer.from(`.${this.#settings.tag}.${threadId}.${this.#counter++}.tmp`));
+  }
+
+  /**
+   * Copies an item with synchronous calls, start to end, when it is a small
+   * regular file and small files go by SyncFileIo: no promise, no await. This
+   * is the path nearly every file of a tree takes. Returns null for any other
+   * item, which then goes through copy().
+   */
+  copyNow(item: TaskItem): ItemOutcome | null {
+    if (!this.#syncSmall || item.kind !== ItemKind.File || item.sparse || item.size > SMALL_FILE_MAX) return null;
+    if (this.#control.stopped) return { id: item.id, status: Status.Aborted, bytes: 0 };
+    const warnings: string[] = [];
+    try {
+      if (this.#settings.overwrite === 'skip-identical') {
+        const same = this.#sameMeta(item);
+        if (same === true || (same === 'check-bytes' && this.#checksumSync(item.src) === this.#checksumSync(item.dst))) {
+          return { id: item.id, status: Status.Skipped, bytes: 0 };
+        }
+      }
+      const bytes = this.#copyFileSync(item, warnings);
+      return { id: item.id, status: Status.Copied, bytes, warnings };
+    } catch (err) {
+      return this.#failure(item, err, warnings);
+    }
   }
 
   async copy(item: TaskItem): Promise<ItemOutcome> {
-    if (this.#control.stopped) return { id: item.id, status: 'aborted', bytes: 0 };
+    if (this.#control.stopped) return { id: item.id, status: Status.Aborted, bytes: 0 };
     const warnings: string[] = [];
     try {
       const outcome = await this.#copyItem(item, warnings);
-      if (warnings.length > 0) outcome.warnings = warnings;
+      outcome.warnings = warnings;
       return outcome;
     } catch (err) {
-      const aborted = (err as { code?: string }).code === 'ABORT_ERR';
-      return { id: item.id, status: aborted ? 'aborted' : 'failed', bytes: 0, error: aborted ? undefined : errorRecord(err), warnings: warnings.length ? warnings : undefined };
+      return this.#failure(item, err, warnings);
     }
   }
 
+  #failure(item: TaskItem, err: unknown, warnings: string[]): ItemOutcome {
+    if ((err as { code?: string }).code === 'ABORT_ERR') return { id: item.id, status: Status.Aborted, bytes: 0, warnings };
+    return { id: item.id, status: Status.Failed, bytes: 0, error: errorRecord(err), warnings };
+  }
+
   async #copyItem(item: TaskItem, warnings: string[]): Promise<ItemOutcome> {
-    const dst = asBuffer(item.dst);
+    const dst = item.dst;
     if (this.#settings.overwrite === 'skip-identical' && (await this.#isIdentical(item, dst))) {
-      return { id: item.id, status: 'skipped', bytes: 0 };
+      return { id: item.id, status: Status.Skipped, bytes: 0 };
     }
     switch (item.kind) {
-      case ItemKind.File: return { id: item.id, status: 'copied', bytes: await this.#copyFile(item, dst, warnings) };
+      case ItemKind.File: return { id: item.id, status: Status.Copied, bytes: await this.#copyFile(item, dst, warnings) };
       case ItemKind.Symlink: await this.#copySymlink(item, dst, warnings); break;
       case ItemKind.HardLink: await this.#makeHardLink(item, dst); break;
       case ItemKind.Special: await this.#makeSpecial(item, dst, warnings); break;
     }
-    return { id: item.id, status: 'copied', bytes: 0 };
+    return { id: item.id, status: Status.Copied, bytes: 0 };
   }
 
-  /** skip-identical: the destination is already this file (same type and size, same mtime to the millisecond; same bytes too with verify). */
-  async #isIdentical(item: TaskItem, dst: Buffer): Promise<boolean> {
-    const st = fs.lstatSync(dst, { throwIfNoEntry: false });
+  /**
+   * skip-identical, by metadata: true when the destination is already this
+   * entry (same type and size, same mtime to the millisecond; a hard link to
+   * the same file; a symlink with the same target), 'check-bytes' when only
+   * verify's byte comparison can tell, false otherwise.
+   */
+  #sameMeta(item: TaskItem): boolean | 'check-bytes' {
+    const st = fs.lstatSync(item.dst, { throwIfNoEntry: false });
     if (st === undefined) return false;
     if (item.kind === ItemKind.HardLink) {
-      const first = fs.statSync(asBuffer(item.target!), { throwIfNoEntry: false });
+      const first = fs.statSync(item.target!, { throwIfNoEntry: false });
       return first !== undefined && first.ino === st.ino && first.dev === st.dev;
     }
     if (item.kind === ItemKind.Symlink) {
-      return st.isSymbolicLink() && fs.readlinkSync(dst, { encoding: 'buffer' }).equals(fs.readlinkSync(asBuffer(item.src), { encoding: 'buffer' }));
+      return st.isSymbolicLink() && fs.readlinkSync(item.dst, { encoding: 'buffer' }).equals(fs.readlinkSync(item.src, { encoding: 'buffer' }));
     }
     if (item.kind !== ItemKind.File || !st.isFile() || st.size !== item.size || Math.abs(st.mtimeMs - item.mtimeMs) >= 1) return false;
-    if (!this.#settings.verify) return true;
-    return (await this.#checksumOf(asBuffer(item.src))) === (await this.#checksumOf(dst));
+    return this.#settings.verify ? 'check-bytes' : true;
+  }
+
+  async #isIdentical(item: TaskItem, dst: Buffer): Promise<boolean> {
+    const same = this.#sameMeta(item);
+    if (same !== 'check-bytes') return same;
+    return (await this.#checksumOf(item.src)) === (await this.#checksumOf(dst));
+  }
+
+  #checksumSync(path: Buffer): string {
+    const fd = fs.openSync(path, O_RDONLY | O_CLOEXEC);
+    try {
+      return checksumSync(fd, this.#syncBuffer, this.#control);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** The small-file copy of copyNow(): the same steps as #copyFile(), as plain syscalls. */
+  #copyFileSync(item: TaskItem, warnings: string[]): number {
+    const { src, dst } = item;
+    const settings = this.#settings;
+    const srcFd = fs.openSync(src, O_RDONLY | O_CLOEXEC | (settings.dereference ? 0 : O_NOFOLLOW));
+    let temp: Buffer | null = null;
+    let dstFd = -1;
+    try {
+      const dir = item.dstDir;
+      const mode = item.mode & 0o777;
+      if (binding !== null && (this.#noTmpfileIn === null || !this.#noTmpfileIn.equals(dir))) {
+        try {
+          dstFd = fs.openSync(dir, O_WRONLY | O_TMPFILE | O_CLOEXEC, mode);
+        } catch (err) {
+          if (!isNoTmpfile(err)) throw err;
+          this.#noTmpfileIn = dir;
+        }
+      }
+      if (dstFd < 0) {
+        temp = this.tempFor(dst);
+        dstFd = fs.openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+      }
+      const buffer = this.#syncBuffer;
+      const want = Math.min(buffer.length, item.size + 1); // one byte more than planned: a short read is the end
+      let length = 0;
+      for (;;) {
+        const n = fs.readSync(srcFd, buffer, 0, want, length);
+        for (let done = 0; done < n; ) done += fs.writeSync(dstFd, buffer, done, n - done, length + done);
+        length += n;
+        this.#control.addBytes(n);
+        if (n < want) break;
+      }
+      if (anyPreserved(settings.preserve)) applyToFd(dstFd, item, settings.preserve, dst, warnings);
+      if (settings.verify) {
+        const readFd = temp === null ? fs.openSync(`/proc/self/fd/${dstFd}`, O_RDONLY | O_CLOEXEC) : fs.openSync(temp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        try {
+          if (checksumSync(srcFd, buffer, this.#control) !== checksumSync(readFd, buffer, this.#control)) throw mismatchError(src, dst);
+        } finally {
+          fs.closeSync(readFd);
+        }
+      }
+      if (this.#control.stopped) throw stopError();
+      if (temp === null) {
+        this.#linkUnnamedSync(dstFd, dst, src);
+      } else {
+        const fd = dstFd;
+        dstFd = -1;
+        fs.closeSync(fd);
+        this.#renameSync(temp, dst, src);
+        temp = null;
+      }
+      this.#control.addFile();
+      return length;
+    } finally {
+      if (dstFd >= 0) fs.closeSync(dstFd);
+      fs.closeSync(srcFd);
+      if (temp !== null) this.#removeQuietlySync(temp);
+    }
+  }
+
+  #linkUnnamedSync(fd: number, dst: Buffer, src: Buffer): void {
+    try {
+      binding!.linkAt(fd, dst);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      if (this.#settings.overwrite === 'error') throw existsError(src, dst);
+    }
+    const temp = this.tempFor(dst);
+    binding!.linkAt(fd, temp);
+    try {
+      fs.renameSync(temp, dst);
+    } catch (err) {
+      this.#removeQuietlySync(temp);
+      throw err;
+    }
+  }
+
+  /** rename(2) of a named temporary; with overwrite 'error', link(2) + unlink(2), which never replace. */
+  #renameSync(temp: Buffer, dst: Buffer, src: Buffer): void {
+    if (this.#settings.overwrite !== 'error') {
+      fs.renameSync(temp, dst);
+      return;
+    }
+    try {
+      fs.linkSync(temp, dst);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'EEXIST') throw existsError(src, dst);
+      throw err; // a filesystem without hard links and without O_TMPFILE: ring mode's RENAME_NOREPLACE serves it
+    }
+    fs.unlinkSync(temp);
+  }
+
+  #removeQuietlySync(temp: Buffer): void {
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      // already gone
+    }
   }
 
   async #checksumOf(path: Buffer): Promise<string> {
@@ -106,7 +261,7 @@ export class FileCopier {
 
   async #copyFile(item: TaskItem, dst: Buffer, warnings: string[]): Promise<number> {
     const io = this.#io;
-    const src = asBuffer(item.src);
+    const src = item.src;
     const srcFd = await io.openRead(src, this.#settings.dereference);
     let temp: Buffer | null = null; // a named temporary, removed unless it got its final name
     let dstFd = -1;
@@ -211,7 +366,7 @@ export class FileCopier {
   }
 
   async #copySymlink(item: TaskItem, dst: Buffer, warnings: string[]): Promise<void> {
-    const target = fs.readlinkSync(asBuffer(item.src), { encoding: 'buffer' });
+    const target = fs.readlinkSync(item.src, { encoding: 'buffer' });
     const temp = this.tempFor(dst);
     fs.symlinkSync(target, temp);
     try {
@@ -226,7 +381,7 @@ export class FileCopier {
 
   /** A second name of a file already copied: link(2) to its copy. */
   async #makeHardLink(item: TaskItem, dst: Buffer): Promise<void> {
-    const first = asBuffer(item.target!);
+    const first = item.target!;
     if (this.#settings.overwrite === 'error') {
       try {
         fs.linkSync(first, dst); // never replaces: EEXIST

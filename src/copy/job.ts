@@ -17,10 +17,11 @@ import Piscina from 'piscina';
 import { Ring } from '../ring/ring';
 import { SaferRingError } from '../errors';
 import { CopyOptions, CopyProgress, EntryType, ResolvedOptions, resolveOptions } from './options';
-import { makePlan, Plan, PlanEntry, Root } from './plan';
+import { makePlan, pathsOf, Plan, PlanEntry, Root } from './plan';
 import { resolveRoot } from './roots';
-import { display, toPathBytes, PathInput } from './paths';
-import { Control, CopyTask, CopyWorkerData, fromRecord, ItemKind, ItemOutcome, TaskItem, TaskResult } from './protocol';
+import { baseName, dirName, display, toPathBytes, PathInput } from './paths';
+import { Control, CopyTask, CopyWorkerData, errorRecord, fromRecord, ItemKind, ItemOutcome, Status, TaskResult } from './protocol';
+import { encodeTask, ItemSource, unpackResult } from './task-codec';
 import { Counts, progressOf, RateMeter } from './progress';
 import { SMALL_FILE_MAX } from './file-copy';
 import type { ScanTask } from './scan';
@@ -176,13 +177,13 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     await Promise.resolve(); // let the caller attach listeners first
     const timer = setInterval(() => this.#report(), PROGRESS_MS);
     timer.unref();
-    const ring = new Ring({ entries: 256 });
     let pool: Piscina | null = null;
+    const ring = new Ring({ entries: 256 });
     try {
       if (this.#stopReason !== null) throw this.#stopReason;
+      pool = this.#startPool(); // its threads start while the roots are checked
       const roots: Root[] = [];
       for (const pair of this.#pairs) roots.push(await resolveRoot(ring, pair.src, pair.dst, this.#options));
-      pool = this.#startPool();
       const scanner = pool;
       const follow = this.#options.dereference;
       const plan = await makePlan((dir) => scanner.run({ scan: dir, follow } satisfies ScanTask), roots, this.#options, () => this.#control.stopped,
@@ -294,10 +295,11 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
 
   async #dispatch(pool: Piscina, plan: Plan): Promise<void> {
     const large: number[] = [];
+    const roots: number[] = [];
     const byDir = new Map<number, number[]>();
     plan.entries.forEach((entry, id) => {
       if (entry.dir >= 0 && this.#dirState[entry.dir] !== 'created' && this.#dirState[entry.dir] !== 'existing') {
-        this.#record(id, { id, status: this.#control.stopped ? 'aborted' : 'failed', bytes: 0, error: undefined }, 'its directory could not be created');
+        this.#record(id, { id, status: this.#control.stopped ? Status.Aborted : Status.Failed, bytes: 0 }, 'its directory could not be created');
         return;
       }
       if (entry.linkOf >= 0) {
@@ -307,6 +309,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
         return;
       }
       if (entry.meta.type === 'file' && entry.meta.size > SMALL_FILE_MAX) large.push(id);
+      else if (entry.root !== undefined) roots.push(id); // a root names its copy itself: a task of its own
       else {
         const list = byDir.get(entry.dir) ?? [];
         list.push(id);
@@ -318,7 +321,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       if (dir.pending === 0) this.#dirWork.push(this.#finishDirectory(d));
     });
     large.sort((a, b) => plan.entries[b].meta.size - plan.entries[a].meta.size);
-    const tasks: number[][] = large.map((id) => [id]);
+    const tasks: number[][] = [...large.map((id) => [id]), ...roots.map((id) => [id])];
     for (const ids of byDir.values()) {
       let current: number[] = [];
       let bytes = 0;
@@ -347,9 +350,10 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
           if (next < tasks.length) ids = tasks[next++];
           else break;
           running++;
-          const task: CopyTask = { items: ids.map((id) => this.#itemOf(id)) };
+          const task = this.#encode(ids);
+          const taskIds = ids;
           pool.run(task).then(
-            (result: TaskResult) => this.#taskDone(result, tasks),
+            (result: TaskResult) => this.#taskDone(unpackResult(result, taskIds), tasks),
             (err: unknown) => this.#taskFailed(ids!, err),
           ).finally(() => {
             running--;
@@ -359,9 +363,9 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
         if (running === 0) {
           // What was never started is reported as aborted.
           if (this.#control.stopped) {
-            for (; next < tasks.length; next++) for (const id of tasks[next]) this.#record(id, { id, status: 'aborted', bytes: 0 });
+            for (; next < tasks.length; next++) for (const id of tasks[next]) this.#record(id, { id, status: Status.Aborted, bytes: 0 });
             for (const [first, links] of this.#waitingLinks) {
-              for (const id of links) this.#record(id, { id, status: 'aborted', bytes: 0 });
+              for (const id of links) this.#record(id, { id, status: Status.Aborted, bytes: 0 });
               this.#waitingLinks.delete(first);
             }
           }
@@ -372,73 +376,91 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     });
   }
 
-  #itemOf(id: number): TaskItem {
-    const entry = this.#plan!.entries[id];
-    const m = entry.meta;
-    let kind: ItemKind;
-    if (entry.linkOf >= 0) kind = ItemKind.HardLink;
-    else if (m.type === 'file') kind = ItemKind.File;
-    else if (m.type === 'symlink') kind = ItemKind.Symlink;
-    else kind = ItemKind.Special;
-    const item: TaskItem = {
-      id, kind, src: entry.src, dst: entry.dst, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeMs: m.atimeMs, mtimeMs: m.mtimeMs,
-      rdev: m.rdev, sparse: m.type === 'file' && m.size > 0 && m.blocks * 512 < m.size,
-    };
-    if (kind === ItemKind.HardLink) item.target = this.#plan!.entries[entry.linkOf].dst;
-    return item;
+  /** A task for entries that share a directory (or one root), packed for the worker. */
+  #encode(ids: number[]): CopyTask {
+    const plan = this.#plan!;
+    const items = ids.map((id): ItemSource => {
+      const entry = plan.entries[id];
+      const m = entry.meta;
+      let kind: ItemKind;
+      if (entry.linkOf >= 0) kind = ItemKind.HardLink;
+      else if (m.type === 'file') kind = ItemKind.File;
+      else if (m.type === 'symlink') kind = ItemKind.Symlink;
+      else kind = ItemKind.Special;
+      return {
+        id, kind, name: entry.name, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeMs: m.atimeMs, mtimeMs: m.mtimeMs, rdev: m.rdev,
+        sparse: m.type === 'file' && m.size > 0 && m.blocks * 512 < m.size,
+        target: kind === ItemKind.HardLink ? pathsOf(plan, plan.entries[entry.linkOf]).dst : undefined,
+      };
+    });
+    const first = plan.entries[ids[0]];
+    if (first.root !== undefined) {
+      return encodeTask(dirName(first.root.src), dirName(first.root.dst), items, baseName(first.root.dst));
+    }
+    const dir = plan.dirs[first.dir];
+    return encodeTask(dir.src, dir.dst, items);
   }
 
-  #taskDone(result: TaskResult, tasks: number[][]): void {
+  #taskDone(outcomes: ItemOutcome[], tasks: number[][]): void {
     const links: number[] = [];
-    for (const outcome of result.outcomes) {
+    for (const outcome of outcomes) {
       this.#record(outcome.id, outcome);
       const waiting = this.#waitingLinks.get(outcome.id);
       if (waiting === undefined) continue;
       this.#waitingLinks.delete(outcome.id);
-      if (outcome.status === 'copied' || outcome.status === 'skipped') links.push(...waiting);
-      else for (const id of waiting) this.#record(id, { id, status: outcome.status === 'aborted' ? 'aborted' : 'failed', bytes: 0 }, 'its first name was not copied');
+      if (outcome.status === Status.Copied || outcome.status === Status.Skipped) links.push(...waiting);
+      else for (const id of waiting) this.#record(id, { id, status: outcome.status === Status.Aborted ? Status.Aborted : Status.Failed, bytes: 0 }, 'its first name was not copied');
     }
-    // Second names of files now in place go out as tasks of their own.
-    for (let i = 0; i < links.length; i += TASK_ITEMS) tasks.push(links.slice(i, i + TASK_ITEMS));
+    // Second names of files now in place go out as tasks of their own (one per directory).
+    const byDir = new Map<number, number[]>();
+    for (const id of links) {
+      const d = this.#plan!.entries[id].dir;
+      const list = byDir.get(d) ?? [];
+      list.push(id);
+      byDir.set(d, list);
+    }
+    for (const list of byDir.values()) {
+      if (this.#plan!.entries[list[0]].root !== undefined) for (const id of list) tasks.push([id]);
+      else for (let i = 0; i < list.length; i += TASK_ITEMS) tasks.push(list.slice(i, i + TASK_ITEMS));
+    }
   }
 
   #taskFailed(ids: number[], err: unknown): void {
-    for (const id of ids) this.#record(id, { id, status: 'failed', bytes: 0, error: { name: 'Error', message: String((err as Error)?.message ?? err) } });
+    for (const id of ids) this.#record(id, { id, status: Status.Failed, bytes: 0, error: errorRecord(err) });
   }
 
   /** One entry is finished: counters, events, failures, and its directory's count. */
   #record(id: number, outcome: ItemOutcome, reason?: string): void {
-    const entry = this.#plan!.entries[id];
+    const plan = this.#plan!;
+    const entry = plan.entries[id];
     let error: Error | undefined;
     switch (outcome.status) {
-      case 'copied':
+      case Status.Copied:
         this.#summary.files++;
         this.#summary.bytes += outcome.bytes;
         this.#filesCompleted++;
         break;
-      case 'skipped':
-        this.#summary.skipped.push({ path: display(entry.src), reason: reason ?? 'identical destination' });
+      case Status.Skipped:
+        reason ??= 'identical destination';
+        this.#summary.skipped.push({ path: display(pathsOf(plan, entry).src), reason });
         this.#counts.filesSkipped++;
         this.#filesCompleted++;
         break;
-      case 'failed':
-        error = outcome.error !== undefined ? fromRecord(outcome.error) : new SaferRingError('ERR_COPY_NOT_COPIED', `'${display(entry.src)}' was not copied: ${reason}`, { path: display(entry.src) });
-        this.#summary.failed.push({ path: display(entry.src), error });
+      case Status.Failed: {
+        const src = display(pathsOf(plan, entry).src);
+        error = outcome.error !== undefined ? fromRecord(outcome.error) : new SaferRingError('ERR_COPY_NOT_COPIED', `'${src}' was not copied: ${reason}`, { path: src });
+        this.#summary.failed.push({ path: src, error });
         this.#counts.filesFailed++;
         this.#filesCompleted++;
         if (this.#options.failFast) this.#stop(error);
         break;
-      case 'aborted':
+      }
+      default:
         break;
     }
     for (const w of outcome.warnings ?? []) this.#warn(w);
-    if (this.listenerCount('file') > 0) {
-      this.emit('file', {
-        src: display(entry.src), dst: display(entry.dst), srcBytes: entry.src, dstBytes: entry.dst, type: entry.meta.type,
-        status: outcome.status, bytes: outcome.bytes, error, reason: outcome.status === 'skipped' ? reason ?? 'identical destination' : reason,
-      } satisfies CopyFileResult);
-    }
-    if (entry.dir >= 0 && outcome.status !== 'aborted') this.#entryFinished(entry.dir);
+    if (this.listenerCount('file') > 0) this.emit('file', new FileResult(plan, entry, STATUS_NAMES[outcome.status], outcome.bytes, error, reason));
+    if (entry.dir >= 0 && outcome.status !== Status.Aborted) this.#entryFinished(entry.dir);
   }
 
   /** An entry of directory `d` is done; at the last one, the directory gets its metadata, and its parent hears of it. */
@@ -497,6 +519,44 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     }
     this.emit('end', s);
     return s;
+  }
+}
+
+const STATUS_NAMES: Record<Status, CopyFileResult['status']> = {
+  [Status.Copied]: 'copied', [Status.Skipped]: 'skipped', [Status.Failed]: 'failed', [Status.Aborted]: 'aborted',
+};
+
+/** A CopyFileResult whose paths are made only when asked for (a tree of 20,000 files makes 20,000 of these). */
+class FileResult implements CopyFileResult {
+  readonly #plan: Plan;
+  readonly #entry: PlanEntry;
+  #paths: { src: Buffer; dst: Buffer } | null = null;
+  readonly type: EntryType;
+
+  constructor(plan: Plan, entry: PlanEntry, readonly status: CopyFileResult['status'], readonly bytes: number, readonly error?: Error, readonly reason?: string) {
+    this.#plan = plan;
+    this.#entry = entry;
+    this.type = entry.meta.type;
+  }
+
+  get srcBytes(): Buffer {
+    return (this.#paths ??= pathsOf(this.#plan, this.#entry)).src;
+  }
+
+  get dstBytes(): Buffer {
+    return (this.#paths ??= pathsOf(this.#plan, this.#entry)).dst;
+  }
+
+  get src(): string {
+    return display(this.srcBytes);
+  }
+
+  get dst(): string {
+    return display(this.dstBytes);
+  }
+
+  toJSON(): object {
+    return { src: this.src, dst: this.dst, type: this.type, status: this.status, bytes: this.bytes, error: this.error?.message, reason: this.reason };
   }
 }
 

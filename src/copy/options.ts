@@ -62,7 +62,7 @@ export interface CopyOptions {
   verify?: boolean;
   /** FIFOs and device nodes: recreated when true; skipped with a warning by default. Sockets are always skipped. */
   special?: boolean;
-  /** Worker threads, each with its own ring. Default: SAFER_RING_WORKERS, else the CPU count (at most 8). */
+  /** Worker threads, each with its own ring. Default: SAFER_RING_WORKERS, else one less than the CPUs (1 to 8). */
   workers?: number;
   /** Tasks (a directory's small files, or one large file) in flight per worker. Default 4. */
   concurrency?: number;
@@ -107,10 +107,15 @@ export interface ResolvedOptions {
 
 const OVERWRITE_MODES: readonly OverwriteMode[] = ['error', 'replace', 'skip-identical'];
 
+/**
+ * SAFER_RING_WORKERS, else one less than the CPUs (at least 1, at most 8),
+ * as for the Runtime: the job's own thread plans and dispatches, and on two
+ * CPUs one worker measured faster than two (docs/copy.md).
+ */
 export function defaultWorkers(): number {
   const env = process.env.SAFER_RING_WORKERS;
   if (env !== undefined && env !== '') return checkInteger('SAFER_RING_WORKERS', Number(env), 1, 256);
-  return Math.min(8, Math.max(1, os.availableParallelism()));
+  return Math.min(8, Math.max(1, os.availableParallelism() - 1));
 }
 
 function flag(options: Record<string, unknown>, name: string, fallback = false): boolean {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { invalidType, invalidValue } from '../validate';
 
 const SLASH = 0x2f;
+const SLASH_BYTES = Buffer.from('/');
 
 /** A path a caller may give: string, Buffer/Uint8Array or file: URL. */
 export type PathInput = string | Buffer | Uint8Array | URL;
@@ -27,7 +28,11 @@ export function toPathBytes(value: unknown, name: string): Buffer {
 /** `dir + '/' + name`, without doubling a trailing slash. */
 export function joinBytes(dir: Buffer, name: Buffer): Buffer {
   if (dir.length > 0 && dir[dir.length - 1] === SLASH) return Buffer.concat([dir, name]);
-  return Buffer.concat([dir, Buffer.from('/'), name]);
+  const out = Buffer.allocUnsafe(dir.length + 1 + name.length);
+  dir.copy(out, 0);
+  out[dir.length] = SLASH;
+  name.copy(out, dir.length + 1);
+  return out;
 }
 
 /** The path with trailing slashes removed (but '/' stays '/'). */
@@ -77,7 +82,7 @@ export function absoluteBytes(p: Buffer): Buffer {
   }
   if (parts.length === 0) return Buffer.from('/');
   const out: Buffer[] = [];
-  for (const part of parts) out.push(Buffer.from('/'), part);
+  for (const part of parts) out.push(SLASH_BYTES, part);
   return Buffer.concat(out);
 }
 

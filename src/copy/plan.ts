@@ -17,7 +17,7 @@ import type { StatxStats } from '../fs/statx';
 import { SaferRingError } from '../errors';
 import { fromRecord } from './protocol';
 import { Field, ScanResult, STAT_FIELDS } from './scan';
-import { display, joinBytes } from './paths';
+import { baseName, display, joinBytes } from './paths';
 import type { EntryType, ResolvedOptions } from './options';
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK } = constants;
@@ -70,8 +70,10 @@ export interface PlanDir {
 }
 
 export interface PlanEntry {
-  src: Buffer;
-  dst: Buffer;
+  /** Its name in its directory (for a root: its whole path, `src`, and the copy's, `dst`). */
+  name: Buffer;
+  /** A root's own paths; every other entry's are its directory's joined with its name (pathsOf). */
+  root?: { src: Buffer; dst: Buffer };
   meta: EntryMeta;
   /** Index in Plan.dirs of the directory it goes into; -1 for a root entry. */
   dir: number;
@@ -111,14 +113,15 @@ export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots
   const plan: Plan = { dirs: [], entries: [], bytesTotal: 0, skipped: [], failed: [] };
   const firstName = new Map<string, number>();
 
-  const addEntry = (src: Buffer, dst: Buffer, meta: EntryMeta, dir: number): void => {
+  const addEntry = (name: Buffer, meta: EntryMeta, dir: number, root?: { src: Buffer; dst: Buffer }): void => {
+    const srcOf = (): Buffer => root?.src ?? joinBytes(plan.dirs[dir].src, name);
     if (meta.type === 'socket') {
-      plan.skipped.push({ path: src, reason: 'a socket cannot be copied' });
+      plan.skipped.push({ path: srcOf(), reason: 'a socket cannot be copied' });
       return;
     }
     if (meta.type === 'fifo' || meta.type === 'char-device' || meta.type === 'block-device') {
       if (!options.special) {
-        plan.skipped.push({ path: src, reason: `${meta.type === 'fifo' ? 'a FIFO' : `a ${meta.type.replace('-', ' ')}`} is only recreated with the special option` });
+        plan.skipped.push({ path: srcOf(), reason: `${meta.type === 'fifo' ? 'a FIFO' : `a ${meta.type.replace('-', ' ')}`} is only recreated with the special option` });
         return;
       }
     }
@@ -131,7 +134,7 @@ export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots
     }
     if (dir >= 0) plan.dirs[dir].pending++;
     if (meta.type === 'file' && linkOf < 0) plan.bytesTotal += meta.size;
-    plan.entries.push({ src, dst, meta, dir, linkOf });
+    plan.entries.push(root === undefined ? { name, meta, dir, linkOf } : { name, root, meta, dir, linkOf });
   };
 
   /** With dereference, a symlink can lead back to a directory being copied: that would never end. */
@@ -154,28 +157,30 @@ export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots
     for (let i = 0; i < result.nameEnds.length; i++) {
       const name = Buffer.from(result.names.buffer, result.names.byteOffset + start, result.nameEnds[i] - start);
       start = result.nameEnds[i];
-      const src = joinBytes(dir.src, name);
-      const dst = joinBytes(dir.dst, name);
       const error = failedAt.get(i);
       if (error !== undefined) {
-        plan.failed.push({ path: src, error: fromRecord(error) });
+        plan.failed.push({ path: joinBytes(dir.src, name), error: fromRecord(error) });
         continue;
       }
       const meta = metaFromScan(result.stats, i);
       if (options.filter !== undefined) {
+        const src = joinBytes(dir.src, name);
+        const dst = joinBytes(dir.dst, name);
         const keep = await options.filter(display(src), display(dst), { type: meta.type, size: meta.size, srcBytes: src, dstBytes: dst });
         if (!keep) continue;
       }
       if (meta.type === 'directory') {
+        const src = joinBytes(dir.src, name);
         if (options.dereference && isLoop(meta, dirIndex)) {
           plan.failed.push({ path: src, error: loopError(src) });
           continue;
         }
-        plan.dirs.push({ src, dst, meta, parent: dirIndex, pending: 0 });
+        plan.dirs.push({ src, dst: joinBytes(dir.dst, name), meta, parent: dirIndex, pending: 0 });
         dir.pending++;
         subdirs.push(plan.dirs.length - 1);
       } else {
-        addEntry(src, dst, meta, dirIndex);
+        // A view into the scan's name bytes: the entry keeps them alive, no copy.
+        addEntry(name, meta, dirIndex);
       }
     }
     return subdirs;
@@ -187,7 +192,7 @@ export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots
       plan.dirs.push({ src: root.src, dst: root.dst, meta: root.meta, parent: -1, pending: 0 });
       queue.push(plan.dirs.length - 1);
     } else {
-      addEntry(root.src, root.dst, root.meta, -1);
+      addEntry(baseName(root.src), root.meta, -1, { src: root.src, dst: root.dst });
     }
   }
 
@@ -217,6 +222,13 @@ export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots
     pump();
   });
   return plan;
+}
+
+/** An entry's source and destination paths. */
+export function pathsOf(plan: Plan, entry: PlanEntry): { src: Buffer; dst: Buffer } {
+  if (entry.root !== undefined) return entry.root;
+  const dir = plan.dirs[entry.dir];
+  return { src: joinBytes(dir.src, entry.name), dst: joinBytes(dir.dst, entry.name) };
 }
 
 function metaFromScan(stats: Float64Array, i: number): EntryMeta {

@@ -12,20 +12,23 @@ import type { ResolvedPreserve, OverwriteMode } from './options';
 export const enum ItemKind {
   File = 0,
   Symlink = 1,
-  /** A hard link to a file this job copied already (`target`). */
+  /** A hard link to a file this job copied already (its `target`). */
   HardLink = 2,
   /** A FIFO or device node, recreated with mknod. */
   Special = 3,
 }
 
+/** One entry to copy, as a worker sees it. */
 export interface TaskItem {
   /** Index in the plan's entries. */
   id: number;
   kind: ItemKind;
-  src: Uint8Array;
-  dst: Uint8Array;
+  src: Buffer;
+  dst: Buffer;
+  /** The directory `dst` is in (shared by the items of a task). */
+  dstDir: Buffer;
   /** For a HardLink: the destination path of the first name, already in place. */
-  target?: Uint8Array;
+  target?: Buffer;
   size: number;
   mode: number;
   uid: number;
@@ -37,8 +40,26 @@ export interface TaskItem {
   sparse: boolean;
 }
 
+/** The numbers of an item, ITEM_FIELDS per item in CopyTask.fields. */
+export const ITEM_FIELDS = 10;
+export const enum ItemField { Id = 0, Kind, Size, Mode, Uid, Gid, AtimeMs, MtimeMs, Rdev, Sparse }
+
+/**
+ * A task, packed for the trip to a worker: structured clone copies a few
+ * buffers instead of building an object (and two path Buffers) per entry.
+ * Paths are `srcDir/name` and `dstDir/name`; a root, whose copy may have
+ * another name, carries `dstName`.
+ */
 export interface CopyTask {
-  items: TaskItem[];
+  srcDir: Uint8Array;
+  dstDir: Uint8Array;
+  names: Uint8Array;
+  /** End offset of each name in `names`. */
+  nameEnds: Uint32Array;
+  dstName?: Uint8Array;
+  fields: Float64Array;
+  /** Hard links: [item index, destination path of the first name]. */
+  targets?: [number, Uint8Array][];
 }
 
 /** A failure, flattened for structured clone (which would drop code, errno, syscall and path). */
@@ -52,18 +73,30 @@ export interface ErrorRecord {
   dest?: string;
 }
 
+export const enum Status {
+  Copied = 1,
+  /** The destination was already identical (overwrite 'skip-identical'). */
+  Skipped = 2,
+  Failed = 3,
+  /** Not started, or stopped half-way (its temporary removed). */
+  Aborted = 4,
+}
+
 export interface ItemOutcome {
   id: number;
-  /** 'copied', 'skipped' (identical destination), 'failed', or 'aborted' (not started or stopped half-way, temporaries removed). */
-  status: 'copied' | 'skipped' | 'failed' | 'aborted';
+  status: Status;
   bytes: number;
   error?: ErrorRecord;
   /** Non-fatal problems (ownership not preserved, ...). */
   warnings?: string[];
 }
 
+/** A task's outcomes, packed like the task: one status and byte count per item, errors and warnings apart. */
 export interface TaskResult {
-  outcomes: ItemOutcome[];
+  status: Uint8Array;
+  bytes: Float64Array;
+  errors: [number, ErrorRecord][];
+  warnings: [number, string[]][];
 }
 
 /** Settings every worker of a job gets once, with its start. */

@@ -7,6 +7,7 @@
 // reads are usually served from memory); use fsync and re-read after a
 // reboot for that.
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { SaferRingError } from '../errors';
 import { display } from './paths';
 import { stopError } from './copy-data';
@@ -20,6 +21,20 @@ export async function checksum(read: ReadAt, fd: number, buffer: Uint8Array, con
   for (;;) {
     if (control.stopped) throw stopError();
     const n = await read(fd, buffer, buffer.length, position);
+    if (n === 0) break;
+    hash.update(buffer.subarray(0, n));
+    position += n;
+  }
+  return hash.digest('hex');
+}
+
+/** checksum() with synchronous reads, for the small-file path. */
+export function checksumSync(fd: number, buffer: Buffer, control: Control): string {
+  const hash = createHash('sha256');
+  let position = 0;
+  for (;;) {
+    if (control.stopped) throw stopError();
+    const n = fs.readSync(fd, buffer, 0, buffer.length, position);
     if (n === 0) break;
     hash.update(buffer.subarray(0, n));
     position += n;

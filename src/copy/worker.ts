@@ -8,7 +8,8 @@ import { Ring } from '../ring/ring';
 import { FileCopier } from './file-copy';
 import { RingFileIo, SyncFileIo } from './file-io';
 import { scanDirectory, ScanResult, ScanTask } from './scan';
-import { Control, CopyTask, CopyWorkerData, ItemOutcome, TaskResult } from './protocol';
+import { Control, CopyTask, CopyWorkerData, TaskResult } from './protocol';
+import { decodeTask, ResultPacker } from './task-codec';
 
 let copier: FileCopier | null = null;
 
@@ -30,12 +31,14 @@ function copierOfThisThread(): FileCopier {
 export default async function copyTask(task: CopyTask | ScanTask): Promise<TaskResult | ScanResult> {
   if ('scan' in task) return scanDirectory(task);
   const c = copierOfThisThread();
-  const outcomes: ItemOutcome[] = [];
-  for (const item of task.items) {
-    outcomes.push(await c.copy(item));
+  const items = decodeTask(task);
+  const results = new ResultPacker(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const o = c.copyNow(items[i]) ?? (await c.copy(items[i]));
+    results.set(i, o.status, o.bytes, o.error, o.warnings);
     await yieldNowAndThen();
   }
-  return { outcomes };
+  return results.result;
 }
 
 /**
