@@ -26,25 +26,33 @@ function everyCopyComplete(src, dst) {
   return bad;
 }
 
-test('abort mid-job: rejects with AbortError and a summary; no partial file, no temporary', async () => {
-  const src = tmpPath('abort-src');
-  smallTree(src, 600);
-  fs.writeFileSync(path.join(src, 'big.bin'), pattern(24 * 1024 * 1024, 5));
-  const dst = tmpPath('abort-dst');
-  const ac = new AbortController();
-  const job = createCopyJob([{ src, dst }], { recursive: true, signal: ac.signal, concurrency: 1 });
-  let files = 0;
-  job.on('file', () => {
-    if (++files === 5) ac.abort();
+const abortSrc = tmpPath('abort-src');
+smallTree(abortSrc, 400);
+fs.writeFileSync(path.join(abortSrc, 'big.bin'), pattern(16 * 1024 * 1024, 5));
+
+for (const [label, smallFileIo, temporaries] of [['unnamed temporaries', 'sync', undefined], ['named temporaries, through the ring', 'ring', 'named']]) {
+  test(`abort mid-job (${label}): rejects with AbortError and a summary; no partial file, no temporary`, async () => {
+    if (temporaries) process.env.SAFER_RING_COPY_TEMPORARIES = temporaries;
+    try {
+      const dst = tmpPath('abort-dst');
+      const ac = new AbortController();
+      const job = createCopyJob([{ src: abortSrc, dst }], { recursive: true, signal: ac.signal, concurrency: 1, smallFileIo });
+      let files = 0;
+      job.on('file', () => {
+        if (++files === 5) ac.abort();
+      });
+      const err = await job.done.catch((e) => e);
+      assert.is(err.name, 'AbortError');
+      assert.is(err.code, 'ABORT_ERR');
+      assert.ok(err.summary.aborted);
+      assert.ok(err.summary.files >= 5 && err.summary.files < 401, `copied ${err.summary.files}`);
+      assert.equal(temporariesBelow(dst), []);
+      assert.equal(everyCopyComplete(abortSrc, dst), []);
+    } finally {
+      delete process.env.SAFER_RING_COPY_TEMPORARIES;
+    }
   });
-  const err = await job.done.catch((e) => e);
-  assert.is(err.name, 'AbortError');
-  assert.is(err.code, 'ABORT_ERR');
-  assert.ok(err.summary.aborted);
-  assert.ok(err.summary.files >= 5 && err.summary.files < 601, `copied ${err.summary.files}`);
-  assert.equal(temporariesBelow(dst), []);
-  assert.equal(everyCopyComplete(src, dst), []);
-});
+}
 
 test('an AbortSignal already aborted: nothing is written', async () => {
   const src = tmpPath('abort0-src');

@@ -157,7 +157,7 @@ export class FileCopier {
     try {
       const dir = item.dstDir;
       const mode = item.mode & 0o777;
-      if (binding !== null && (this.#noTmpfileIn === null || !this.#noTmpfileIn.equals(dir))) {
+      if (binding !== null && this.#settings.unnamedTemporaries && (this.#noTmpfileIn === null || !this.#noTmpfileIn.equals(dir))) {
         try {
           dstFd = fs.openSync(dir, O_WRONLY | O_TMPFILE | O_CLOEXEC, mode);
         } catch (err) {
@@ -268,7 +268,7 @@ export class FileCopier {
     try {
       const dir = dirName(dst);
       const mode = item.mode & 0o777;
-      const unnamedFd = this.#noTmpfileIn !== null && this.#noTmpfileIn.equals(dir) ? null : await io.createUnnamed(dir, mode);
+      const unnamedFd = !this.#settings.unnamedTemporaries || (this.#noTmpfileIn !== null && this.#noTmpfileIn.equals(dir)) ? null : await io.createUnnamed(dir, mode);
       if (unnamedFd === null) {
         this.#noTmpfileIn = dir;
         temp = this.tempFor(dst);

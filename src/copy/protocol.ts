@@ -109,6 +109,12 @@ export interface CopyWorkerData {
   dereference: boolean;
   verify: boolean;
   smallFileIo: 'sync' | 'ring';
+  /**
+   * Use unnamed (O_TMPFILE) temporaries where the filesystem has them. Off
+   * with SAFER_RING_COPY_TEMPORARIES=named: always named ones (the path for
+   * filesystems without O_TMPFILE, which the tests exercise this way too).
+   */
+  unnamedTemporaries: boolean;
 }
 
 // The control block: int32 word 0 is the stop flag; int64 words 1 and 2 count
