@@ -71,6 +71,8 @@ export interface NativeFileOps {
   mknod(path: Uint8Array, mode: number, major: number, minor: number): void;
   /** linkat(2) of the open file `fd` (an O_TMPFILE file) to `path`; EEXIST if `path` exists. */
   linkAt(fd: number, path: Uint8Array): void;
+  /** copy_file_range(2) with explicit offsets; returns the bytes copied (0 at the end of the input). */
+  copyFileRange(fdIn: number, offIn: number, fdOut: number, offOut: number, length: number): number;
 }
 
 export interface NativeBinding extends NativeSockets, NativeFileOps {

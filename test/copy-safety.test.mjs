@@ -36,7 +36,7 @@ for (const [label, smallFileIo, temporaries] of [['unnamed temporaries', 'sync',
     try {
       const dst = tmpPath('abort-dst');
       const ac = new AbortController();
-      const job = createCopyJob([{ src: abortSrc, dst }], { recursive: true, signal: ac.signal, concurrency: 1, smallFileIo });
+      const job = createCopyJob([{ src: abortSrc, dst }], { recursive: true, signal: ac.signal, concurrency: 1, smallFileIo, largeFileIo: smallFileIo === 'ring' ? 'ring' : 'copy-file-range' });
       let files = 0;
       job.on('file', () => {
         if (++files === 5) ac.abort();

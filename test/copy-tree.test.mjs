@@ -42,11 +42,11 @@ test('copies a tree with every special case, byte for byte', async () => {
   assert.is(summary.files, all.filter((st) => !st.isDirectory() && !st.isFIFO()).length);
 });
 
-test("every step through the ring (smallFileIo: 'ring'), with named temporaries", async () => {
+test("every step through the ring (smallFileIo and largeFileIo: 'ring'), with named temporaries", async () => {
   process.env.SAFER_RING_COPY_TEMPORARIES = 'named';
   try {
     const dst = tmpPath('copy-ring-named');
-    const summary = await copy(source, dst, { recursive: true, smallFileIo: 'ring', preserve: true });
+    const summary = await copy(source, dst, { recursive: true, smallFileIo: 'ring', largeFileIo: 'ring', preserve: true });
     assert.is(summary.failed.length, 0, summary.failed.map((f) => f.error.message).join('\n'));
     assert.equal(compareTrees(source, dst, { preserve: true, skip: ['fifo'] }), []);
   } finally {

@@ -320,8 +320,9 @@ export class FileCopier {
   }
 
   async #copyBytes(item: TaskItem, srcFd: number, dstFd: number): Promise<number> {
-    if (item.sparse && canSeekData()) return copySparse(this.#ring, srcFd, dstFd, item.size, this.#stock, this.#control);
-    if (item.size > SMALL_FILE_MAX) return copyLarge(this.#ring, srcFd, dstFd, item.size, this.#stock, this.#control);
+    const inKernel = this.#settings.largeFileIo === 'copy-file-range';
+    if (item.sparse && canSeekData()) return copySparse(this.#ring, srcFd, dstFd, item.size, this.#stock, this.#control, inKernel);
+    if (item.size > SMALL_FILE_MAX) return copyLarge(this.#ring, srcFd, dstFd, item.size, this.#stock, this.#control, inKernel);
     const [owned] = this.#stock.take(1);
     try {
       return await copySmall(this.#io, srcFd, dstFd, owned.bytes.subarray(0, Math.min(CHUNK_SIZE, Math.max(4096, item.size + 1))), this.#control);

@@ -218,6 +218,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       dereference: this.#options.dereference,
       verify: this.#options.verify,
       smallFileIo: this.#options.smallFileIo,
+      largeFileIo: this.#options.largeFileIo,
       unnamedTemporaries: process.env.SAFER_RING_COPY_TEMPORARIES !== 'named',
     };
     return new Piscina({

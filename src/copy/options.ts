@@ -80,6 +80,13 @@ export interface CopyOptions {
    * docs/copy.md) or 'ring' (every step through the worker's ring).
    */
   smallFileIo?: 'sync' | 'ring';
+  /**
+   * How large files (over 1 MiB) are copied: 'copy-file-range' (default:
+   * copy_file_range(2), chunk by chunk, in the kernel; the ring path where it
+   * cannot be used) or 'ring' (lanes of reads and writes on the
+   * worker's ring, registered buffers). docs/copy.md has the measurements.
+   */
+  largeFileIo?: 'copy-file-range' | 'ring';
 }
 
 export interface ResolvedPreserve {
@@ -103,6 +110,7 @@ export interface ResolvedOptions {
   onProgress: CopyOptions['onProgress'];
   failFast: boolean;
   smallFileIo: 'sync' | 'ring';
+  largeFileIo: 'copy-file-range' | 'ring';
 }
 
 const OVERWRITE_MODES: readonly OverwriteMode[] = ['error', 'replace', 'skip-identical'];
@@ -146,6 +154,8 @@ export function resolveOptions(options: CopyOptions | undefined): ResolvedOption
   }
   const smallFileIo = o.smallFileIo === undefined ? 'sync' : o.smallFileIo;
   if (smallFileIo !== 'sync' && smallFileIo !== 'ring') throw invalidValue('options.smallFileIo', "must be 'sync' or 'ring'", smallFileIo);
+  const largeFileIo = o.largeFileIo === undefined ? 'copy-file-range' : o.largeFileIo;
+  if (largeFileIo !== 'copy-file-range' && largeFileIo !== 'ring') throw invalidValue('options.largeFileIo', "must be 'copy-file-range' or 'ring'", largeFileIo);
   for (const fn of ['filter', 'onProgress'] as const) {
     if (o[fn] !== undefined && typeof o[fn] !== 'function') throw invalidType(`options.${fn}`, 'of type function', o[fn]);
   }
@@ -163,5 +173,6 @@ export function resolveOptions(options: CopyOptions | undefined): ResolvedOption
     onProgress: o.onProgress as CopyOptions['onProgress'],
     failFast: flag(o, 'failFast'),
     smallFileIo,
+    largeFileIo,
   };
 }

@@ -109,6 +109,7 @@ export interface CopyWorkerData {
   dereference: boolean;
   verify: boolean;
   smallFileIo: 'sync' | 'ring';
+  largeFileIo: 'copy-file-range' | 'ring';
   /**
    * Use unnamed (O_TMPFILE) temporaries where the filesystem has them. Off
    * with SAFER_RING_COPY_TEMPORARIES=named: always named ones (the path for
