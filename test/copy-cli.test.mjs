@@ -65,7 +65,7 @@ test('usage errors: exit 1, a message on stderr, nothing on stdout', async () =>
     [['cp', 'only-one'], "missing destination file operand after 'only-one'"],
     [['cp', '--bogus', 'a', 'b'], "Unknown option '--bogus'"],
     [['cp', '--overwrite=sometimes', 'a', 'b'], "invalid --overwrite value 'sometimes'"],
-    [['cp', '--workers=0', 'a', 'b'], 'invalid --workers'],
+    [['cp', '--workers=-1', 'a', 'b'], 'invalid --workers'],
     [['mv', 'a', 'b'], "unknown command 'mv'"],
     [[], 'Usage: safer-ring'],
   ]) {

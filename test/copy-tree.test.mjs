@@ -54,6 +54,20 @@ test("every step through the ring (smallFileIo and largeFileIo: 'ring'), with na
   }
 });
 
+test('workers: 0 copies on this thread, through its own ring, without blocking it', async () => {
+  const dst = tmpPath('copy-inline');
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  try {
+    const summary = await copy(source, dst, { recursive: true, workers: 0 });
+    assert.is(summary.failed.length, 0, summary.failed.map((f) => f.error.message).join('\n'));
+  } finally {
+    clearInterval(timer);
+  }
+  assert.equal(compareTrees(source, dst, { skip: ['fifo'] }), []);
+  assert.ok(ticks > 0, 'the event loop kept turning');
+});
+
 test('preserve keeps mode, owner, timestamps and hard links', async () => {
   const dst = tmpPath('copy-preserve');
   const summary = await copy(source, dst, { recursive: true, preserve: true });

@@ -36,7 +36,8 @@ complete, so an interrupted copy never leaves a partial file.
                           size and mtime match)
       --special           recreate FIFOs and device nodes (default: skip with a warning)
       --fail-fast         stop at the first failure
-      --workers=N         worker threads (default: CPUs - 1, from 1 to 8)
+      --workers=N         worker threads (default: CPUs - 1, from 1 to 8; single files:
+                          0, which copies on the main thread)
       --concurrency=N     tasks in flight per worker (default 4)
   -q, --quiet             no progress and no summary (errors are still printed)
       --json              print the summary as JSON on stdout
@@ -63,6 +64,13 @@ class UsageError extends Error {}
 function version(): string {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return (require(path.join(__dirname, '..', '..', '..', 'package.json')) as { version: string }).version;
+}
+
+function nonNegativeInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`invalid --${name} value '${value}': a whole number is needed`);
+  return n;
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -161,6 +169,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     return 1;
   }
   let status = 0;
+  let anyDirectory = false;
   const pairs: { src: Buffer; dst: Buffer }[] = [];
   for (const src of sources) {
     const st = await fsp.lstat(src).catch((err: NodeJS.ErrnoException) => err);
@@ -169,20 +178,24 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       status = 1;
       continue;
     }
-    const isDir = st.isDirectory() || (options.dereference && (await fsp.stat(src).then((s) => s.isDirectory(), () => false)));
+    const isDir = st.isDirectory() || (options.dereference === true && (await fsp.stat(src).then((s) => s.isDirectory(), () => false)));
     if (isDir && !options.recursive) {
       say(`${prefix}: -r not specified; omitting directory '${display(src)}'`);
       status = 1;
       continue;
     }
+    anyDirectory ||= isDir;
     pairs.push({ src, dst: intoDir ? joinBytes(target, baseName(stripTrailingSlashes(src))) : target });
   }
   if (pairs.length === 0) return status;
 
   // Loaded only now: --help, --version and usage errors answer without
   // starting the thread pool's and the ring's modules.
-  const { createCopyJob } = require('./job') as typeof import('./job');
-  const job = createCopyJob(pairs, options);
+  const { createCopyJob, kBlockingAllowed } = require('./job') as typeof import('./job');
+  // Single files are copied on this thread: a worker would cost more to start
+  // than the copy. This thread has nothing else to do, so it may block.
+  if (options.workers === undefined && !anyDirectory) options.workers = 0;
+  const job = createCopyJob(pairs, { ...options, [kBlockingAllowed]: true } as CopyOptions);
   const display_ = values.quiet ? null : io.stderr.isTTY ? new BarDisplay(io.stderr) : new LineDisplay(io.stderr);
   const log = (line: string): void => (display_ ? display_.log(line) : say(line));
   job.on('file', (r: CopyFileResult) => {

@@ -24,7 +24,8 @@ import { Control, CopyTask, CopyWorkerData, errorRecord, fromRecord, ItemKind, I
 import { encodeTask, ItemSource, unpackResult } from './task-codec';
 import { Counts, progressOf, RateMeter } from './progress';
 import { SMALL_FILE_MAX } from './file-copy';
-import type { ScanTask } from './scan';
+import type { ScanResult, ScanTask } from './scan';
+import { LocalRunner, TaskRunner } from './local';
 
 /** Per-entry result, as the 'file' event and the async iterator give it. */
 export interface CopyFileResult {
@@ -66,6 +67,16 @@ export interface CopyPair {
   dst: PathInput;
 }
 
+/**
+ * @internal Set by the CLI, whose thread does nothing but this job: with
+ * `workers: 0` it may then block (synchronous small-file copies,
+ * copy_file_range), which is faster than the non-blocking paths.
+ */
+export const kBlockingAllowed = Symbol('safer-ring.copy.blockingAllowed');
+interface InternalOptions extends CopyOptions {
+  [kBlockingAllowed]?: boolean;
+}
+
 const TASK_ITEMS = 64;
 const TASK_BYTES = 8 * 1024 * 1024;
 const PROGRESS_MS = 100;
@@ -104,6 +115,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
   constructor(pairs: CopyPair[], options?: CopyOptions) {
     super();
     this.#options = resolveOptions(options);
+    (this.#options as InternalOptions)[kBlockingAllowed] = (options as InternalOptions | undefined)?.[kBlockingAllowed] === true;
     this.#pairs = pairs.map((p, i) => ({ src: toPathBytes(p.src, pairs.length > 1 ? `src[${i}]` : 'src'), dst: toPathBytes(p.dst, 'dst') }));
     const signal = this.#options.signal;
     if (signal !== undefined) {
@@ -177,17 +189,17 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     await Promise.resolve(); // let the caller attach listeners first
     const timer = setInterval(() => this.#report(), PROGRESS_MS);
     timer.unref();
-    let pool: Piscina | null = null;
+    let pool: TaskRunner | null = null;
     const ring = new Ring({ entries: 256 });
     try {
       if (this.#stopReason !== null) throw this.#stopReason;
-      pool = this.#startPool(); // its threads start while the roots are checked
+      pool = this.#startPool(ring); // its threads start while the roots are checked
       const roots: Root[] = [];
       for (const pair of this.#pairs) roots.push(await resolveRoot(ring, pair.src, pair.dst, this.#options));
       const scanner = pool;
       const follow = this.#options.dereference;
-      const plan = await makePlan((dir) => scanner.run({ scan: dir, follow } satisfies ScanTask), roots, this.#options, () => this.#control.stopped,
-        this.#options.workers * this.#options.concurrency);
+      const plan = await makePlan((dir) => scanner.run({ scan: dir, follow } satisfies ScanTask) as Promise<ScanResult>, roots, this.#options, () => this.#control.stopped,
+        Math.max(1, this.#options.workers) * this.#options.concurrency);
       this.#plan = plan;
       this.#takePlan(plan);
       this.#report(); // the totals are known: say so at once
@@ -209,7 +221,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     return this.#finish();
   }
 
-  #startPool(): Piscina {
+  #startPool(ring: Ring): TaskRunner {
     const settings: CopyWorkerData = {
       control: this.#control.buffer,
       tag: this.#tag,
@@ -221,6 +233,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       largeFileIo: this.#options.largeFileIo,
       unnamedTemporaries: process.env.SAFER_RING_COPY_TEMPORARIES !== 'named',
     };
+    if (this.#options.workers === 0) return new LocalRunner(ring, settings, (this.#options as InternalOptions)[kBlockingAllowed] === true);
     return new Piscina({
       filename: workerFile,
       minThreads: this.#options.workers,
@@ -295,7 +308,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     await Promise.all(made);
   }
 
-  async #dispatch(pool: Piscina, plan: Plan): Promise<void> {
+  async #dispatch(pool: TaskRunner, plan: Plan): Promise<void> {
     const large: number[] = [];
     const roots: number[] = [];
     const byDir = new Map<number, number[]>();
@@ -342,7 +355,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
 
     // Keep a few tasks queued per worker slot, no more: what is not queued
     // yet is simply never started after an abort.
-    const ahead = this.#options.workers * this.#options.concurrency * 2;
+    const ahead = Math.max(1, this.#options.workers) * this.#options.concurrency * 2;
     let next = 0;
     let running = 0;
     await new Promise<void>((resolveAll) => {
@@ -354,8 +367,8 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
           running++;
           const task = this.#encode(ids);
           const taskIds = ids;
-          pool.run(task).then(
-            (result: TaskResult) => this.#taskDone(unpackResult(result, taskIds), tasks),
+          (pool.run(task) as Promise<TaskResult>).then(
+            (result) => this.#taskDone(unpackResult(result, taskIds), tasks),
             (err: unknown) => this.#taskFailed(ids!, err),
           ).finally(() => {
             running--;

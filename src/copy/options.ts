@@ -62,7 +62,12 @@ export interface CopyOptions {
   verify?: boolean;
   /** FIFOs and device nodes: recreated when true; skipped with a warning by default. Sockets are always skipped. */
   special?: boolean;
-  /** Worker threads, each with its own ring. Default: SAFER_RING_WORKERS, else one less than the CPUs (1 to 8). */
+  /**
+   * Worker threads, each with its own ring. Default: SAFER_RING_WORKERS, else
+   * one less than the CPUs (1 to 8). 0: no worker threads, everything on this
+   * thread's own ring, without blocking it (for a handful of files, where
+   * starting a worker costs more than the copy).
+   */
   workers?: number;
   /** Tasks (a directory's small files, or one large file) in flight per worker. Default 4. */
   concurrency?: number;
@@ -166,7 +171,7 @@ export function resolveOptions(options: CopyOptions | undefined): ResolvedOption
     dereference: flag(o, 'dereference'),
     verify: flag(o, 'verify'),
     special: flag(o, 'special'),
-    workers: o.workers === undefined ? defaultWorkers() : checkInteger('options.workers', o.workers, 1, 256),
+    workers: o.workers === undefined ? defaultWorkers() : checkInteger('options.workers', o.workers, 0, 256),
     concurrency: o.concurrency === undefined ? 4 : checkInteger('options.concurrency', o.concurrency, 1, 1024),
     signal: o.signal === undefined ? undefined : checkSignal(o.signal),
     filter: o.filter as CopyOptions['filter'],
