@@ -149,7 +149,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       overwrite: overwrite as OverwriteMode,
       special: Boolean(values.special),
       failFast: Boolean(values['fail-fast']),
-      workers: positiveInt('workers', values.workers as string | undefined),
+      workers: nonNegativeInt('workers', values.workers as string | undefined),
       concurrency: positiveInt('concurrency', values.concurrency as string | undefined),
     };
   } catch (err) {

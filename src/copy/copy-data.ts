@@ -54,6 +54,11 @@ export class BufferStock {
   give(buffers: OwnedBuffer[]): void {
     this.#free.push(...buffers);
   }
+
+  /** Gives every buffer back to the arena (all must have been given back here first). */
+  releaseAll(): void {
+    for (const b of this.#free.splice(0)) b.release();
+  }
 }
 
 /** Reads `fd` from 0 to the end through `buffer`, writing each piece to `out`. Returns the length copied. */

@@ -52,6 +52,11 @@ export class FileCopier {
     this.#syncSmall = settings.smallFileIo === 'sync';
   }
 
+  /** Releases the chunk buffers (nothing may be in flight). */
+  close(): void {
+    this.#stock.releaseAll();
+  }
+
   /** A fresh temporary name beside `dst`. Short, whatever the length of the final name. */
   tempFor(dst: Buffer, dir = dirName(dst)): Buffer {
     return joinBytes(dir, Buffer.from(`.${this.#settings.tag}.${threadId}.${this.#counter++}.tmp`));

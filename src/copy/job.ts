@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import Piscina from 'piscina';
+import type Piscina from 'piscina';
 import { Ring } from '../ring/ring';
 import { SaferRingError } from '../errors';
 import { CopyOptions, CopyProgress, EntryType, ResolvedOptions, resolveOptions } from './options';
@@ -234,7 +234,9 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       unnamedTemporaries: process.env.SAFER_RING_COPY_TEMPORARIES !== 'named',
     };
     if (this.#options.workers === 0) return new LocalRunner(ring, settings, (this.#options as InternalOptions)[kBlockingAllowed] === true);
-    return new Piscina({
+    // Loaded only here: a job on its own thread (workers: 0) needs no pool.
+    const PiscinaPool = require('piscina') as typeof Piscina;
+    return new PiscinaPool({
       filename: workerFile,
       minThreads: this.#options.workers,
       maxThreads: this.#options.workers,

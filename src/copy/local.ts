@@ -87,5 +87,7 @@ export class LocalRunner implements TaskRunner {
     return { names: Buffer.concat(names), nameEnds, stats, errors };
   }
 
-  async destroy(): Promise<void> {}
+  async destroy(): Promise<void> {
+    this.#copier.close();
+  }
 }

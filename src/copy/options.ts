@@ -1,8 +1,7 @@
 // The options of a copy job, their defaults, and their checks (Node's error
 // codes, as everywhere in safer-ring).
 import os from 'node:os';
-import { checkInteger, checkOptions, invalidType, invalidValue } from '../validate';
-import { checkSignal } from '../validate';
+import { checkInteger, checkOptions, checkSignal, invalidType, invalidValue } from '../validate';
 
 /** What to do when a destination file already exists. */
 export type OverwriteMode = 'error' | 'replace' | 'skip-identical';
