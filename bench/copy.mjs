@@ -9,8 +9,9 @@
 //
 // Method (see docs/benchmarks.md#copy-jobs):
 //  - rounds are interleaved: every variant runs once per round, in the same order;
-//  - the source is read right before each timed run (the host reclaims idle
-//    page cache, and every variant should start from a warm one);
+//  - before each timed run, `sync` (so no run pays for the previous one's
+//    writeback), then the source is read (the host reclaims idle page cache,
+//    and every variant should start from a warm one);
 //  - between runs the previous destination is moved aside (rename), and all of
 //    them are deleted only after the last timed run: on ext4 here, an `rm -rf`
 //    of 20,000 files makes the next run's creates several times slower, which
@@ -179,6 +180,9 @@ async function main() {
       const src = j.group === 'tree' ? tree : large;
       const dst = path.join(out, `${j.group}-${j.name.replace(/[^a-z0-9]+/gi, '-')}`);
       moveAside(dst);
+      // The previous run's dirty pages are written back first (untimed), so a
+      // run does not pay for the one before it.
+      spawnSync('sync');
       if (j.group === 'tree') warmTree(src);
       else warmPageCache(src);
       const r = await runTimed(j.argv(src, dst));
