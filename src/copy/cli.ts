@@ -169,7 +169,6 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     return 1;
   }
   let status = 0;
-  let anyDirectory = false;
   const pairs: { src: Buffer; dst: Buffer }[] = [];
   for (const src of sources) {
     const st = await fsp.lstat(src).catch((err: NodeJS.ErrnoException) => err);
@@ -184,7 +183,6 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       status = 1;
       continue;
     }
-    anyDirectory ||= isDir;
     pairs.push({ src, dst: intoDir ? joinBytes(target, baseName(stripTrailingSlashes(src))) : target });
   }
   if (pairs.length === 0) return status;
@@ -192,9 +190,9 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   // Loaded only now: --help, --version and usage errors answer without
   // starting the thread pool's and the ring's modules.
   const { createCopyJob, kBlockingAllowed } = require('./job') as typeof import('./job');
-  // Single files are copied on this thread: a worker would cost more to start
-  // than the copy. This thread has nothing else to do, so it may block.
-  if (options.workers === undefined && !anyDirectory) options.workers = 0;
+  // Single files are copied on this thread (the job's default when no source
+  // is a directory): a worker would cost more to start than the copy. This
+  // thread has nothing else to do, so it may block, which is faster.
   const job = createCopyJob(pairs, { ...options, [kBlockingAllowed]: true } as CopyOptions);
   const display_ = values.quiet ? null : io.stderr.isTTY ? new BarDisplay(io.stderr) : new LineDisplay(io.stderr);
   const log = (line: string): void => (display_ ? display_.log(line) : say(line));

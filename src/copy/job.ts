@@ -110,11 +110,13 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
   /** Hard links waiting for their first name to be copied: first's entry index → link entry indexes. */
   #waitingLinks = new Map<number, number[]>();
   #stopReason: Error | null = null;
+  readonly #workersGiven: boolean;
   #filesCompleted = 0;
 
   constructor(pairs: CopyPair[], options?: CopyOptions) {
     super();
     this.#options = resolveOptions(options);
+    this.#workersGiven = options?.workers !== undefined;
     (this.#options as InternalOptions)[kBlockingAllowed] = (options as InternalOptions | undefined)?.[kBlockingAllowed] === true;
     this.#pairs = pairs.map((p, i) => ({ src: toPathBytes(p.src, pairs.length > 1 ? `src[${i}]` : 'src'), dst: toPathBytes(p.dst, 'dst') }));
     const signal = this.#options.signal;
@@ -193,9 +195,9 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     const ring = new Ring({ entries: 256 });
     try {
       if (this.#stopReason !== null) throw this.#stopReason;
-      pool = this.#startPool(ring); // its threads start while the roots are checked
       const roots: Root[] = [];
       for (const pair of this.#pairs) roots.push(await resolveRoot(ring, pair.src, pair.dst, this.#options));
+      pool = this.#startPool(ring, roots);
       const scanner = pool;
       const follow = this.#options.dereference;
       const plan = await makePlan((dir) => scanner.run({ scan: dir, follow } satisfies ScanTask) as Promise<ScanResult>, roots, this.#options, () => this.#control.stopped,
@@ -221,7 +223,11 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     return this.#finish();
   }
 
-  #startPool(ring: Ring): TaskRunner {
+  /**
+   * The workers, or this thread (`workers: 0`, and by default when no source
+   * is a directory: a worker costs more to start than copying a few files).
+   */
+  #startPool(ring: Ring, roots: Root[]): TaskRunner {
     const settings: CopyWorkerData = {
       control: this.#control.buffer,
       tag: this.#tag,
@@ -233,7 +239,10 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       largeFileIo: this.#options.largeFileIo,
       unnamedTemporaries: process.env.SAFER_RING_COPY_TEMPORARIES !== 'named',
     };
-    if (this.#options.workers === 0) return new LocalRunner(ring, settings, (this.#options as InternalOptions)[kBlockingAllowed] === true);
+    const onlyFiles = roots.every((r) => r.meta.type !== 'directory');
+    if (this.#options.workers === 0 || (onlyFiles && !this.#workersGiven)) {
+      return new LocalRunner(ring, settings, (this.#options as InternalOptions)[kBlockingAllowed] === true);
+    }
     // Loaded only here: a job on its own thread (workers: 0) needs no pool.
     const PiscinaPool = require('piscina') as typeof Piscina;
     return new PiscinaPool({

@@ -63,9 +63,9 @@ export interface CopyOptions {
   special?: boolean;
   /**
    * Worker threads, each with its own ring. Default: SAFER_RING_WORKERS, else
-   * one less than the CPUs (1 to 8). 0: no worker threads, everything on this
-   * thread's own ring, without blocking it (for a handful of files, where
-   * starting a worker costs more than the copy).
+   * one less than the CPUs (1 to 8); when no source is a directory, 0. 0: no
+   * worker threads, everything on this thread's own ring, without blocking it
+   * (for a handful of files, where starting a worker costs more than the copy).
    */
   workers?: number;
   /** Tasks (a directory's small files, or one large file) in flight per worker. Default 4. */
