@@ -4,6 +4,7 @@
 #include <cstring>
 #include <liburing.h>
 #include <sys/utsname.h>
+#include <uv.h>
 
 #include "addon.h"
 #include "descriptor.h"
@@ -57,8 +58,12 @@ void ThrowError(Napi::Env env, const char* code, const std::string& message, int
 }
 
 void ThrowErrno(Napi::Env env, int err, const char* syscall) {
-  const char* name = strerrorname_np(err);
-  std::string code = name != nullptr ? name : "EIO";
+  // libuv's errno names (Node exports libuv to addons) rather than glibc's
+  // strerrorname_np, which needs glibc 2.32: prebuilt binaries must load on
+  // every glibc Node itself supports (2.28).
+  char name[64];
+  uv_err_name_r(-err, name, sizeof name);
+  std::string code = name[0] == 'E' ? name : "EIO";
   napi_value obj = MakeError(env, code.c_str(), code + ": " + strerror(err) + ", " + syscall);
   if (obj == nullptr) return;
   SetNumber(env, obj, "errno", -err);
@@ -104,6 +109,7 @@ static Napi::Value Probe(const Napi::CallbackInfo& info) {
       {"SOCKET", IORING_OP_SOCKET}, {"SEND_ZC", IORING_OP_SEND_ZC},
       {"SYMLINKAT", IORING_OP_SYMLINKAT}, {"LINKAT", IORING_OP_LINKAT}, {"SPLICE", IORING_OP_SPLICE},
       {"FTRUNCATE", 55},  // IORING_OP_FTRUNCATE (6.9), newer than liburing 2.3's header
+      {"FIXED_FD_INSTALL", 54},  // IORING_OP_FIXED_FD_INSTALL (6.8)
   };
   for (const Named& n : kOps) {
     bool ok = probe != nullptr && io_uring_opcode_supported(probe, n.op);

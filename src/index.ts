@@ -3,7 +3,7 @@ export { Ring } from './ring/ring';
 export type {
   RingOptions, OpOptions, ReadOptions, ReadResult, WriteResult, ReadvResult, WritevResult, OpenOptions,
   StatxOptions, AcceptResult, RingStats, GroupRecvResult, PathLike, PathOptions, UnlinkOptions, RenameOptions, LinkOptions,
-  SpliceOptions,
+  SpliceOptions, Fd,
 } from './ring/ring';
 export { BufferGroup, GroupBuffer } from './buffers/buffer-group';
 export type { BufferGroupOptions, BufferGroupStats } from './buffers/buffer-group';
@@ -23,7 +23,9 @@ export { createTcpListener, createTcpSocket, createPipe } from './net/sockets';
 export { Runtime } from './runtime/runtime';
 export type { RuntimeOptions, RuntimeStats } from './runtime/runtime';
 export { Batch, Operation } from './ring/batch';
-export type { BatchResult, BatchAddOptions, Dependency } from './ring/batch';
+export type {
+  BatchResult, BatchAddOptions, Dependency, OperationKind, OperationBuffer, OperationResult, AnyOperationResult,
+} from './ring/batch';
 export { SaferRingConfig, ConfigBuilder, validateConfig, detectKernelSupport } from './config';
 export type { RingConfig, LoggingConfig, KernelSupport, ValidationResult } from './config';
 export { LogLevel, consoleLogger } from './logging';

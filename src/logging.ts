@@ -77,7 +77,7 @@ export const consoleLogger: Logger = {
 };
 
 /**
- * @internal What the library logs through: a logger plus a threshold. Calls
+ * What the library logs through (not exported from the package root): a logger plus a threshold. Calls
  * below the threshold cost one comparison; callers check `enabled(level)`
  * before building a record that needs work.
  */

@@ -1,8 +1,16 @@
 // Loads the compiled addon once per thread. A missing or broken addon is not
-// fatal here: `binding` is null and `loadError` says why, so the backend
-// selection can fall back to node:fs / node:net with one clear warning.
+// fatal here: `binding` is null and `loadError` says why in one line, so the
+// backend selection can fall back to node:fs / node:net with one clear warning.
+//
+// node-gyp-build picks the file: build/Release (a build from source, which
+// wins so development always runs its own native code), else the prebuilt
+// binary in prebuilds/<platform>-<arch>/ that matches this machine.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { SaferRingError } from './errors';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
 
 export interface NativeRingInfo {
   live: boolean;
@@ -15,6 +23,8 @@ export interface NativeRingInfo {
   /** The SQ ring's flags word (`sq.kflags`): NEED_WAKEUP 1, CQ_OVERFLOW 2, TASKRUN 4. */
   sqFlags?: number;
   fixedBufferSlots: number;
+  /** errno of the last arena chunk the kernel refused to register as a fixed buffer (0 or absent: none). */
+  fixedBufferError?: number;
   registeredFiles: number;
   /** SQEs prepared as READ_FIXED/WRITE_FIXED (registered arena buffers). */
   fixedBufferOps?: number;
@@ -61,6 +71,15 @@ export interface NativeSockets {
   bind(fd: number, address: Uint8Array): void;
   listen(fd: number, backlog: number): void;
   getsockname(fd: number): Uint8Array;
+  getpeername(fd: number): Uint8Array;
+  /** 0, or a negative errno. `option`: native/sockets.cc's SocketOption numbers (src/net/wraps.ts mirrors them). */
+  setSocketOption(fd: number, option: number, value: number): number;
+  /** [domain, type, listening], or a negative errno (ENOTSOCK, EBADF). */
+  socketInfo(fd: number): [number, number, boolean] | number;
+  /** shutdown(2): 0, or a negative errno. */
+  shutdown(fd: number, how: number): number;
+  /** close(2): 0, or a negative errno. */
+  close(fd: number): number;
   pipe(): [number, number];
 }
 
@@ -83,8 +102,26 @@ export interface NativeBinding extends NativeSockets, NativeFileOps {
   opCount: number;
 }
 
+/** The package root: dist/src/native.js is two levels below it. */
+const packageRoot = path.join(__dirname, '..', '..');
+
 function load(): { binding: NativeBinding | null; error: Error | null } {
-  const file = path.join(__dirname, '..', '..', 'build', 'Release', 'safer_ring.node');
+  // SAFER_RING_NATIVE_ADDON names another build of the addon (the sanitizer
+  // build of `npm run test:asan`); by default, the one node-gyp-build finds.
+  let file: string;
+  try {
+    file = process.env.SAFER_RING_NATIVE_ADDON || nodeGypBuild.path(packageRoot);
+  } catch {
+    // node-gyp-build's own test for the C library a prebuild must match.
+    const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';
+    return {
+      binding: null,
+      error: new Error(
+        `no prebuilt binary matches ${process.platform}-${process.arch} (${libc}) and none was built from source; `
+          + 'run `npm rebuild safer-ring --foreground-scripts` to see what the build needs',
+      ),
+    };
+  }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const binding = require(file) as NativeBinding;
@@ -95,7 +132,9 @@ function load(): { binding: NativeBinding | null; error: Error | null } {
     } as unknown as typeof SaferRingError);
     return { binding, error: null };
   } catch (error) {
-    return { binding: null, error: error as Error };
+    // dlopen errors carry the file name; a require stack would only add lines.
+    const firstLine = String((error as Error).message).split('\n')[0];
+    return { binding: null, error: new Error(`${path.relative(packageRoot, file)} could not be loaded: ${firstLine}`) };
   }
 }
 

@@ -64,16 +64,19 @@ test('abort in flight: a pipe read that never completes is cancelled in the kern
 test('the slot of an aborted op stays quarantined until its completion', async () => {
   const [r, w] = createPipe();
   const ac = new AbortController();
+  // Counts are compared within synchronous stretches only: earlier tests'
+  // dropped buffers may be reclaimed (by the GC) whenever the loop turns.
   const stats0 = ring.stats().arena.slotsInUse;
   const p = ring.read(r, Buffer.alloc(100), { signal: ac.signal }); // goes through a copy slot
-  await new Promise((res) => setTimeout(res, 10));
   assert.is(ring.stats().arena.slotsInUse, stats0 + 1);
+  await new Promise((res) => setTimeout(res, 10));
+  const held = ring.stats().arena.slotsInUse;
   ac.abort();
   const err = rejectsAbort(p);
   // Between abort() and the kernel's answer the slot must still be held.
-  assert.is(ring.stats().arena.slotsInUse, stats0 + 1);
+  assert.is(ring.stats().arena.slotsInUse, held);
   await err;
-  assert.is(ring.stats().arena.slotsInUse, stats0, 'freed once the CQE arrived');
+  assert.ok(ring.stats().arena.slotsInUse <= held - 1, 'freed once the CQE arrived');
   fs.closeSync(r);
   fs.closeSync(w);
 });
@@ -102,8 +105,9 @@ test('an abandoned op (promise dropped) completes and its buffer is reclaimed, n
   const fd = fs.openSync(patternFile(4096), 'r');
   const used = ring.stats().arena.slotsInUse;
   ring.read(fd, Buffer.alloc(4096), { position: 0 }); // nobody awaits this
-  await ring.nop(); // submitted after it, so completes after or with it
-  await new Promise((res) => setTimeout(res, 10));
+  await ring.nop(); // submitted after it, so completes after or with it (on io_uring)
+  // On the fallback the read runs on libuv's pool, unordered with the nop: a loaded machine may take a while.
+  for (let waited = 0; ring.stats().inFlight > 0 && waited < 5000; waited += 10) await new Promise((res) => setTimeout(res, 10));
   assert.is(ring.stats().inFlight, 0);
   assert.is(ring.stats().arena.slotsInUse, used);
   fs.closeSync(fd);

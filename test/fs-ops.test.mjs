@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Ring, Runtime, createPipe } from 'safer-ring';
-import { tmpPath, backend, nativeBinding } from './helpers/env.mjs';
+import { tmpPath, backend, nativeBinding, quiesce } from './helpers/env.mjs';
 
 const ring = new Ring(16);
 const rt = new Runtime();
@@ -185,6 +185,7 @@ test('splice moves a file\'s bytes through a pipe into another file inside the k
 });
 
 test('argument errors are Node\'s TypeErrors and RangeErrors, and allocate nothing', async () => {
+  await quiesce();
   const before = ring.stats().arena.slotsInUse;
   const cases = [
     [() => ring.mkdirat(42), 'ERR_INVALID_ARG_TYPE', TypeError],
@@ -201,6 +202,7 @@ test('argument errors are Node\'s TypeErrors and RangeErrors, and allocate nothi
     assert.is(err.code, code, err.message);
     assert.ok(err instanceof cls, `${code} is a ${cls.name}`);
   }
+  await quiesce();
   assert.is(ring.stats().arena.slotsInUse, before);
 });
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import {
   Ring, Runtime, Batch, Operation, OwnedBuffer, PinnedBuffer, FeatureDetector, SaferRingError, createPipe,
 } from 'safer-ring';
-import { tmpPath, NOT_OPEN_FD, ringFds, backend } from './helpers/env.mjs';
+import { tmpPath, NOT_OPEN_FD, ringFds, backend, quiesce } from './helpers/env.mjs';
 
 const ring = new Ring(16);
 const rt = new Runtime();
@@ -67,12 +67,14 @@ test('a view whose length lies cannot size a read past its memory (Ring, Runtime
       return results[0].value;
     },
   };
+  await quiesce();
   const slotsBefore = ring.stats().arena.slotsInUse;
   for (const [name, read] of Object.entries(readers)) {
     const owned = new OwnedBuffer(64);
     for (const view of liars(owned.bytes)) await assertReadStaysInside(read, view); // lent in place
     for (const view of liars(new Uint8Array(new ArrayBuffer(64)))) await assertReadStaysInside(read, view); // copy slot
     owned.release();
+    await quiesce();
     assert.is(ring.stats().arena.slotsInUse, slotsBefore, `${name}: no slot leaked`);
   }
 });
@@ -189,6 +191,7 @@ test('readv and writev of zero-length buffers resolve with 0 bytes, as node:fs d
 
 test('memory detached while a copied read is in flight: a coded rejection, no lost slot', async () => {
   const [r, w] = createPipe();
+  await quiesce();
   const before = ring.stats().arena.slotsInUse;
   const target = new Uint8Array(new ArrayBuffer(64));
   const pending = ring.read(r, target);
@@ -197,6 +200,7 @@ test('memory detached while a copied read is in flight: a coded rejection, no lo
   fs.writeSync(w, 'late bytes');
   const err = await pending.catch((e) => e);
   assert.is(err.code, 'ERR_INVALID_STATE');
+  await quiesce();
   assert.is(ring.stats().arena.slotsInUse, before);
   fs.closeSync(r);
   fs.closeSync(w);
@@ -253,6 +257,60 @@ test('a large new OwnedBuffer is zero without touching its pages; a reused slot 
   const again = new OwnedBuffer(100);
   assert.ok(again.bytes.every((b) => b === 0), 'a reused slot never shows the previous owner\'s bytes');
   again.release();
+});
+
+test('closing a ring with a pipe read in flight loses no stream bytes: the next read through another ring gets them all (found by the API fuzzer)', async () => {
+  const [r, w] = createPipe();
+  const a = new Ring(4);
+  const b = new Ring(4);
+  const cut = a.read(r, Buffer.alloc(23)).then(() => 'resolved', (err) => err.code);
+  await sleep(20);
+  await a.close(); // the read is cancelled (on the fallback its pool thread still waits in read(2))
+  const outcome = await cut;
+  const sent = Buffer.from(Array.from({ length: 64 }, (_, i) => i + 1));
+  // The next read is already waiting when the bytes come (on the fallback, while the cancelled
+  // read of the closed ring still waits in libuv's pool): it must still get them first to last.
+  const first = b.read(r, Buffer.alloc(64));
+  await sleep(20);
+  fs.writeSync(w, sent);
+  fs.closeSync(w); // end of stream after them: a lost byte ends the loop below short instead of hanging it
+  let got = Buffer.alloc(0);
+  if (outcome === 'resolved') got = sent.subarray(0, 23); // the read won the race: its bytes were delivered
+  else assert.is(outcome, 'ERR_RING_CLOSED');
+  let pending = first;
+  for (;;) {
+    const { bytesRead, buffer } = await pending;
+    if (bytesRead === 0) break;
+    got = Buffer.concat([got, buffer.subarray(0, bytesRead)]);
+    if (got.length >= sent.length) break;
+    pending = b.read(r, Buffer.alloc(64));
+  }
+  assert.equal([...got], [...sent], 'every byte, in order');
+  fs.closeSync(r);
+  await b.close();
+});
+
+test('bytes a cancelled read kept for an fd never reach another pipe that gets the same fd number later (found by the API fuzzer)', async () => {
+  const ring = new Ring(4);
+  const [r, w] = createPipe();
+  const ac = new AbortController();
+  const cut = ring.read(r, Buffer.alloc(16), { signal: ac.signal }).then(() => 'resolved', (err) => err.code);
+  await sleep(20);
+  ac.abort();
+  const outcome = await cut;
+  fs.writeSync(w, 'stale bytes of the old pipe');
+  await sleep(50); // on the fallback the cancelled read's pool thread takes them now
+  fs.closeSync(r);
+  fs.closeSync(w);
+  const [r2, w2] = createPipe();
+  fs.writeSync(w2, 'fresh');
+  fs.closeSync(w2);
+  const buf = Buffer.alloc(64);
+  const { bytesRead } = await ring.read(r2, buf);
+  assert.ok(['ABORT_ERR', 'resolved'].includes(outcome), outcome);
+  assert.is(buf.subarray(0, bytesRead).toString(), 'fresh', `the new pipe${r2 === r ? ' (same fd number)' : ''} gives its own bytes`);
+  fs.closeSync(r2);
+  await ring.close();
 });
 
 test.run();

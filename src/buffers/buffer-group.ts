@@ -14,7 +14,7 @@
 import { FeatureDetector } from '../features';
 import { constants as osConstants } from 'node:os';
 import { Arena, MAX_BUFFER_SIZE, Slot } from './arena';
-import { INTERNAL, MovedSlot, OwnedBuffer, SlotHome, track } from './owned-buffer';
+import { INTERNAL, MovedSlot, OwnedBuffer, track } from './owned-buffer';
 import { SaferRingError } from '../errors';
 import { checkInteger, checkOptions, invalidType } from '../validate';
 import { Engine, kEngine } from '../ring/engine';
@@ -67,7 +67,9 @@ const enum BufState {
   Gone = 3, // back in the arena (the group was closed)
 }
 
-export class BufferGroup implements SlotHome {
+// A SlotHome (releaseSlot, revive), checked where it is passed as one: no
+// `implements` clause, so those internal members stay out of the public .d.ts.
+export class BufferGroup {
   readonly id: number;
   readonly count: number;
   readonly size: number;
@@ -180,6 +182,26 @@ export class BufferGroup implements SlotHome {
     this.#state[bid] = BufState.Held;
     this.#held++;
     return this.#handOut(bid);
+  }
+
+  /**
+   * @internal For layers that copy a received message out at once (sockets):
+   * copies the first `into.length` bytes of the kernel-selected buffer the CQE
+   * names into `into` (nothing with null), then hands the buffer straight back
+   * to the kernel's ring. No GroupBuffer is made.
+   */
+  consumeKernelBuffer(flags: number, into: Uint8Array | null): void {
+    const bid = (flags >>> IORING_CQE_BUFFER_SHIFT) & 0xffff;
+    if (this.#mode !== 'ring' || bid >= this.count || this.#state[bid] !== BufState.Ready || into !== null && into.length > this.size) {
+      throw new SaferRingError('ERR_INTERNAL', `the kernel reported buffer ${bid} of group ${this.id}, which it does not hold`);
+    }
+    this.#kernelSelections++;
+    if (into !== null && into.length > 0) {
+      const slot = this.#slots[bid];
+      into.set(this.#arena.chunks[slot.chunk].subarray(slot.offset, slot.offset + into.length));
+    }
+    // The native layer refuses an id that is already in the kernel's ring.
+    this.#engine.native.recycleBuffer!(this.id, bid);
   }
 
   /** @internal 'plain' mode: lends a free buffer to a recv, or null when the caller holds them all. */

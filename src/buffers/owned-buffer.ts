@@ -11,6 +11,7 @@ export type BufferTransfer = SlotTransfer;
 import { movedError, SaferRingError } from '../errors';
 import { checkInteger, invalidType } from '../validate';
 import { byteLengthOf, geometryOf } from './geometry';
+import { AllocationSite, allocationSite, reportLeak } from './leak-report';
 
 /** Where a slot goes back to when its handle is released: the arena, or a pool. */
 export interface SlotHome {
@@ -20,12 +21,7 @@ export interface SlotHome {
   revive(slot: Slot, view: Uint8Array): OwnedBuffer;
 }
 
-let leakWarnings = process.env.SAFER_RING_DEBUG === '1';
-
-/** Turns the "collected without release()" warning on or off (on in development mode). */
-export function setLeakWarnings(on: boolean): void {
-  leakWarnings = on;
-}
+export { setLeakWarnings } from './leak-report';
 
 // A buffer dropped without release() is reclaimed when its view is collected,
 // as Buffer.alloc memory would be. The view (not the handle) is the key: the
@@ -34,20 +30,17 @@ export function setLeakWarnings(on: boolean): void {
 interface Reclaimable {
   slot: Slot;
   home: SlotHome;
+  site: AllocationSite;
 }
 
-const reclaim = new FinalizationRegistry<Reclaimable>(({ slot, home }) => {
-  if (leakWarnings) {
-    process.emitWarning(`a buffer of ${slot.capacity} bytes was garbage-collected without release()`, {
-      code: 'SAFER_RING_LEAK',
-    });
-  }
+const reclaim = new FinalizationRegistry<Reclaimable>(({ slot, home, site }) => {
+  reportLeak(slot.capacity, site);
   releaseWhenIdle(slot, () => home.releaseSlot(slot, null));
 });
 
 /** Tracks a view handed out with a slot, so the slot comes back if the view is dropped. */
 export function track(view: Uint8Array, slot: Slot, home: SlotHome): void {
-  reclaim.register(view, { slot, home }, view);
+  reclaim.register(view, { slot, home, site: allocationSite() }, view);
 }
 
 function untrack(view: Uint8Array): void {

@@ -2,7 +2,7 @@
 // Pooled buffers move through operations like any OwnedBuffer and come back to
 // the pool, not the arena, when released (or when dropped and collected).
 import { Arena, Slot } from './arena';
-import { OwnedBuffer, SlotHome, INTERNAL, track } from './owned-buffer';
+import { OwnedBuffer, INTERNAL, track } from './owned-buffer';
 import { abortError, SaferRingError } from '../errors';
 import { checkInteger, checkOptions, checkSignal } from '../validate';
 import { MAX_BUFFER_SIZE } from './arena';
@@ -24,10 +24,14 @@ interface Waiter {
   onAbort?: () => void;
 }
 
-export class BufferPool implements SlotHome {
+// A SlotHome (releaseSlot, revive), checked where it is passed as one: no
+// `implements` clause, so those internal members stay out of the public .d.ts.
+export class BufferPool {
   readonly count: number;
   readonly size: number;
   #idle: { slot: Slot; view: Uint8Array | null }[] = [];
+  #closed = false;
+  #returned = 0; // slots given back to the arena after close()
   #waiters: Waiter[] = [];
   #arena = Arena.forThread();
 
@@ -58,6 +62,7 @@ export class BufferPool implements SlotHome {
       return Promise.reject(err);
     }
     if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.#closed) return Promise.reject(closedPoolError());
     const ready = this.get();
     if (ready !== undefined) return Promise.resolve(ready);
     return new Promise<PooledBuffer>((resolve, reject) => {
@@ -79,23 +84,33 @@ export class BufferPool implements SlotHome {
   }
 
   get inUse(): number {
-    return this.count - this.#idle.length;
+    return this.count - this.#idle.length - this.#returned;
   }
 
   stats(): BufferPoolStats {
     return { total: this.count, available: this.available, inUse: this.inUse, waiting: this.#waiters.length };
   }
 
-  /** Rejects pending acquire() calls; buffers already handed out stay valid. */
+  /**
+   * Rejects pending acquire() calls and gives the idle buffers' memory back to
+   * the arena; buffers already handed out stay valid, and go back to the arena
+   * when released. Without this a dropped pool's slots were never reused.
+   */
   close(): void {
+    this.#closed = true;
     for (const w of this.#waiters.splice(0)) {
       if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
-      w.reject(new SaferRingError('ERR_INVALID_STATE', 'the buffer pool was closed'));
+      w.reject(closedPoolError());
     }
+    for (const { slot } of this.#idle.splice(0)) this.#giveBack(slot);
   }
 
   /** @internal SlotHome: a released (or collected) buffer's slot comes back. */
   releaseSlot(slot: Slot, view: Uint8Array | null): void {
+    if (this.#closed) {
+      this.#giveBack(slot);
+      return;
+    }
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) {
       if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
@@ -111,9 +126,18 @@ export class BufferPool implements SlotHome {
     return new PooledBuffer(INTERNAL, slot, view, this);
   }
 
+  #giveBack(slot: Slot): void {
+    this.#arena.release(slot);
+    this.#returned++;
+  }
+
   #handOut(slot: Slot, view: Uint8Array | null): PooledBuffer {
     const v = view ?? this.#arena.view(slot, this.size);
     track(v, slot, this);
     return new PooledBuffer(INTERNAL, slot, v, this);
   }
+}
+
+function closedPoolError(): SaferRingError {
+  return new SaferRingError('ERR_INVALID_STATE', 'the buffer pool was closed');
 }

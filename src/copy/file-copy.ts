@@ -19,7 +19,7 @@ import type { Ring } from '../ring/ring';
 import { SaferRingError } from '../errors';
 import { binding } from '../native';
 import { BufferStock, canSeekData, copyLarge, copySmall, copySparse, stopError, CHUNK_SIZE } from './copy-data';
-import { FileIo, isNoTmpfile, O_TMPFILE } from './file-io';
+import { FileIo, hasLinkAt, isNoTmpfile, O_TMPFILE } from './file-io';
 import { anyPreserved, applyToFd, applyToLink, applyToPath } from './metadata';
 import { dirName, display, joinBytes } from './paths';
 import { Control, CopyWorkerData, errorRecord, ItemKind, ItemOutcome, Status, TaskItem } from './protocol';
@@ -162,7 +162,7 @@ export class FileCopier {
     try {
       const dir = item.dstDir;
       const mode = item.mode & 0o777;
-      if (binding !== null && this.#settings.unnamedTemporaries && (this.#noTmpfileIn === null || !this.#noTmpfileIn.equals(dir))) {
+      if (hasLinkAt() && this.#settings.unnamedTemporaries && (this.#noTmpfileIn === null || !this.#noTmpfileIn.equals(dir))) {
         try {
           dstFd = fs.openSync(dir, O_WRONLY | O_TMPFILE | O_CLOEXEC, mode);
         } catch (err) {
@@ -410,7 +410,7 @@ export class FileCopier {
 
   /** A FIFO or device node, recreated with mknod(2) (devices need CAP_MKNOD). */
   async #makeSpecial(item: TaskItem, dst: Buffer, warnings: string[]): Promise<void> {
-    if (binding === null) {
+    if (binding === null || typeof binding.mknod !== 'function') {
       throw new SaferRingError('ERR_UNSUPPORTED_OPERATION', `cannot recreate '${display(item.src)}': mknod needs the native addon`);
     }
     const temp = this.tempFor(dst);

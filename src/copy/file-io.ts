@@ -51,6 +51,11 @@ export interface FileIo {
   linkUnnamed(fd: number, path: Buffer): Promise<void>;
 }
 
+/** Whether the loaded addon has linkAt (an older or foreign build may not). */
+export function hasLinkAt(): boolean {
+  return binding !== null && typeof binding.linkAt === 'function';
+}
+
 /** O_TMPFILE (with O_DIRECTORY, as the kernel defines it). */
 export const O_TMPFILE = 0o20200000;
 
@@ -157,7 +162,7 @@ export class SyncFileIo implements FileIo {
   }
 
   async createUnnamed(dir: Buffer, mode: number): Promise<number | null> {
-    if (binding === null) return null; // linking it needs the addon's linkAt
+    if (!hasLinkAt()) return null; // linking it needs the addon's linkAt
     try {
       return fs.openSync(dir, O_WRONLY | O_TMPFILE | O_CLOEXEC, mode);
     } catch (err) {

@@ -3,6 +3,7 @@
 import type { OwnedBuffer } from '../buffers/owned-buffer';
 import { SaferRingError } from '../errors';
 import { checkOptions, invalidValue } from '../validate';
+import type { ReadResult, ReadvResult, WriteResult, WritevResult } from './ring';
 
 /** The subset of Ring (or Runtime) an Operation needs to run itself. */
 export interface OperationTarget {
@@ -20,13 +21,32 @@ export interface OperationTarget {
   timeout(ms: number, options?: object): Promise<unknown>;
 }
 
-type Kind = 'read' | 'write' | 'readv' | 'writev' | 'fsync' | 'close' | 'recv' | 'send' | 'nop' | 'timeout';
+/** What an Operation does: the Ring method of the same name runs it. */
+export type OperationKind = 'read' | 'write' | 'readv' | 'writev' | 'fsync' | 'close' | 'recv' | 'send' | 'nop' | 'timeout';
+
+/** A buffer an operation can carry: copied or lent (Uint8Array), or moved in and back (OwnedBuffer). */
+export type OperationBuffer = Uint8Array | OwnedBuffer;
+
+/** What an operation of kind `K` with a buffer of type `B` resolves to (the same as its Ring method). */
+export type OperationResult<K extends OperationKind, B extends OperationBuffer = OperationBuffer> =
+  K extends 'read' | 'recv' ? ReadResult<B>
+  : K extends 'write' | 'send' ? WriteResult<B>
+  : K extends 'readv' ? ReadvResult
+  : K extends 'writev' ? WritevResult
+  : K extends 'nop' ? number
+  : undefined;
 
 /** How an operation depends on the one before it in its batch. */
 export type Dependency = 'none' | 'link' | 'hardlink';
 
-export class Operation {
-  #kind: Kind;
+/**
+ * One operation of a Batch. Its type parameters follow the factory and the
+ * buffer given, so a batch knows each result's type:
+ * `Operation.read().fd(fd).buffer(Buffer.alloc(16))` is an
+ * `Operation<'read', Buffer>`, resolving to a `ReadResult<Buffer>`.
+ */
+export class Operation<K extends OperationKind = OperationKind, B extends OperationBuffer = OperationBuffer> {
+  #kind: K;
   #fd: number | undefined;
   #buffer: Uint8Array | OwnedBuffer | undefined;
   #buffers: Uint8Array[] | undefined;
@@ -37,29 +57,32 @@ export class Operation {
   /** Set by Batch.add. */
   dependency: Dependency = 'none';
 
-  private constructor(kind: Kind) {
+  private constructor(kind: K) {
     this.#kind = kind;
   }
 
-  static read(): Operation { return new Operation('read'); }
-  static write(): Operation { return new Operation('write'); }
-  static readv(): Operation { return new Operation('readv'); }
-  static writev(): Operation { return new Operation('writev'); }
-  static fsync(): Operation { return new Operation('fsync'); }
-  static close(): Operation { return new Operation('close'); }
-  static recv(): Operation { return new Operation('recv'); }
-  static send(): Operation { return new Operation('send'); }
-  static nop(): Operation { return new Operation('nop'); }
-  static timeout(ms: number): Operation {
+  static read(): Operation<'read'> { return new Operation('read'); }
+  static write(): Operation<'write'> { return new Operation('write'); }
+  static readv(): Operation<'readv'> { return new Operation('readv'); }
+  static writev(): Operation<'writev'> { return new Operation('writev'); }
+  static fsync(): Operation<'fsync'> { return new Operation('fsync'); }
+  static close(): Operation<'close'> { return new Operation('close'); }
+  static recv(): Operation<'recv'> { return new Operation('recv'); }
+  static send(): Operation<'send'> { return new Operation('send'); }
+  static nop(): Operation<'nop'> { return new Operation('nop'); }
+  static timeout(ms: number): Operation<'timeout'> {
     const op = new Operation('timeout');
     op.#ms = ms;
     return op;
   }
 
-  get kind(): string { return this.#kind; }
+  get kind(): K { return this.#kind; }
   fd(fd: number): this { this.#fd = fd; return this; }
   /** An OwnedBuffer moves into the operation (its result carries it back); a Uint8Array is copied or lent. */
-  buffer(buffer: Uint8Array | OwnedBuffer): this { this.#buffer = buffer; return this; }
+  buffer<NB extends OperationBuffer>(buffer: NB): Operation<K, NB> {
+    this.#buffer = buffer;
+    return this as unknown as Operation<K, NB>;
+  }
   buffers(buffers: Uint8Array[]): this { this.#buffers = buffers; return this; }
   /** File position (-1: the current position). */
   offset(position: number): this { this.#position = position; return this; }
@@ -101,10 +124,19 @@ export interface BatchAddOptions {
   dependsOnPrevious?: boolean | 'hard';
 }
 
-export class Batch {
+/**
+ * Operations submitted together. `R` lists the result types of the
+ * operations added so far by chaining (`new Batch().add(a).add(b)`), so
+ * `submitBatch` types each result; a batch filled in a loop keeps `R = []`
+ * and its results are typed as any operation's.
+ */
+export class Batch<R extends unknown[] = []> {
   readonly operations: Operation[] = [];
 
-  add(operation: Operation, options?: BatchAddOptions): this {
+  add<K extends OperationKind, B extends OperationBuffer>(
+    operation: Operation<K, B>,
+    options?: BatchAddOptions,
+  ): Batch<[...R, OperationResult<K, B>]> {
     if (!(operation instanceof Operation)) {
       throw SaferRingError.for('ERR_INVALID_ARG_TYPE', 'The "operation" argument must be an instance of Operation');
     }
@@ -112,7 +144,7 @@ export class Batch {
     if (dep && this.operations.length === 0) throw invalidValue('dependsOnPrevious', 'needs a previous operation');
     operation.dependency = dep === 'hard' ? 'hardlink' : dep ? 'link' : 'none';
     this.operations.push(operation);
-    return this;
+    return this as unknown as Batch<[...R, OperationResult<K, B>]>;
   }
 
   get length(): number {
@@ -120,7 +152,14 @@ export class Batch {
   }
 }
 
-/** One entry per operation, in order, shaped like Promise.allSettled's. */
-export interface BatchResult {
-  results: PromiseSettledResult<unknown>[];
+/** What any operation may resolve to. */
+export type AnyOperationResult = OperationResult<OperationKind>;
+
+/**
+ * One entry per operation, in order, shaped like Promise.allSettled's:
+ * entry i is typed from the i-th operation added by chaining, and entries
+ * past those (operations added in a loop) as any operation's result.
+ */
+export interface BatchResult<R extends unknown[] = []> {
+  results: [...{ [I in keyof R]: PromiseSettledResult<R[I]> }, ...PromiseSettledResult<AnyOperationResult>[]];
 }

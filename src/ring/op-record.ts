@@ -54,6 +54,8 @@ export class OpRecord {
   onAbort: (() => void) | null = null;
   abortRequested = false; // AbortSignal fired while in flight: cancel sent, CQE awaited
   closing = false; // ring.close() cancelled it
+  /** Cancelled: reject with one shared error instead of a new one (the caller never shows it). */
+  quietCancel = false;
   /** The ops of this op's batch, in order (shared by all of them): they go to the kernel in one submit. */
   group: OpRecord[] | null = null;
   /** performance.now() when queued; only set while metrics are collected. */

@@ -25,10 +25,12 @@ export function pattern(size, seed = 7) {
   return b;
 }
 
-/** The compiled addon itself, for tests that talk to the native layer directly. */
+/** The compiled addon itself (the file the library loads), for tests that talk to the native layer directly. */
 export function nativeBinding() {
   const require = createRequire(import.meta.url);
-  return require('../../build/Release/safer_ring.node');
+  return process.env.SAFER_RING_NATIVE_ADDON
+    ? require(process.env.SAFER_RING_NATIVE_ADDON)
+    : require('node-gyp-build')(path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..'));
 }
 
 export const backend = process.env.SAFER_RING_BACKEND ?? 'io_uring';
@@ -60,4 +62,28 @@ export function ringFds() {
     }
   }
   return fds;
+}
+
+/**
+ * `base` for suites that need to run once per backend, not once per worker
+ * count (the fuzzers' short runs): test/run.mjs marks one configuration per
+ * backend with SAFER_RING_TEST_PRIMARY=1 and the others with 0; run alone
+ * (variable unset), the suite runs.
+ */
+export function oncePerBackend(base) {
+  if (process.env.SAFER_RING_TEST_PRIMARY !== '0') return base;
+  return Object.assign((...args) => base.skip(...args), { run: base.run, after: base.after, before: base.before, skip: base.skip });
+}
+
+/**
+ * Lets the garbage collector reclaim buffers earlier tests dropped (their
+ * slots come back through a FinalizationRegistry whenever the loop turns), so
+ * arena counts taken afterwards stay put. Needs --expose-gc (test/run.mjs).
+ */
+export async function quiesce() {
+  if (typeof globalThis.gc !== 'function') return;
+  for (let i = 0; i < 3; i++) {
+    globalThis.gc();
+    await new Promise((res) => setImmediate(res));
+  }
 }
