@@ -1,15 +1,17 @@
 // `safer-ring cp`: cp's conventions, exit status, messages on stderr, the
-// --json summary, progress lines, and Ctrl-C.
-import { test } from 'uvu';
+// --json summary, progress lines, and Ctrl-C. Once per backend: the command
+// line does not change with the worker count (the API suites run at each).
+import { test as base } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { tmpPath, pattern } from './helpers/env.mjs';
+import { tmpPath, pattern, oncePerBackend } from './helpers/env.mjs';
 import { temporariesBelow } from './helpers/tree.mjs';
 
+const test = oncePerBackend(base);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist', 'src', 'copy', 'cli.js');
 const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
