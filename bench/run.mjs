@@ -28,6 +28,31 @@ const BENCHMARKS = [
     description: 'random 4 KiB reads, QD64 and QD1, on a Ring built from each SaferRingConfig preset',
   },
   {
+    name: 'net',
+    script: 'net.mjs',
+    description: 'safer-ring/net vs node:net: echo (C client), 1 GiB bulk, node:http with wrk; raw Ring vs Runtime echo',
+  },
+  {
+    name: 'fs',
+    script: 'fs.mjs',
+    description: 'safer-ring/fs/promises vs node:fs/promises: readFile/writeFile 4 KiB-64 MiB, stat, FileHandle.read; QD64 and QD1',
+  },
+  {
+    name: 'fs-placement',
+    script: 'fs-placement.mjs',
+    description: 'the fs layer\'s operations (statx, open + close, 4 KiB read) through the inline Ring vs a Runtime, QD64 and QD1',
+  },
+  {
+    name: 'fs-chain',
+    script: 'fs-chain.mjs',
+    description: 'readFile\'s linked open → read → read chain against the same work in three submits, QD64 and QD1',
+  },
+  {
+    name: 'copy',
+    script: 'copy.mjs',
+    description: 'a 20,000 x 4 KiB tree and a 1 GiB file: safer-ring cp vs cp vs fs.promises.cp vs copyFile',
+  },
+  {
     name: 'signaling',
     script: 'signaling.mjs',
     description: 'one wake main → worker → main: Atomics.waitAsync vs postMessage vs Atomics.wait vs piscina; 64 records per wake, 64 in flight',

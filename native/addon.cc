@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "ring.h"
 #include "sockets.h"
+#include "fileops.h"
 
 namespace sr {
 
@@ -108,6 +109,7 @@ static Napi::Value Probe(const Napi::CallbackInfo& info) {
       {"SOCKET", IORING_OP_SOCKET}, {"SEND_ZC", IORING_OP_SEND_ZC},
       {"SYMLINKAT", IORING_OP_SYMLINKAT}, {"LINKAT", IORING_OP_LINKAT}, {"SPLICE", IORING_OP_SPLICE},
       {"FTRUNCATE", 55},  // IORING_OP_FTRUNCATE (6.9), newer than liburing 2.3's header
+      {"FIXED_FD_INSTALL", 54},  // IORING_OP_FIXED_FD_INSTALL (6.8)
   };
   for (const Named& n : kOps) {
     bool ok = probe != nullptr && io_uring_opcode_supported(probe, n.op);
@@ -125,6 +127,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   DefineSockets(env, exports);
+  DefineFileOps(env, exports);
   exports.Set("descriptorWords", Napi::Number::New(env, kDescWords));
   exports.Set("opCount", Napi::Number::New(env, OP_COUNT));
   return exports;

@@ -57,7 +57,15 @@ enum Op : int32_t {
   OP_FTRUNCATE = 23,  // D_FD fd; D_POS length (6.9+)
   OP_FALLOCATE = 24,  // D_FD fd; D_POS offset; D_POS2 length; D_FLAGS FALLOC_FL_*
   OP_SPLICE = 25,     // D_FD fd in, D_POS its offset (-1: none); D_ARG fd out, D_POS2 its offset; D_LEN bytes; D_FLAGS SPLICE_F_*
-  OP_COUNT = 26,
+  // Direct descriptors (5.15+): a file opened straight into a slot of the
+  // ring's registered-file table, so later ops of the same submit (linked)
+  // can name it with SQE_FIXED_FILE before its open has completed.
+  OP_OPENAT_DIRECT = 26,  // as OP_OPENAT; D_OFF2 the table slot to open into
+  OP_CLOSE_DIRECT = 27,   // D_FD the table slot to empty (never with SQE_FIXED_FILE)
+  OP_FIXED_FD_INSTALL = 28,  // D_FD a table slot: a new ordinary fd for its file (6.8+); D_FLAGS 0 or NO_CLOEXEC
+  // 29..39 are free for filesystem ops; 40 and up belong to the network ops.
+  OP_SEND_ZC = 40,  // zero-copy send (6.0+): a result CQE, then a notification once the buffer is free
+  OP_COUNT = 41,
 };
 
 // Our own stable bit numbers, translated to IOSQE_* by the native layer.
@@ -66,7 +74,10 @@ enum SqeFlag : int32_t {
   SQE_HARDLINK = 1 << 1,
   SQE_FIXED_FILE = 1 << 2,
   SQE_ASYNC = 1 << 3,
-  SQE_ALL = (1 << 4) - 1,
+  // Not an IOSQE_* flag: the op does not keep the event loop alive (an
+  // unreferenced socket's recv or accept). The ring counts such ops apart.
+  SQE_WEAK = 1 << 4,
+  SQE_ALL = (1 << 5) - 1,
 };
 
 // Each iovec of readv/writev is three int32 words in the iov array: chunk, offset, length.

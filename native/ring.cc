@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -195,7 +196,9 @@ Napi::Value NativeRing::AddChunk(const Napi::CallbackInfo& info) {
   if (index < fixedCapacity_ && c.length <= kMaxFixedBufferBytes) {
     struct iovec iov = {c.base, c.length};
     __u64 tag = 0;
-    if (io_uring_register_buffers_update_tag(&ring_, index, &iov, &tag, 1) == 1) c.fixedIndex = static_cast<int>(index);
+    int ret = io_uring_register_buffers_update_tag(&ring_, index, &iov, &tag, 1);
+    if (ret == 1) c.fixedIndex = static_cast<int>(index);
+    else if (ret < 0) lastRegisterErrno_ = -ret;  // e.g. ENOMEM: RLIMIT_MEMLOCK too small to pin it
   }
   return Napi::Boolean::New(env, c.fixedIndex >= 0);
 }
@@ -254,7 +257,17 @@ bool NativeRing::SubmitDescriptors(const Napi::CallbackInfo& info, bool keepAliv
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "descriptor count out of range");
     return false;
   }
-  SqeContext ctx{&chunks_, &bufferRings_, registeredFiles_, iovs, iovWords};
+  // More than the submission queue holds could never fit: waiting for room
+  // (below, on an SQPOLL ring) would spin forever.
+  if (count > ring_.sq.ring_entries) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "more descriptors than the submission queue holds");
+    return false;
+  }
+  // Validate and prepare from one private copy: the arrays may be shared
+  // memory that another thread writes, and a value read twice (once to
+  // check, once to use) could change in between.
+  desc = SnapshotBatch(desc, count, iovs, iovWords);
+  SqeContext ctx{&chunks_, &bufferRings_, registeredFiles_, snapIovs_.data(), snapIovs_.size()};
   for (uint32_t i = 0; i < count; i++) {
     Invalid bad = ValidateDescriptor(ctx, desc + static_cast<size_t>(i) * kDescWords);
     if (bad) {
@@ -286,6 +299,7 @@ bool NativeRing::SubmitDescriptors(const Napi::CallbackInfo& info, bool keepAliv
       if (aux->bufferGroup >= 0) bufferRings_.at(static_cast<uint32_t>(aux->bufferGroup)).activeOps++;
       aux_[UserData(d)] = std::move(aux);
     }
+    if (d[D_SQE_FLAGS] & SQE_WEAK) weakOps_.insert(UserData(d));
     inFlight_++;
   }
   // Once SQEs are prepared they belong to the kernel: never report failure
@@ -294,6 +308,29 @@ bool NativeRing::SubmitDescriptors(const Napi::CallbackInfo& info, bool keepAliv
   if (SubmitPending() < 0) submitDeferred_ = true;
   if (keepAlive) UpdateKeepAlive();
   return true;
+}
+
+// Copies descriptors [0, count) and the iovec triples they name into native
+// memory; returns the copy. A readv/writev descriptor's list start is
+// rewritten to index the copied triples; a list outside the array becomes -1,
+// which validation refuses.
+int32_t* NativeRing::SnapshotBatch(const int32_t* desc, uint32_t count, const int32_t* iovs, size_t iovWords) {
+  snapDesc_.assign(desc, desc + static_cast<size_t>(count) * kDescWords);
+  snapIovs_.clear();
+  for (uint32_t i = 0; i < count; i++) {
+    int32_t* d = snapDesc_.data() + static_cast<size_t>(i) * kDescWords;
+    if (d[D_OP] != OP_READV && d[D_OP] != OP_WRITEV) continue;
+    int32_t start = d[D_CHUNK2], n = d[D_LEN2];
+    if (start < 0 || n < 0 || n > IOV_MAX ||
+        (static_cast<uint64_t>(start) + static_cast<uint64_t>(n)) * kIovWords > iovWords) {
+      d[D_CHUNK2] = -1;
+      continue;
+    }
+    d[D_CHUNK2] = static_cast<int32_t>(snapIovs_.size() / kIovWords);
+    const int32_t* from = iovs + static_cast<size_t>(start) * kIovWords;
+    snapIovs_.insert(snapIovs_.end(), from, from + static_cast<size_t>(n) * kIovWords);
+  }
+  return snapDesc_.data();
 }
 
 // Hands queued SQEs to the kernel. EBUSY/EAGAIN leave them queued in the SQ
@@ -309,20 +346,27 @@ int NativeRing::SubmitPending() {
 }
 
 void NativeRing::UpdateKeepAlive() {
-  bool want = live_ && inFlight_ > 0;
-  if (want == keepingAlive_) return;
-  keepingAlive_ = want;
+  // While anything is in flight, this object and the completion callback must
+  // stay alive (the kernel still holds arena memory they track). The loop is
+  // kept alive only by ops that were not submitted as weak.
+  bool hold = live_ && inFlight_ > 0;
+  bool loop = hold && inFlight_ > static_cast<int64_t>(weakOps_.size());
+  if (loop != loopRef_ && poll_ != nullptr) {
+    loopRef_ = loop;
+    if (loop) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    else uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  }
+  if (hold == holdingRefs_) return;
+  holdingRefs_ = hold;
   // Raw calls: this also runs from libuv callbacks, where a failed wrapper
   // call would try to build an Error outside any handle scope.
   uint32_t count;
   napi_ref self = Napi::ObjectWrap<NativeRing>::operator napi_ref();
   napi_ref callback = onComplete_;
-  if (want) {
-    uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (hold) {
     napi_reference_ref(env_, callback, &count);
     napi_reference_ref(env_, self, &count);
   } else {
-    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
     napi_reference_unref(env_, callback, &count);
     napi_reference_unref(env_, self, &count);
   }
@@ -346,6 +390,7 @@ unsigned NativeRing::ReapInto(int32_t* out, size_t capacity) {
       if ((cqe->flags & IORING_CQE_F_BUFFER) && !bufferRings_.empty()) NoteSelectedBuffer(ud, cqe->flags);
       if (!(cqe->flags & IORING_CQE_F_MORE)) {
         inFlight_--;
+        if (!weakOps_.empty()) weakOps_.erase(ud);
         if (!aux_.empty()) {
           if (!bufferRings_.empty()) FinishBufferSelect(ud);
           aux_.erase(ud);
@@ -457,8 +502,10 @@ void NativeRing::Teardown(bool waitForKernel) {
   io_uring_queue_exit(&ring_);
   if (eventFd_ >= 0) close(eventFd_);
   eventFd_ = -1;
-  if (keepingAlive_) {
-    keepingAlive_ = false;
+  loopRef_ = false;
+  weakOps_.clear();
+  if (holdingRefs_) {
+    holdingRefs_ = false;
     onComplete_.Unref();
     Unref();
   }
@@ -569,6 +616,8 @@ Napi::Value NativeRing::Info(const Napi::CallbackInfo& info) {
     o.Set("sqFlags", Napi::Number::New(env, IO_URING_READ_ONCE(*ring_.sq.kflags)));
   }
   o.Set("fixedBufferSlots", Napi::Number::New(env, fixedCapacity_));
+  // The errno of the last arena chunk the kernel refused to register (0: none refused).
+  o.Set("fixedBufferError", Napi::Number::New(env, lastRegisterErrno_));
   o.Set("registeredFiles", Napi::Number::New(env, registeredFiles_));
   // How many SQEs used a registered buffer / a registered file: proof the registrations are used.
   o.Set("fixedBufferOps", Napi::Number::New(env, static_cast<double>(fixedBufferOps_)));

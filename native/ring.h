@@ -5,7 +5,7 @@
 // when the ring's eventfd, watched by libuv on the owning thread's loop,
 // becomes readable; they are written into a completion Int32Array and handed
 // to JavaScript in one call. The handle keeps the loop alive only while
-// operations are in flight.
+// operations are in flight that were not submitted as weak (SQE_WEAK).
 #pragma once
 #include <liburing.h>
 #include <napi.h>
@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "buffer-ring.h"
@@ -72,6 +73,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   bool CheckLive(Napi::Env env);
   bool SubmitDescriptors(const Napi::CallbackInfo& info, bool keepAlive);
   unsigned ReapPosted();
+  int32_t* SnapshotBatch(const int32_t* desc, uint32_t count, const int32_t* iovs, size_t iovWords);
   int SubmitPending();
   void UpdateKeepAlive();
   void OnReadable();
@@ -82,18 +84,25 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
 
   struct io_uring ring_ {};
   bool live_ = false;
-  bool keepingAlive_ = false;
+  bool holdingRefs_ = false;        // JS object and callback referenced: ops in flight
+  bool loopRef_ = false;            // poll handle referenced: ops in flight that keep the loop alive
   bool submitDeferred_ = false;     // the kernel refused a submit (EBUSY/EAGAIN): retry on next wake
   uint32_t appliedFlags_ = 0;
   unsigned fixedCapacity_ = 0;      // size of the sparse registered-buffer table
   unsigned registeredFiles_ = 0;
+  int lastRegisterErrno_ = 0;       // a chunk's registration as a fixed buffer was refused with this errno
   uint64_t fixedBufferOps_ = 0;
   uint64_t fixedFileOps_ = 0;
   int64_t inFlight_ = 0;            // SQEs prepared whose final CQE has not been reaped
+  // user_data of in-flight ops submitted with SQE_WEAK: they hold their memory
+  // like any op but do not keep the event loop alive (unreferenced sockets).
+  std::unordered_set<uint64_t> weakOps_;
   int eventFd_ = -1;
   uv_poll_t* poll_ = nullptr;
   napi_env env_ = nullptr;
 
+  std::vector<int32_t> snapDesc_;   // the batch being submitted, copied out of JavaScript memory
+  std::vector<int32_t> snapIovs_;   // its iovec triples
   std::vector<Chunk> chunks_;
   std::vector<Napi::Reference<Napi::Uint8Array>> chunkRefs_;  // keep arena memory alive
   std::unordered_map<uint64_t, std::unique_ptr<Aux>> aux_;

@@ -1,6 +1,11 @@
-// Small synchronous helpers io_uring has no (portable) opcode for: creating
-// and binding sockets, listening, and pipes. Thin syscall wrappers with checks.
+// Small synchronous helpers io_uring has no (portable) opcode for, or where a
+// synchronous call is what the caller needs: creating, binding and listening
+// on sockets, socket options and addresses, shutdown and close, pipes. Thin
+// syscall wrappers with checks; the ones the net layer calls on its hot or
+// error paths return a negative errno instead of throwing.
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,6 +83,121 @@ Napi::Value GetSockName(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "getpeername(fd)");
+    return env.Undefined();
+  }
+  struct sockaddr_storage ss {};
+  socklen_t len = sizeof ss;
+  if (getpeername(fd, reinterpret_cast<struct sockaddr*>(&ss), &len) < 0) {
+    ThrowErrno(env, errno, "getpeername");
+    return env.Undefined();
+  }
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, len);
+  std::memcpy(out.Data(), &ss, len);
+  return out;
+}
+
+// The socket options the net layer sets, by our own stable numbers.
+enum SocketOption : int32_t {
+  OPT_NODELAY = 1,    // TCP_NODELAY: value 0/1
+  OPT_KEEPALIVE = 2,  // SO_KEEPALIVE: value 0/1
+  OPT_KEEPIDLE = 3,   // TCP_KEEPIDLE: seconds >= 1
+  OPT_KEEPINTVL = 4,  // TCP_KEEPINTVL: seconds >= 1
+  OPT_KEEPCNT = 5,    // TCP_KEEPCNT: count >= 1
+  OPT_V6ONLY = 6,     // IPV6_V6ONLY: value 0/1
+  OPT_LINGER = 7,     // SO_LINGER: -1 off, else on with this many seconds (0: close sends RST)
+  OPT_REUSEADDR = 8,  // SO_REUSEADDR: value 0/1
+};
+
+// setSocketOption(fd, option, value): 0, or a negative errno (a socket that
+// refuses an option is the caller's to report, as libuv reports it).
+Napi::Value SetSocketOption(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd, option, value;
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd) || !GetInt32(info[1], OPT_NODELAY, OPT_REUSEADDR, &option) ||
+      !GetInt32(info[2], -1, 1 << 20, &value)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "setSocketOption(fd, option, value)");
+    return env.Undefined();
+  }
+  bool flag = option == OPT_NODELAY || option == OPT_KEEPALIVE || option == OPT_V6ONLY || option == OPT_REUSEADDR;
+  if ((flag && value != 0 && value != 1) ||
+      ((option == OPT_KEEPIDLE || option == OPT_KEEPINTVL || option == OPT_KEEPCNT) && value < 1)) {
+    ThrowError(env, "ERR_OUT_OF_RANGE", "socket option value out of range");
+    return env.Undefined();
+  }
+  int rc;
+  switch (option) {
+    case OPT_NODELAY: rc = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof value); break;
+    case OPT_KEEPALIVE: rc = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &value, sizeof value); break;
+    case OPT_KEEPIDLE: rc = setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &value, sizeof value); break;
+    case OPT_KEEPINTVL: rc = setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &value, sizeof value); break;
+    case OPT_KEEPCNT: rc = setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &value, sizeof value); break;
+    case OPT_V6ONLY: rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &value, sizeof value); break;
+    case OPT_LINGER: {
+      struct linger l {};
+      l.l_onoff = value >= 0;
+      l.l_linger = value >= 0 ? value : 0;
+      rc = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      break;
+    }
+    default: rc = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &value, sizeof value); break;
+  }
+  return Napi::Number::New(env, rc < 0 ? -errno : 0);
+}
+
+// socketInfo(fd): [domain, type, listening] of a socket, or a negative errno
+// (ENOTSOCK for a file or pipe, EBADF for a closed fd).
+Napi::Value SocketInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "socketInfo(fd)");
+    return env.Undefined();
+  }
+  int domain = 0, type = 0, listening = 0;
+  socklen_t len = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) return Napi::Number::New(env, -errno);
+  len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return Napi::Number::New(env, -errno);
+  len = sizeof listening;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) return Napi::Number::New(env, -errno);
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::Number::New(env, domain));
+  out.Set(1u, Napi::Number::New(env, type));
+  out.Set(2u, Napi::Boolean::New(env, listening != 0));
+  return out;
+}
+
+// shutdown(fd, how): 0 or a negative errno. Synchronous on purpose: a
+// listening socket must stop taking connections (and free its port) the
+// moment a server closes, while its accept is still being cancelled.
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd, how;
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd) || !GetInt32(info[1], SHUT_RD, SHUT_RDWR, &how)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "shutdown(fd, how)");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, shutdown(fd, how) < 0 ? -errno : 0);
+}
+
+// close(fd): 0 or a negative errno. The net handles close their sockets here,
+// not through node:fs, which warns when a worker thread closes an fd it did
+// not open itself.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "close(fd)");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, close(fd) < 0 ? -errno : 0);
+}
+
 Napi::Value Pipe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fds[2];
@@ -96,6 +216,11 @@ void DefineSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
   exports.Set("getsockname", Napi::Function::New(env, GetSockName, "getsockname"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("getpeername", Napi::Function::New(env, GetPeerName, "getpeername"));
+  exports.Set("setSocketOption", Napi::Function::New(env, SetSocketOption, "setSocketOption"));
+  exports.Set("socketInfo", Napi::Function::New(env, SocketInfo, "socketInfo"));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
 }
 
 }  // namespace sr

@@ -40,6 +40,8 @@ constexpr int32_t kFallocateFlags = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
 constexpr int32_t kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE;  // never SPLICE_F_FD_IN_FIXED
 // Opcodes newer than liburing 2.3's header.
 constexpr int kOpFtruncate = 55;  // IORING_OP_FTRUNCATE, Linux 6.9
+constexpr int kOpFixedFdInstall = 54;  // IORING_OP_FIXED_FD_INSTALL, Linux 6.8
+constexpr int32_t kFixedFdInstallFlags = 1;  // IORING_FIXED_FD_NO_CLOEXEC
 
 Invalid Bad(const char* what) { return Invalid{"ERR_INVALID_ARG_VALUE", what}; }
 
@@ -107,6 +109,12 @@ Invalid CheckDirFd(int32_t fd) {
 
 Invalid CheckNoFixedFile(const int32_t* d) {
   if (d[D_SQE_FLAGS] & SQE_FIXED_FILE) return Bad("this operation takes no fixed file");
+  return {};
+}
+
+// A slot of the registered-file table (a direct descriptor's home).
+Invalid CheckFileSlot(const SqeContext& ctx, int32_t slot) {
+  if (slot < 0 || static_cast<unsigned>(slot) >= ctx.registeredFiles) return Bad("registered file slot out of range");
   return {};
 }
 
@@ -180,6 +188,20 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
       if (Invalid bad = CheckFd(ctx, d, true)) return bad;
       if (d[D_ARG] & ~07777) return Bad("mode out of range");
       return CheckPath(ctx, d);
+    case OP_OPENAT_DIRECT:
+      if (Invalid bad = CheckNoFixedFile(d)) return bad;
+      if (Invalid bad = CheckFd(ctx, d, true)) return bad;
+      if (d[D_ARG] & ~07777) return Bad("mode out of range");
+      if (Invalid bad = CheckFileSlot(ctx, d[D_OFF2])) return bad;
+      return CheckPath(ctx, d);
+    case OP_CLOSE_DIRECT:
+      if (Invalid bad = CheckNoFixedFile(d)) return bad;
+      return CheckFileSlot(ctx, d[D_FD]);
+    case OP_FIXED_FD_INSTALL:
+      // The slot travels in D_FD without SQE_FIXED_FILE; the SQE gets IOSQE_FIXED_FILE below, as the kernel requires.
+      if (Invalid bad = CheckNoFixedFile(d)) return bad;
+      if (flags & ~kFixedFdInstallFlags) return Bad("unknown fixed_fd_install flags");
+      return CheckFileSlot(ctx, d[D_FD]);
     case OP_CLOSE:
       if (d[D_SQE_FLAGS] & SQE_FIXED_FILE) return Bad("close of a fixed file goes through unregister");
       if (InternalFds::Contains(d[D_FD])) return Bad("this fd belongs to a safer-ring ring (its io_uring or eventfd)");
@@ -211,6 +233,7 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
       return {};
     case OP_RECV:
     case OP_SEND:
+    case OP_SEND_ZC:
       if (Invalid bad = CheckFd(ctx, d, false)) return bad;
       if (flags & ~kMsgFlags) return Bad("unknown message flags");
       return CheckRange(ctx, d[D_CHUNK], d[D_OFF], d[D_LEN], "buffer range out of bounds");
@@ -327,6 +350,18 @@ std::unique_ptr<Aux> PrepareSqe(const SqeContext& ctx, const int32_t* d, struct 
     case OP_CLOSE:
       io_uring_prep_close(sqe, fd);
       break;
+    case OP_OPENAT_DIRECT:
+      io_uring_prep_openat_direct(sqe, fd, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])),
+                                  flags, static_cast<mode_t>(d[D_ARG]), static_cast<unsigned>(d[D_OFF2]));
+      break;
+    case OP_CLOSE_DIRECT:
+      io_uring_prep_close_direct(sqe, static_cast<unsigned>(fd));
+      break;
+    case OP_FIXED_FD_INSTALL:
+      io_uring_prep_rw(kOpFixedFdInstall, sqe, fd, nullptr, 0, 0);
+      sqe->flags |= IOSQE_FIXED_FILE;
+      sqe->rw_flags = flags;  // install_fd_flags shares this word (newer than liburing 2.3's header)
+      break;
     case OP_STATX:
       io_uring_prep_statx(sqe, fd, reinterpret_cast<const char*>(Address(ctx, d[D_CHUNK], d[D_OFF])),
                           flags, static_cast<unsigned>(d[D_ARG]),
@@ -356,6 +391,18 @@ std::unique_ptr<Aux> PrepareSqe(const SqeContext& ctx, const int32_t* d, struct 
     case OP_SEND:
       io_uring_prep_send(sqe, fd, Address(ctx, d[D_CHUNK], d[D_OFF]), d[D_LEN], flags);
       break;
+    case OP_SEND_ZC: {
+      // The kernel sends from the pages themselves and says when it is done
+      // with them (IORING_CQE_F_NOTIF): the arena slot stays in flight until
+      // then. A registered chunk saves pinning its pages for every send.
+      const Chunk& c = (*ctx.chunks)[d[D_CHUNK]];
+      io_uring_prep_send_zc(sqe, fd, c.base + d[D_OFF], d[D_LEN], flags, 0);
+      if (c.fixedIndex >= 0) {
+        sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+        sqe->buf_index = static_cast<uint16_t>(c.fixedIndex);
+      }
+      break;
+    }
     case OP_RECV_SELECT:
     case OP_RECV_MULTISHOT:
       aux = std::make_unique<Aux>();

@@ -34,7 +34,7 @@ function bucketRange(index: number): [number, number] {
 }
 
 /** Bytes-moving ops: their non-negative result is a byte count. */
-const BYTE_OPS = new Set<number>([Op.READ, Op.WRITE, Op.READV, Op.WRITEV, Op.RECV, Op.SEND]);
+const BYTE_OPS = new Set<number>([Op.READ, Op.WRITE, Op.READV, Op.WRITEV, Op.RECV, Op.SEND, Op.SEND_ZC]);
 
 /** Latency summary of one opcode, in microseconds. */
 export interface LatencySummary {

@@ -23,6 +23,8 @@ export interface NativeRingInfo {
   /** The SQ ring's flags word (`sq.kflags`): NEED_WAKEUP 1, CQ_OVERFLOW 2, TASKRUN 4. */
   sqFlags?: number;
   fixedBufferSlots: number;
+  /** errno of the last arena chunk the kernel refused to register as a fixed buffer (0 or absent: none). */
+  fixedBufferError?: number;
   registeredFiles: number;
   /** SQEs prepared as READ_FIXED/WRITE_FIXED (registered arena buffers). */
   fixedBufferOps?: number;
@@ -75,10 +77,30 @@ export interface NativeSockets {
   bind(fd: number, address: Uint8Array): void;
   listen(fd: number, backlog: number): void;
   getsockname(fd: number): Uint8Array;
+  getpeername(fd: number): Uint8Array;
+  /** 0, or a negative errno. `option`: native/sockets.cc's SocketOption numbers (src/net/wraps.ts mirrors them). */
+  setSocketOption(fd: number, option: number, value: number): number;
+  /** [domain, type, listening], or a negative errno (ENOTSOCK, EBADF). */
+  socketInfo(fd: number): [number, number, boolean] | number;
+  /** shutdown(2): 0, or a negative errno. */
+  shutdown(fd: number, how: number): number;
+  /** close(2): 0, or a negative errno. */
+  close(fd: number): number;
   pipe(): [number, number];
 }
 
-export interface NativeBinding extends NativeSockets {
+/** File helpers with no io_uring opcode and no node:fs call (native/fileops.cc). */
+export interface NativeFileOps {
+  /** lseek(2); returns -1 for ENXIO (no data or hole past `offset`). */
+  lseek(fd: number, offset: number, whence: number): number;
+  mknod(path: Uint8Array, mode: number, major: number, minor: number): void;
+  /** linkat(2) of the open file `fd` (an O_TMPFILE file) to `path`; EEXIST if `path` exists. */
+  linkAt(fd: number, path: Uint8Array): void;
+  /** copy_file_range(2) with explicit offsets; returns the bytes copied (0 at the end of the input). */
+  copyFileRange(fdIn: number, offIn: number, fdOut: number, offOut: number, length: number): number;
+}
+
+export interface NativeBinding extends NativeSockets, NativeFileOps {
   NativeRing: NativeRingConstructor;
   probe(): Record<string, boolean>;
   setErrorClass(cls: typeof SaferRingError): void;
@@ -90,9 +112,11 @@ export interface NativeBinding extends NativeSockets {
 const packageRoot = path.join(__dirname, '..', '..');
 
 function load(): { binding: NativeBinding | null; error: Error | null } {
+  // SAFER_RING_NATIVE_ADDON names another build of the addon (the sanitizer
+  // build of `npm run test:asan`); by default, the one node-gyp-build finds.
   let file: string;
   try {
-    file = nodeGypBuild.path(packageRoot);
+    file = process.env.SAFER_RING_NATIVE_ADDON || nodeGypBuild.path(packageRoot);
   } catch {
     // node-gyp-build's own test for the C library a prebuild must match.
     const libc = existsSync('/etc/alpine-release') ? 'musl' : 'glibc';

@@ -259,4 +259,58 @@ test('a large new OwnedBuffer is zero without touching its pages; a reused slot 
   again.release();
 });
 
+test('closing a ring with a pipe read in flight loses no stream bytes: the next read through another ring gets them all (found by the API fuzzer)', async () => {
+  const [r, w] = createPipe();
+  const a = new Ring(4);
+  const b = new Ring(4);
+  const cut = a.read(r, Buffer.alloc(23)).then(() => 'resolved', (err) => err.code);
+  await sleep(20);
+  await a.close(); // the read is cancelled (on the fallback its pool thread still waits in read(2))
+  const outcome = await cut;
+  const sent = Buffer.from(Array.from({ length: 64 }, (_, i) => i + 1));
+  // The next read is already waiting when the bytes come (on the fallback, while the cancelled
+  // read of the closed ring still waits in libuv's pool): it must still get them first to last.
+  const first = b.read(r, Buffer.alloc(64));
+  await sleep(20);
+  fs.writeSync(w, sent);
+  fs.closeSync(w); // end of stream after them: a lost byte ends the loop below short instead of hanging it
+  let got = Buffer.alloc(0);
+  if (outcome === 'resolved') got = sent.subarray(0, 23); // the read won the race: its bytes were delivered
+  else assert.is(outcome, 'ERR_RING_CLOSED');
+  let pending = first;
+  for (;;) {
+    const { bytesRead, buffer } = await pending;
+    if (bytesRead === 0) break;
+    got = Buffer.concat([got, buffer.subarray(0, bytesRead)]);
+    if (got.length >= sent.length) break;
+    pending = b.read(r, Buffer.alloc(64));
+  }
+  assert.equal([...got], [...sent], 'every byte, in order');
+  fs.closeSync(r);
+  await b.close();
+});
+
+test('bytes a cancelled read kept for an fd never reach another pipe that gets the same fd number later (found by the API fuzzer)', async () => {
+  const ring = new Ring(4);
+  const [r, w] = createPipe();
+  const ac = new AbortController();
+  const cut = ring.read(r, Buffer.alloc(16), { signal: ac.signal }).then(() => 'resolved', (err) => err.code);
+  await sleep(20);
+  ac.abort();
+  const outcome = await cut;
+  fs.writeSync(w, 'stale bytes of the old pipe');
+  await sleep(50); // on the fallback the cancelled read's pool thread takes them now
+  fs.closeSync(r);
+  fs.closeSync(w);
+  const [r2, w2] = createPipe();
+  fs.writeSync(w2, 'fresh');
+  fs.closeSync(w2);
+  const buf = Buffer.alloc(64);
+  const { bytesRead } = await ring.read(r2, buf);
+  assert.ok(['ABORT_ERR', 'resolved'].includes(outcome), outcome);
+  assert.is(buf.subarray(0, bytesRead).toString(), 'fresh', `the new pipe${r2 === r ? ' (same fd number)' : ''} gives its own bytes`);
+  fs.closeSync(r2);
+  await ring.close();
+});
+
 test.run();

@@ -190,6 +190,22 @@ test('native: every hostile descriptor field is refused before submit', async ()
     ['splice with a fixed file', () => ((desc[D.OP] = 25), (desc[D.SQE] = 1 << 2), (desc[D.ARG] = 1), (f64[6] = -1))],
     ['splice output fd -1', () => ((desc[D.OP] = 25), (desc[D.ARG] = -1), (f64[6] = -1))],
     ['splice output offset NaN', () => ((desc[D.OP] = 25), (desc[D.ARG] = 1), (f64[6] = NaN))],
+    // Direct descriptors: the slot must lie in the ring's registered-file table (this ring has none).
+    ['openat into a slot without a file table', () => { pathAt(0); desc[D.OP] = 26; desc[D.OFF2] = 0; }],
+    ['openat into slot -1', () => { pathAt(0); desc[D.OP] = 26; desc[D.OFF2] = -1; }],
+    ['openat into a slot, with the fixed-file flag', () => { pathAt(0); desc[D.OP] = 26; desc[D.OFF2] = 0; desc[D.SQE] = 1 << 2; }],
+    ['openat into a slot, mode above 07777', () => { pathAt(0); desc[D.OP] = 26; desc[D.ARG] = 0o10000; }],
+    ['close of a slot without a file table', () => ((desc[D.OP] = 27), (desc[D.FD] = 0))],
+    ['close of slot -1', () => ((desc[D.OP] = 27), (desc[D.FD] = -1))],
+    ['close of a slot, with the fixed-file flag', () => ((desc[D.OP] = 27), (desc[D.FD] = 0), (desc[D.SQE] = 1 << 2))],
+    ['fd install from a slot without a file table', () => ((desc[D.OP] = 28), (desc[D.FD] = 0))],
+    ['fd install, unknown flags', () => ((desc[D.OP] = 28), (desc[D.FD] = 0), (desc[D.FLAGS] = 2))],
+    ['fd install, with the fixed-file flag', () => ((desc[D.OP] = 28), (desc[D.FD] = 0), (desc[D.SQE] = 1 << 2))],
+    ['reserved opcode 30', () => (desc[D.OP] = 30)],
+    ['opcode past the last', () => (desc[D.OP] = 41)],
+    ['zero-copy send past its chunk', () => ((desc[D.OP] = 40), (desc[D.LEN] = 5000))],
+    ['zero-copy send with unknown flags', () => ((desc[D.OP] = 40), (desc[D.FLAGS] = 1 << 29))],
+    ['weak op with unknown flag beside it', () => (desc[D.SQE] = (1 << 4) | (1 << 5))],
   ];
   // A one-byte path ("" + NUL) at the start of chunk 0, relative to the current directory.
   function pathAt(off) {

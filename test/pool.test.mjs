@@ -91,4 +91,27 @@ test('exhaustion under load: 4 buffers serve 200 reads', async () => {
   await ring.close();
 });
 
+test('close() gives the memory back to the arena: idle buffers at once, handed-out ones when released (regression: a closed pool leaked its slots)', async () => {
+  const ring = new Ring(4);
+  const inUse = () => ring.stats().arena.slotsInUse;
+  const before = inUse();
+  const pool = new BufferPool(5, 2048);
+  assert.is(inUse(), before + 5);
+  const held = pool.get();
+  pool.close();
+  assert.is(inUse(), before + 1, 'the four idle slots are free again');
+  assert.ok(held.isValid, 'a buffer handed out stays valid');
+  assert.equal(pool.stats(), { total: 5, available: 0, inUse: 1, waiting: 0 });
+  try {
+    await pool.acquire();
+    assert.unreachable('acquire() on a closed pool');
+  } catch (err) {
+    assert.is(err.code, 'ERR_INVALID_STATE');
+  }
+  held.release();
+  assert.is(inUse(), before, 'released after close: back to the arena');
+  assert.is(pool.inUse, 0);
+  await ring.close();
+});
+
 test.run();

@@ -52,21 +52,25 @@ kernelTest('writes and fsync through a fixed file; updateFiles swaps an entry', 
   fs.closeSync(fb);
 });
 
-kernelTest('a FixedFile only works on its own ring, and is not closed through close()', async () => {
+kernelTest('a FixedFile only works on its own ring; closeFd(file) empties its table slot', async () => {
   const other = new Ring(4);
   const fd = fs.openSync(patternFile(10), 'r');
   const [file] = other.registerFiles([fd]);
-  try {
-    await ring.read(file, Buffer.alloc(4));
-    assert.unreachable();
-  } catch (err) {
-    assert.is(err.code, 'ERR_INVALID_ARG_VALUE');
+  for (const call of [() => ring.read(file, Buffer.alloc(4)), () => ring.closeFd(file)]) {
+    try {
+      await call();
+      assert.unreachable();
+    } catch (err) {
+      assert.is(err.code, 'ERR_INVALID_ARG_VALUE');
+    }
   }
+  await other.closeFd(file); // the kernel drops the table's reference; the fd itself stays open
+  assert.ok(fs.fstatSync(fd).isFile());
   try {
-    await other.closeFd(file);
+    await other.read(file, Buffer.alloc(4));
     assert.unreachable();
   } catch (err) {
-    assert.is(err.code, 'ERR_INVALID_ARG_VALUE');
+    assert.is(err.code, 'EBADF');
   }
   assert.throws(() => other.registerFiles([fd]), (e) => e.code === 'ERR_INVALID_ARG_VALUE', 'one table per ring');
   assert.throws(() => other.registerFiles([]), (e) => e.code === 'ERR_INVALID_ARG_TYPE');
@@ -94,6 +98,54 @@ kernelTest('arena buffers are registered with the kernel and reads/writes use RE
   await plainRing.close();
   fs.closeSync(fd);
   fs.closeSync(out);
+});
+
+kernelTest('direct descriptors: open into a slot, use it in the same submit, close it', async () => {
+  const r = new Ring(8);
+  const slots = r.registerFileSlots(4);
+  assert.is(slots.length, 4);
+  assert.is(r.stats().registeredFiles, 4);
+  const file = patternFile(5000);
+  assert.is(await r.openat(file, 'r', 0o666, { fileSlot: slots[2] }), 2, 'resolves to the slot');
+  const buf = Buffer.alloc(5000);
+  assert.is((await r.read(slots[2], buf, { position: 0 })).bytesRead, 5000);
+  assert.ok(buf.equals(pattern(5000)));
+  // No fd was made: the process's fd table does not grow.
+  const before = fs.readdirSync('/proc/self/fd').length;
+  await r.openat(file, 'r', 0o666, { fileSlot: slots[3] });
+  assert.is(fs.readdirSync('/proc/self/fd').length, before);
+  assert.is(await r.openat(file, 'r', 0o666, { fileSlot: slots[1] }).then(() => r.closeFd(slots[1])), undefined);
+  // An ordinary fd for the same open file (Linux 6.8+), sharing its position.
+  await r.read(slots[3], Buffer.alloc(100), { position: -1 });
+  const fd = await r.installFd(slots[3]);
+  assert.ok(fd >= 0);
+  const tail = Buffer.alloc(10);
+  assert.is(fs.readSync(fd, tail, 0, 10, null), 10);
+  assert.ok(tail.equals(pattern(5000).subarray(100, 110)), 'the fd continues at the slot\'s position');
+  await r.closeFd(fd);
+  await r.closeFd(slots[2]);
+  await r.closeFd(slots[3]);
+  try {
+    await r.read(slots[2], buf, { position: 0 });
+    assert.unreachable();
+  } catch (err) {
+    assert.is(err.code, 'EBADF', 'an empty slot');
+  }
+  try {
+    await r.openat(tmpPath('missing'), 'r', 0o666, { fileSlot: slots[0] });
+    assert.unreachable();
+  } catch (err) {
+    assert.is(err.code, 'ENOENT');
+    assert.is(err.syscall, 'open');
+  }
+  try {
+    await r.openat(file, 'r', 0o666, { fileSlot: 3 });
+    assert.unreachable();
+  } catch (err) {
+    assert.is(err.code, 'ERR_INVALID_ARG_TYPE');
+  }
+  assert.throws(() => r.registerFileSlots(0), (e) => e.code === 'ERR_OUT_OF_RANGE');
+  await r.close();
 });
 
 test('on the fallback backend registration is refused with a clear code', () => {

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Runs the uvu suite once per configuration (backend x worker count) in a
-// fresh process each, then prints one closing line summed over every run:
+// fresh process each, then Node's own fs and net tests against the drop-in
+// modules once per backend, and prints one closing line summed over every run:
 //   N passed, N failed
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,7 +20,8 @@ const configurations = [
   ...['io_uring', 'fallback'].flatMap((backend) =>
     [1, 2, 4].map((workers) => ({
       name: `${backend} backend, ${workers} worker${workers > 1 ? 's' : ''}`,
-      env: { SAFER_RING_BACKEND: backend, SAFER_RING_WORKERS: String(workers) },
+      // One configuration per backend is its primary: suites that need not repeat per worker count run there only.
+      env: { SAFER_RING_BACKEND: backend, SAFER_RING_WORKERS: String(workers), SAFER_RING_TEST_PRIMARY: workers === 1 ? '1' : '0' },
       once: false,
     })),
   ),
@@ -64,6 +66,44 @@ for (const config of configurations) {
   passed += ok;
   failed += bad;
   summary.push(`  ${config.name}: ${ok} ok, ${bad} not ok, ${skipped} skipped (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+// External suites: test runners other than uvu (Node's own test files run
+// against our drop-in modules), once per backend. Each reports
+// `N passed, N failed of M applicable` on its last line; those counts join
+// the totals. A suite whose runner is not on this machine is skipped, saying why.
+const nodeTests = [process.env.NODE_TESTS_DIR, path.join(root, '..', 'shared', 'node-tests'), path.join(root, '..', '..', 'shared', 'node-tests')]
+  .find((dir) => dir && fs.existsSync(path.join(dir, 'run.sh')));
+const externalSuites = [
+  { name: "Node's fs-promises tests", runner: nodeTests && path.join(nodeTests, 'run.sh'), args: ['--suite', 'fs-promises', 'dist/src/fs/promises.js'] },
+  { name: "Node's fs-extra tests", runner: nodeTests && path.join(nodeTests, 'run.sh'), args: ['--suite', 'fs-extra', 'dist/src/fs/promises.js'] },
+  { name: "Node's net tests", runner: nodeTests && path.join(nodeTests, 'run.sh'), args: ['--suite', 'net', 'dist/src/net/index.js'] },
+];
+
+for (const suite of only ? [] : externalSuites) {
+  for (const backend of ['io_uring', 'fallback']) {
+    const name = `${suite.name}, ${backend} backend`;
+    if (!suite.runner) {
+      summary.push(`  ${name}: skipped (the node-tests folder is not next to the repository: ../shared/node-tests, or set NODE_TESTS_DIR)`);
+      continue;
+    }
+    process.stdout.write(`\n=== ${name} ===\n`);
+    const t0 = Date.now();
+    const run = spawnSync('bash', [suite.runner, ...suite.args], {
+      cwd: root,
+      env: { ...process.env, SAFER_RING_BACKEND: backend, NODETESTS_QUIET: '1', JOBS: process.env.JOBS ?? '2' },
+      encoding: 'utf8',
+      timeout: 10 * 60 * 1000,
+    });
+    const out = `${run.stdout ?? ''}${run.stderr ?? ''}`;
+    process.stdout.write(out.split('\n').filter((line) => !line.startsWith('PASS ')).join('\n'));
+    const counts = /(\d+) passed, (\d+) failed of \d+ applicable/.exec(out);
+    const ok = Number(counts?.[1] ?? 0);
+    const bad = counts ? Number(counts[2]) : 1; // no summary line: the runner itself failed
+    passed += ok;
+    failed += bad;
+    summary.push(`  ${name}: ${ok} ok, ${bad} not ok (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
 }
 
 process.stdout.write(`\n${summary.join('\n')}\n`);

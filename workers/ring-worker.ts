@@ -271,9 +271,16 @@ async function serve(): Promise<void> {
   }
 }
 
+let reportedUnregistered = false;
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'chunk') {
-    ring.addChunk(msg.index, msg.view, msg.slotSize);
+    if (!ring.addChunk(msg.index, msg.view, msg.slotSize)) {
+      const errno = ring.info().fixedBufferError ?? 0;
+      if (errno > 0 && !reportedUnregistered) {
+        reportedUnregistered = true;
+        port.postMessage({ type: 'unregistered', errno });
+      }
+    }
     knownChunks = Math.max(knownChunks, msg.index + 1);
     const wake = chunkArrived;
     chunkArrived = null;

@@ -12,7 +12,6 @@
 // Data a cancelled stream read brings back later is kept for the next read
 // of that fd, so cancelling never loses bytes from a pipe or socket.
 import fs from 'node:fs';
-import path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { NativeRing, NativeRingInfo } from '../native';
 import { SaferRingError } from '../errors';
@@ -34,7 +33,7 @@ const RENAME_EXCHANGE = 2;
  * if `to` exists, atomically, then the old name goes. Directories cannot be
  * hard-linked: for them (EPERM) the check and the rename are two steps.
  */
-function renameNoReplace(from: string, to: string, cb: (err: NodeJS.ErrnoException | null) => void): void {
+function renameNoReplace(from: Buffer, to: Buffer, cb: (err: NodeJS.ErrnoException | null) => void): void {
   fs.link(from, to, (err) => {
     if (err === null) return fs.unlink(from, cb);
     if (err.code !== 'EPERM') return cb(err);
@@ -59,9 +58,57 @@ interface Pending {
   hardLink?: boolean;
   /** Bytes asked for: a short read or write breaks a link chain, as in the kernel. */
   expect?: number;
+  /** A cancelled stream read: the file its fd named at the cancel (fileIdentity). */
+  file?: string;
+  /** The stream (per fd and thread) this op runs in, if it is a stream op. */
+  stream?: Stream;
 }
 
 type Task = { run: () => void; pending: Pending };
+
+/**
+ * Bytes a cancelled stream read brought back, by fd, for the next stream read
+ * of that fd. One map per thread (a module instance is per thread), shared by
+ * every ring of the thread: the bytes outlive the ring whose read took them,
+ * so closing that ring, or reading on with another, loses nothing.
+ */
+const pushback = new Map<number, { file: string; bytes: Buffer }>();
+
+/**
+ * Ops at an fd's current position (streams, position -1) run one at a time
+ * per fd, in submission order, as the kernel serialises them; the thread pool
+ * would otherwise reorder them. Per thread, like `pushback`: a read through
+ * one ring waits while a cancelled read of another ring of the thread is still
+ * in the pool, then gets the bytes that read took, in order.
+ */
+const streams = new Map<number, Stream>();
+
+interface Stream {
+  /** Ops waiting for the one running now. */
+  queue: (() => void)[];
+  /**
+   * The file the fd named when the stream began (fileIdentity). If the fd is
+   * closed behind our back while an op still holds the stream (a cancelled
+   * read still in the pool, a read blocked on a pipe nobody writes to) and
+   * its number is reused, a new op on that number is another file's: it must
+   * not wait for this stream.
+   */
+  file: string;
+}
+
+/**
+ * Which open file an fd names now, '' if none. Kept bytes are tagged with it:
+ * an fd number closed behind our back (fs.closeSync) and reused for another
+ * pipe or socket must not get the old one's bytes.
+ */
+function fileIdentity(fd: number): string {
+  try {
+    const st = fs.fstatSync(fd);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return '';
+  }
+}
 
 function errnoOf(err: NodeJS.ErrnoException): number {
   return typeof err.errno === 'number' ? err.errno : -E.EIO;
@@ -77,11 +124,6 @@ export class FallbackRing implements NativeRing {
   #chunks: Uint8Array[] = [];
   #slotSizes: number[] = [];
   #pending = new Map<string, Pending>();
-  #pushback = new Map<number, Buffer>(); // bytes a cancelled stream read brought back
-  // Ops at the fd's current position (streams, position -1) run one at a time
-  // per fd, in submission order, as the kernel serialises them; the thread
-  // pool would otherwise reorder them.
-  #streams = new Map<number, (() => void)[]>();
   #live = true;
 
   constructor(entries: number, _flags: number, _idle: number, desc: Int32Array, comps: Int32Array, iovs: Int32Array, onComplete: (n: number) => void) {
@@ -201,7 +243,8 @@ export class FallbackRing implements NativeRing {
         return this.#task(pending, () => fs.open(file, flags, arg, (err, newFd) => (err ? fail(err) : done(newFd))));
       }
       case Op.CLOSE:
-        return this.#task(pending, () => fs.close(fd, fail));
+        // Bytes kept for this fd belong to the file being closed, not to whatever gets the number next.
+        return this.#task(pending, () => { pushback.delete(fd); fs.close(fd, fail); });
       case Op.FSYNC:
         return this.#task(pending, () => (flags & IORING_FSYNC_DATASYNC ? fs.fdatasync(fd, fail) : fs.fsync(fd, fail)));
       case Op.STATX: {
@@ -274,25 +317,23 @@ export class FallbackRing implements NativeRing {
   #inOrder(fd: number, stream: boolean, pending: Pending, start: () => void): () => void {
     if (!stream) return start;
     return () => {
-      const queue = this.#streams.get(fd);
-      const go = () => {
-        pending.onSettled = () => this.#nextInStream(fd);
+      const file = fileIdentity(fd);
+      let current = streams.get(fd);
+      if (current !== undefined && current.file !== file) current = undefined;
+      const go = (st: Stream) => {
+        pending.stream = st;
+        pending.onSettled = () => nextInStream(fd, st);
         start();
       };
-      if (queue === undefined) {
-        this.#streams.set(fd, []);
-        go();
+      if (current === undefined) {
+        const st: Stream = { queue: [], file };
+        streams.set(fd, st);
+        go(st);
       } else {
-        queue.push(go);
+        const st = current;
+        st.queue.push(() => go(st));
       }
     };
-  }
-
-  #nextInStream(fd: number): void {
-    const queue = this.#streams.get(fd);
-    const next = queue?.shift();
-    if (next !== undefined) next();
-    else this.#streams.delete(fd);
   }
 
   #task(pending: Pending, run: () => void): Task {
@@ -301,12 +342,16 @@ export class FallbackRing implements NativeRing {
 
   /** A stream read (position -1) first returns what a cancelled read left behind. */
   #read(pending: Pending, fd: number, chunk: number, off: number, len: number, position: number | null): void {
-    const kept = position === null ? this.#pushback.get(fd) : undefined;
+    let kept = position === null ? pushback.get(fd) : undefined;
+    if (kept !== undefined && kept.file !== fileIdentity(fd)) {
+      pushback.delete(fd); // another file has this number now
+      kept = undefined;
+    }
     if (kept !== undefined) {
-      const n = Math.min(len, kept.length);
-      this.#bytes(chunk, off, n).set(kept.subarray(0, n));
-      if (n === kept.length) this.#pushback.delete(fd);
-      else this.#pushback.set(fd, kept.subarray(n));
+      const n = Math.min(len, kept.bytes.length);
+      this.#bytes(chunk, off, n).set(kept.bytes.subarray(0, n));
+      if (n === kept.bytes.length) pushback.delete(fd);
+      else pushback.set(fd, { file: kept.file, bytes: kept.bytes.subarray(n) });
       setImmediate(() => this.#complete(pending, n));
       return;
     }
@@ -315,8 +360,10 @@ export class FallbackRing implements NativeRing {
       if (err) return this.#complete(pending, errnoOf(err));
       if (pending.cancelled) {
         if (position === null && n > 0) {
-          const prev = this.#pushback.get(fd);
-          this.#pushback.set(fd, prev ? Buffer.concat([prev, private_.subarray(0, n)]) : private_.subarray(0, n));
+          const prev = pushback.get(fd);
+          const file = pending.file ?? fileIdentity(fd);
+          const bytes = private_.subarray(0, n);
+          pushback.set(fd, prev !== undefined && prev.file === file ? { file, bytes: Buffer.concat([prev.bytes, bytes]) } : { file, bytes });
         }
         this.#settle(pending);
         return;
@@ -333,6 +380,7 @@ export class FallbackRing implements NativeRing {
     if (target.op === Op.WRITE || target.op === Op.SEND || target.op === Op.WRITEV || target.op === Op.OPENAT ||
         target.op === Op.CLOSE || target.op === Op.FSYNC) return -E.EALREADY;
     if (target.timer !== undefined) clearTimeout(target.timer);
+    if (target.op === Op.READ || target.op === Op.RECV) target.file = target.stream?.file ?? fileIdentity(target.fd);
     this.#complete(target, -E.ECANCELED, true);
     target.cancelled = true;
     if (target.op !== Op.READ && target.op !== Op.RECV) this.#settle(target);
@@ -386,18 +434,21 @@ export class FallbackRing implements NativeRing {
     return c.subarray(off, off + len);
   }
 
-  /** The NUL-terminated string in a slot. */
-  #cString(chunk: number, off: number, len: number): string {
+  /**
+   * The NUL-terminated string in a slot, as bytes (a copy): a path or link
+   * target need not be UTF-8, and decoding it to text would change it.
+   */
+  #cString(chunk: number, off: number, len: number): Buffer {
     const bytes = this.#bytes(chunk, off, len);
     const end = bytes.indexOf(0);
-    return Buffer.from(bytes.subarray(0, end < 0 ? len : end)).toString();
+    return Buffer.from(bytes.subarray(0, end < 0 ? len : end));
   }
 
   /** The NUL-terminated path in a slot, resolved against a directory fd the way openat(2) does. */
-  #path(dirfd: number, chunk: number, off: number, len: number): string {
-    const text = this.#cString(chunk, off, len);
-    if (dirfd === AT_FDCWD || path.isAbsolute(text)) return text;
-    return path.join(`/proc/self/fd/${dirfd}`, text);
+  #path(dirfd: number, chunk: number, off: number, len: number): Buffer {
+    const bytes = this.#cString(chunk, off, len);
+    if (dirfd === AT_FDCWD || bytes[0] === 0x2f /* '/' */) return bytes;
+    return Buffer.concat([Buffer.from(`/proc/self/fd/${dirfd}/`), bytes]);
   }
 
   destroy(): void {
@@ -464,4 +515,11 @@ function encodeStatx(st: fs.BigIntStats, out: Uint8Array): void {
   v.setUint32(132, minor(st.rdev), true);
   v.setUint32(136, major(st.dev), true);
   v.setUint32(140, minor(st.dev), true);
+}
+
+/** The op running in `st` settled: the next one of that stream starts. */
+function nextInStream(fd: number, st: Stream): void {
+  const next = st.queue.shift();
+  if (next !== undefined) next();
+  else if (streams.get(fd) === st) streams.delete(fd);
 }

@@ -184,6 +184,26 @@ export class BufferGroup {
     return this.#handOut(bid);
   }
 
+  /**
+   * @internal For layers that copy a received message out at once (sockets):
+   * copies the first `into.length` bytes of the kernel-selected buffer the CQE
+   * names into `into` (nothing with null), then hands the buffer straight back
+   * to the kernel's ring. No GroupBuffer is made.
+   */
+  consumeKernelBuffer(flags: number, into: Uint8Array | null): void {
+    const bid = (flags >>> IORING_CQE_BUFFER_SHIFT) & 0xffff;
+    if (this.#mode !== 'ring' || bid >= this.count || this.#state[bid] !== BufState.Ready || into !== null && into.length > this.size) {
+      throw new SaferRingError('ERR_INTERNAL', `the kernel reported buffer ${bid} of group ${this.id}, which it does not hold`);
+    }
+    this.#kernelSelections++;
+    if (into !== null && into.length > 0) {
+      const slot = this.#slots[bid];
+      into.set(this.#arena.chunks[slot.chunk].subarray(slot.offset, slot.offset + into.length));
+    }
+    // The native layer refuses an id that is already in the kernel's ring.
+    this.#engine.native.recycleBuffer!(this.id, bid);
+  }
+
   /** @internal 'plain' mode: lends a free buffer to a recv, or null when the caller holds them all. */
   lendPlain(): MovedSlot | null {
     if (this.#closed) throw new SaferRingError('ERR_INVALID_STATE', 'the buffer group is closed');

@@ -30,6 +30,8 @@ export class BufferPool {
   readonly count: number;
   readonly size: number;
   #idle: { slot: Slot; view: Uint8Array | null }[] = [];
+  #closed = false;
+  #returned = 0; // slots given back to the arena after close()
   #waiters: Waiter[] = [];
   #arena = Arena.forThread();
 
@@ -60,6 +62,7 @@ export class BufferPool {
       return Promise.reject(err);
     }
     if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.#closed) return Promise.reject(closedPoolError());
     const ready = this.get();
     if (ready !== undefined) return Promise.resolve(ready);
     return new Promise<PooledBuffer>((resolve, reject) => {
@@ -81,23 +84,33 @@ export class BufferPool {
   }
 
   get inUse(): number {
-    return this.count - this.#idle.length;
+    return this.count - this.#idle.length - this.#returned;
   }
 
   stats(): BufferPoolStats {
     return { total: this.count, available: this.available, inUse: this.inUse, waiting: this.#waiters.length };
   }
 
-  /** Rejects pending acquire() calls; buffers already handed out stay valid. */
+  /**
+   * Rejects pending acquire() calls and gives the idle buffers' memory back to
+   * the arena; buffers already handed out stay valid, and go back to the arena
+   * when released. Without this a dropped pool's slots were never reused.
+   */
   close(): void {
+    this.#closed = true;
     for (const w of this.#waiters.splice(0)) {
       if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
-      w.reject(new SaferRingError('ERR_INVALID_STATE', 'the buffer pool was closed'));
+      w.reject(closedPoolError());
     }
+    for (const { slot } of this.#idle.splice(0)) this.#giveBack(slot);
   }
 
   /** @internal SlotHome: a released (or collected) buffer's slot comes back. */
   releaseSlot(slot: Slot, view: Uint8Array | null): void {
+    if (this.#closed) {
+      this.#giveBack(slot);
+      return;
+    }
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) {
       if (waiter.onAbort) waiter.signal!.removeEventListener('abort', waiter.onAbort);
@@ -113,9 +126,18 @@ export class BufferPool {
     return new PooledBuffer(INTERNAL, slot, view, this);
   }
 
+  #giveBack(slot: Slot): void {
+    this.#arena.release(slot);
+    this.#returned++;
+  }
+
   #handOut(slot: Slot, view: Uint8Array | null): PooledBuffer {
     const v = view ?? this.#arena.view(slot, this.size);
     track(v, slot, this);
     return new PooledBuffer(INTERNAL, slot, v, this);
   }
+}
+
+function closedPoolError(): SaferRingError {
+  return new SaferRingError('ERR_INVALID_STATE', 'the buffer pool was closed');
 }

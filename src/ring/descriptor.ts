@@ -52,19 +52,34 @@ export const enum Op {
   FTRUNCATE = 23,
   FALLOCATE = 24,
   SPLICE = 25,
+  /** openat into a slot of the registered-file table (a direct descriptor); the slot in D_OFF2. */
+  OPENAT_DIRECT = 26,
+  /** Empties a slot of the registered-file table (close of a direct descriptor); the slot in D_FD. */
+  CLOSE_DIRECT = 27,
+  /** A new ordinary fd for the file in a registered-file slot (IORING_OP_FIXED_FD_INSTALL, 6.8+); the slot in D_FD. */
+  FIXED_FD_INSTALL = 28,
+  // 29..39 are free for filesystem ops; 40 and up belong to the network ops.
+  /** Zero-copy send (6.0+): a result CQE (with F_MORE), then a notification (F_NOTIF) once the buffer is free. */
+  SEND_ZC = 40,
 }
 
 /** The syscall name errors report for each op (node:fs's names where it has one: 'open', 'unlink', 'rmdir'...). */
 export const OP_SYSCALL: readonly string[] = [
   'nop', 'read', 'write', 'readv', 'writev', 'open', 'close', 'statx', 'fsync',
   'accept', 'connect', 'recv', 'send', 'timeout', 'cancel', 'recv', 'recv', 'accept',
-  'unlink', 'rename', 'mkdir', 'symlink', 'link', 'ftruncate', 'fallocate', 'splice',
+  'unlink', 'rename', 'mkdir', 'symlink', 'link', 'ftruncate', 'fallocate', 'splice', 'open', 'close', 'fixed_fd_install',
 ];
+(OP_SYSCALL as string[])[Op.SEND_ZC] = 'send';
 
 export const SQE_LINK = 1 << 0;
 export const SQE_HARDLINK = 1 << 1;
 export const SQE_FIXED_FILE = 1 << 2;
 export const SQE_ASYNC = 1 << 3;
+/**
+ * Not an IOSQE_* flag: the op does not keep the event loop alive (the recv or
+ * accept of an unreferenced socket). The native ring counts such ops apart.
+ */
+export const SQE_WEAK = 1 << 4;
 
 export const SETUP_SQPOLL = 1 << 0;
 export const SETUP_COOP_TASKRUN = 1 << 1;
@@ -74,6 +89,8 @@ export const SETUP_FIXED_BUFFERS = 1 << 4;
 
 export const IORING_CQE_F_BUFFER = 1 << 0;
 export const IORING_CQE_F_MORE = 1 << 1;
+/** On a zero-copy send's last CQE: the kernel no longer uses the buffer. */
+export const IORING_CQE_F_NOTIF = 1 << 3;
 /** With IORING_CQE_F_BUFFER, the kernel's buffer id is in the upper 16 bits of the CQE flags. */
 export const IORING_CQE_BUFFER_SHIFT = 16;
 export const IORING_FSYNC_DATASYNC = 1;

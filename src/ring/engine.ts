@@ -19,6 +19,7 @@ import {
 import { OpRecord, OpState, releaseTemps } from './op-record';
 import type { PerformanceMetrics } from '../metrics';
 import { LogLevel, LogSink, SILENT } from '../logging';
+import { warnUnregisteredBuffers } from '../buffers/registration-warning';
 
 const ECANCELED = osConstants.errno.ECANCELED;
 const EINTR = osConstants.errno.EINTR;
@@ -44,6 +45,13 @@ export interface EngineOptions {
   metrics?: PerformanceMetrics | null;
   /** Where op-level records go (trace: every completion; debug: failures and full-ring flushes). */
   log?: LogSink;
+  /**
+   * Most ops in flight at once. Default: the completion queue's size, so the
+   * kernel never has to hold a completion back. A layer whose ops live long
+   * (a socket's multishot recv) raises it on kernels that keep overflowing
+   * completions instead of dropping them (IORING_FEAT_NODROP, 5.5+).
+   */
+  maxInFlight?: number;
 }
 
 export interface EngineStats {
@@ -65,6 +73,7 @@ export class Engine {
   readonly arena = Arena.forThread();
   readonly sqEntries: number;
   readonly cqEntries: number;
+  readonly maxInFlight: number;
   closed = false;
   /** Buffer groups registered on this ring, by group id. */
   readonly groups = new Map<number, import('../buffers/buffer-group').BufferGroup>();
@@ -87,6 +96,8 @@ export class Engine {
   private closeResolve: (() => void) | null = null;
   private destroyed = false;
   private retryAfterCompletion = false;
+  /** Inside onComplete: flushes wait for the end of the batch (see scheduleFlush). */
+  private dispatching = false;
   private counters = { submitted: 0, completed: 0, submitCalls: 0, sqFull: 0 };
   private readonly metrics: PerformanceMetrics | null;
   private readonly log: LogSink;
@@ -129,6 +140,7 @@ export class Engine {
     const info = this.native.info();
     this.sqEntries = Math.min(info.sqEntries!, options.entries);
     this.cqEntries = info.cqEntries!;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? this.cqEntries);
     this.canReap = typeof this.native.submitAndReap === 'function' && typeof this.native.reap === 'function' && INLINE_BUDGET > 0;
   }
 
@@ -253,6 +265,24 @@ export class Engine {
     return null;
   }
 
+  /**
+   * @internal Queues an op that reports by callback, without a promise: the
+   * caller sets `rec.resolve`/`rec.reject` (and `settle`, `more`) before. For
+   * layers that complete many ops per turn (sockets). Returns false, having
+   * freed the op's memory, if the engine is closed.
+   */
+  enqueueCallback(rec: OpRecord): boolean {
+    if (this.closed) {
+      this.releaseAll(rec, false);
+      return false;
+    }
+    this.assignId(rec);
+    if (this.metrics !== null) rec.t0 = performance.now();
+    this.queue.push(rec);
+    this.scheduleFlush();
+    return true;
+  }
+
   /** True while `rec` is one of this engine's live ops. */
   holds(rec: OpRecord): boolean {
     return rec.state !== OpState.Done && this.table[rec.id] === rec;
@@ -263,7 +293,7 @@ export class Engine {
     if (rec.state === OpState.Queued) {
       this.finish(rec);
       this.releaseAll(rec, false);
-      rec.reject(abortError(rec.signal));
+      rec.reject(rec.quietCancel ? QUIET_CANCEL : abortError(rec.signal));
     } else if (rec.state === OpState.Submitted && !rec.abortRequested) {
       rec.abortRequested = true;
       this.orphans++;
@@ -348,14 +378,41 @@ export class Engine {
   private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      void resolved.then(this.flushBound);
+      // While a batch of completions is being delivered, ops its callbacks
+      // start (directly, or from ticks and microtasks a caller runs in
+      // between) go out in one submit at the end of the batch. Otherwise a
+      // microtask: a resolved promise's then(), not queueMicrotask, which
+      // builds an AsyncResource per call.
+      if (!this.dispatching) void resolved.then(this.flushBound);
     }
   }
 
-  /** Writes queued ops as descriptors and submits them: one submit per batch of up to sqEntries. */
+  /**
+   * Writes queued ops as descriptors and submits them: one submit per batch
+   * of up to sqEntries. Then delivers what completed during the submits
+   * (completions at submit), and goes round again while that delivery queued
+   * more work (callback-based ops start their next op at once) and the
+   * inline budget lasts: a loop, not a recursion through onComplete.
+   */
   flush(): void {
-    this.flushScheduled = false;
-    if (this.destroyed) return;
+    for (;;) {
+      this.flushScheduled = false;
+      const n = this.submitQueued();
+      if (n <= 0) return;
+      this.inlineLeft -= n;
+      this.dispatching = true;
+      try {
+        this.dispatch(n);
+      } finally {
+        this.dispatching = false;
+      }
+      if (!this.flushScheduled) return;
+    }
+  }
+
+  /** flush()'s submits; returns how many completions the last one reaped with it (0: none, or not asked). */
+  private submitQueued(): number {
+    if (this.destroyed) return 0;
     if (this.knownChunks < this.arena.chunks.length) this.syncChunks();
     // Whether this flush delivers what completes during its submits itself.
     const reapAfter = this.canReap && this.inlineLeft > 0;
@@ -368,7 +425,7 @@ export class Engine {
       while (
         batch.length < this.sqEntries &&
         this.queueHead < this.queue.length &&
-        this.inFlight + batch.length < this.cqEntries
+        this.inFlight + batch.length < this.maxInFlight
       ) {
         const rec = this.queue[this.queueHead];
         if (rec.state !== OpState.Queued) {
@@ -381,7 +438,7 @@ export class Engine {
           // links would not hold. Its ops sit together in the queue.
           const members = rec.group.filter((r) => r.state === OpState.Queued);
           const need = members.reduce((n, r) => n + (r.iovs === null ? 0 : r.iovs.length), 0);
-          if (batch.length + members.length > this.sqEntries || this.inFlight + batch.length + members.length > this.cqEntries ||
+          if (batch.length + members.length > this.sqEntries || this.inFlight + batch.length + members.length > this.maxInFlight ||
               iovWords + need > IOV_CAPACITY_WORDS) break;
           for (const m of members) iovWords = this.take(batch, m, iovWords);
           const group = rec.group;
@@ -432,20 +489,16 @@ export class Engine {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
     }
-    // Completions at submit: a page-cached read, a statx or an open usually
-    // completes inside io_uring_submit, its CQE already posted. Deliver those
-    // now rather than after a trip round the event loop to the eventfd. This
-    // runs in the flush microtask, after the submit returned and never inside
-    // a caller's own call: settling only resolves promises, whose reactions
-    // run later, so results still arrive asynchronously. Last in flush(): a
-    // settle may close the ring.
-    if (reapAfter && submitted) {
-      const n = reaped >= 0 ? reaped : this.native.reap!();
-      if (n > 0) {
-        this.inlineLeft -= n;
-        this.onComplete(n);
-      }
-    }
+    // Completions at submit: a page-cached read, a nop or an open usually
+    // completes inside io_uring_submit, its CQE already posted. flush()
+    // delivers those now rather than after a trip round the event loop to
+    // the eventfd. That runs in the flush microtask (or at the end of a batch
+    // of completions), after the submit returned and never inside a caller's
+    // own call: settling resolves promises, whose reactions run later, so
+    // results still arrive asynchronously. Last in the flush: a settle may
+    // close the ring.
+    if (!reapAfter || !submitted) return 0;
+    return reaped >= 0 ? reaped : this.native.reap!();
   }
 
   /** Adds `rec` to the submit being built, its iovec triples (if any) after those already there. */
@@ -522,12 +575,27 @@ export class Engine {
 
   private syncChunks(): void {
     const chunks = this.arena.chunks;
-    for (let i = this.knownChunks; i < chunks.length; i++) this.native.addChunk(i, chunks[i], this.arena.slotSizeOf(i));
+    let unregistered = false;
+    for (let i = this.knownChunks; i < chunks.length; i++) {
+      if (!this.native.addChunk(i, chunks[i], this.arena.slotSizeOf(i))) unregistered = true;
+    }
     this.knownChunks = chunks.length;
+    // A chunk the kernel refused to pin (RLIMIT_MEMLOCK): still usable, say so once.
+    if (unregistered) warnUnregisteredBuffers(this.native.info().fixedBufferError ?? 0);
   }
 
   /** Called by the native layer with `n` CQEs in `completions`. */
   private onComplete(n: number): void {
+    this.dispatching = true;
+    try {
+      this.dispatch(n);
+    } finally {
+      this.dispatching = false;
+      if (this.flushScheduled) this.flush();
+    }
+  }
+
+  private dispatch(n: number): void {
     const c = this.completions;
     const metrics = this.metrics;
     // One clock read per batch: every completion in it reached JavaScript now.
@@ -561,7 +629,7 @@ export class Engine {
         // settle, which owns handing that buffer back.
         if ((res === -ECANCELED || res === -EINTR) && !(flags & IORING_CQE_F_BUFFER)) {
           this.releaseAll(rec, false);
-          rec.reject(rec.closing ? closedError() : abortError(rec.signal));
+          rec.reject(rec.quietCancel ? QUIET_CANCEL : rec.closing ? closedError() : abortError(rec.signal));
           continue;
         }
       }
@@ -606,6 +674,14 @@ export class Engine {
     resolve();
   }
 }
+
+/**
+ * What a cancelled `quietCancel` op is rejected with: one shared error, for
+ * layers that cancel ops as a matter of course (a socket pausing its receive)
+ * and never show the error to anyone. Building an Error (its stack) per
+ * cancel costs microseconds.
+ */
+const QUIET_CANCEL: Error = Object.freeze(new SaferRingError('ABORT_ERR', 'The operation was cancelled')) as Error;
 
 function settleInternalCancel(rec: OpRecord, res: number): void {
   rec.resolve(res);

@@ -56,6 +56,8 @@ export class OpRecord {
   closing = false; // ring.close() cancelled it
   /** Its position in a readOwnedMany/writeOwnedMany call (see many.ts). */
   index = 0;
+  /** Cancelled: reject with one shared error instead of a new one (the caller never shows it). */
+  quietCancel = false;
   /** The ops of this op's batch, in order (shared by all of them): they go to the kernel in one submit. */
   group: OpRecord[] | null = null;
   /** performance.now() when queued; only set while metrics are collected. */

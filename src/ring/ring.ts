@@ -12,7 +12,7 @@ import type { LogSink } from '../logging';
 import { errnoError, SaferRingError } from '../errors';
 import type { NativeRingConstructor } from '../native';
 import { backend, BackendName } from '../backend/select';
-import { openFlags } from '../fs/open-flags';
+import { openFlags, O_CLOEXEC } from '../fs/open-flags';
 import { StatxStats, STATX_BASIC_STATS, STATX_BTIME, STATX_SIZE_BYTES, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW } from '../fs/statx';
 import { checkAddress, encodeSockaddr, PeerAddress, SocketAddress } from '../net/sockaddr';
 import {
@@ -91,12 +91,26 @@ export interface WritevResult {
 export interface OpenOptions extends OpOptions {
   /** Directory fd for a relative path (default: the current directory). */
   dirfd?: number;
+  /**
+   * Open straight into this slot of the ring's registered-file table (a
+   * direct descriptor, IORING_OP_OPENAT with a file index; see
+   * `registerFileSlots`). No fd is created: the promise resolves to the slot's
+   * index, and the file is used through the FixedFile and closed with
+   * `closeFd(slot)`.
+   */
+  fileSlot?: FixedFile;
 }
 
 export interface StatxOptions extends OpOptions {
   dirfd?: number;
   /** Do not follow a final symlink (lstat). */
   noFollow?: boolean;
+  /**
+   * @internal (kStatxParse) Builds the result from the raw `struct statx`
+   * instead of a StatxStats; the bytes are valid only during the call.
+   * src/fs uses it to make node:fs Stats (number or bigint) in one step.
+   */
+  [kStatxParse]?: (bytes: Uint8Array) => unknown;
 }
 
 export interface PathOptions extends OpOptions {
@@ -165,6 +179,15 @@ export const kRingClass = Symbol('safer-ring.ringClass');
 export const kBackendName = Symbol('safer-ring.backendName');
 /** @internal The runtime reads (and merges) its rings' metrics through this. */
 export const kMetrics = Symbol('safer-ring.metrics');
+/**
+ * @internal The seam src/fs builds its linked chains on: `ring[kLinkedGroup](start, links)`
+ * runs `start`, which starts ops on this ring; they go to the kernel in one
+ * submit, in order, op i linked to op i-1 as `links[i]` says. See linkedGroup below.
+ */
+export const kLinkedGroup = Symbol('safer-ring.linkedGroup');
+/** @internal See StatxOptions. */
+export const kStatxParse = Symbol('safer-ring.statxParse');
+
 interface InternalRingOptions extends RingOptions {
   [kRingClass]?: NativeRingConstructor;
   [kBackendName]?: BackendName;
@@ -650,7 +673,15 @@ export class Ring {
       const p = pathBytes(path);
       rec = new OpRecord(Op.OPENAT, settleFd);
       rec.fd = dirfdOf(opts.dirfd);
+      if (opts.fileSlot !== undefined) {
+        if (!(opts.fileSlot instanceof FixedFile)) throw invalidType('options.fileSlot', 'an instance of FixedFile', opts.fileSlot);
+        rec.op = Op.OPENAT_DIRECT;
+        rec.off2 = this.#files.indexOf(opts.fileSlot);
+        rec.settle = settleDirectOpen;
+      }
       rec.flags = openFlags(flags);
+      // A direct open creates no fd, so nothing can leak into a child: the kernel refuses O_CLOEXEC there.
+      if (rec.op === Op.OPENAT_DIRECT) rec.flags &= ~O_CLOEXEC;
       rec.arg = checkInteger('mode', mode, 0, 0o7777);
       signal = checkSignal(opts.signal);
       rec.extra = this.#putPath(rec, p);
@@ -672,8 +703,19 @@ export class Ring {
     return this.closeFd(fd as number, options);
   }
 
-  closeFd(fd: number, options?: OpOptions): Promise<void> {
-    return this.#simple(Op.CLOSE, fd, options, (rec) => rec);
+  /** close(2) of an fd; given a FixedFile, empties that slot of the registered-file table (a direct descriptor's close). */
+  closeFd(fd: number | FixedFile, options?: OpOptions): Promise<void> {
+    if (!(fd instanceof FixedFile)) return this.#simple(Op.CLOSE, fd, options, (rec) => rec);
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      signal = checkSignal(checkOptions<OpOptions>(options).signal);
+      rec = new OpRecord(Op.CLOSE_DIRECT, settleVoid);
+      rec.fd = this.#files.indexOf(fd); // the slot itself: no IOSQE_FIXED_FILE on this op
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
   }
 
   /** statx(2): a path (relative to options.dirfd), or an open fd. */
@@ -691,7 +733,7 @@ export class Ring {
       rec.arg = STATX_BASIC_STATS | STATX_BTIME;
       signal = checkSignal(opts.signal);
       const text = this.#putPath(rec, p);
-      if (!byFd) rec.extra = text;
+      rec.extra = { path: byFd ? undefined : text, parse: opts[kStatxParse] };
       const out = this.#arena.allocate(STATX_SIZE_BYTES);
       rec.temp2 = out;
       rec.chunk2 = out.chunk;
@@ -1001,6 +1043,37 @@ export class Ring {
     return { results: await Promise.allSettled(promises) } as BatchResult<R>;
   }
 
+  /**
+   * @internal (kLinkedGroup) Runs `start`, which must start ops on this ring
+   * and return their promises in order; they reach the kernel together in one
+   * submit, op i linked to op i-1 as `links[i]` says ('link': runs only if the
+   * previous one succeeded, else ECANCELED; 'hardlink': runs regardless). If
+   * an op's arguments are invalid, none of them is submitted: every promise
+   * rejects, the invalid op's with its own error.
+   */
+  [kLinkedGroup](start: () => Promise<unknown>[], links: readonly ('none' | 'link' | 'hardlink')[]): Promise<unknown>[] {
+    const captured: { rec: OpRecord; signal?: AbortSignal }[] = [];
+    let started: Promise<unknown>[];
+    this.#capture = captured;
+    try {
+      started = start();
+    } finally {
+      this.#capture = null;
+    }
+    const failed = started.findIndex((p) => p !== CAPTURED);
+    if (failed !== -1 || captured.length !== started.length) {
+      for (const { rec } of captured) this.#engine.releaseAll(rec, false);
+      const cancelled = () => Promise.reject(errnoError(-osConstants.errno.ECANCELED, 'submit'));
+      return started.map((p, i) => (i === failed ? p : cancelled()));
+    }
+    for (let i = 1; i < captured.length; i++) {
+      const link = links[i];
+      if (link === 'link') captured[i - 1].rec.sqeFlags |= SQE_LINK;
+      else if (link === 'hardlink') captured[i - 1].rec.sqeFlags |= SQE_HARDLINK;
+    }
+    return this.#engine.enqueueGroup(captured);
+  }
+
   /** Ops in flight or queued on this ring (what the runtime's routing compares). */
   get load(): number {
     return this.#engine.load;
@@ -1024,6 +1097,39 @@ export class Ring {
     const table = Int32Array.from(fds.map((fd) => checkFd(fd)));
     this.#engine.native.registerFiles(table);
     return this.#files.issue(fds.length);
+  }
+
+  /**
+   * An ordinary fd for the file in a registered-file slot (a direct
+   * descriptor, or a registered fd): IORING_OP_FIXED_FD_INSTALL, Linux 6.8+
+   * (older kernels answer EINVAL). The fd is O_CLOEXEC; the slot keeps its
+   * file until closeFd(slot).
+   */
+  installFd(slot: FixedFile, options?: OpOptions): Promise<number> {
+    let rec: OpRecord;
+    let signal: AbortSignal | undefined;
+    try {
+      signal = checkSignal(checkOptions<OpOptions>(options).signal);
+      if (!(slot instanceof FixedFile)) throw invalidType('slot', 'an instance of FixedFile', slot);
+      rec = new OpRecord(Op.FIXED_FD_INSTALL, settleFd);
+      rec.fd = this.#files.indexOf(slot); // the slot itself; the native layer marks the SQE IOSQE_FIXED_FILE
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#submit(rec, signal);
+  }
+
+  /**
+   * Registers an empty file table of `count` slots (1..32768) and returns a
+   * FixedFile per slot. A slot is filled by `openat(path, flags, mode, {
+   * fileSlot })` (a direct descriptor: the kernel's file, no fd number) and
+   * emptied by `closeFd(slot)`. Because the slot is known before the open
+   * completes, ops linked after the open in one submit can already use it.
+   */
+  registerFileSlots(count: number): FixedFile[] {
+    checkInteger('count', count, 1, 32768);
+    this.#engine.native.registerFiles(new Int32Array(count).fill(-1));
+    return this.#files.issue(count);
   }
 
   /** Replaces table entries from `offset` on (-1 empties one). Existing FixedFile handles keep their indexes. */
@@ -1061,5 +1167,11 @@ export class Ring {
 }
 
 const EMPTY: ReadOptions & { flags?: number } = {};
+
+/** A direct open completes with 0 (the kernel made no fd): the result is the slot's index. */
+function settleDirectOpen(rec: OpRecord, res: number): void {
+  if (res < 0) return settleFd(rec, res);
+  settleFd(rec, rec.off2);
+}
 const IORING_SQ_CQ_OVERFLOW = 1 << 1;
 const CAPTURED: Promise<never> = new Promise(() => {});

@@ -117,10 +117,16 @@ export function settleAccept(rec: OpRecord, res: number): void {
 }
 
 export function settleStatx(rec: OpRecord, res: number): void {
-  if (res < 0) return fail(rec, res, typeof rec.extra === 'string' ? rec.extra : undefined);
+  const { path, parse } = rec.extra as { path?: string; parse?: (bytes: Uint8Array) => unknown };
+  if (res < 0) return fail(rec, res, path);
   const arena = Arena.forThread();
-  const stats = parseStatx(arena.view(rec.temp2!, STATX_SIZE_BYTES));
-  releaseTemps(rec, arena);
+  const bytes = arena.view(rec.temp2!, STATX_SIZE_BYTES);
+  let stats: unknown;
+  try {
+    stats = parse === undefined ? parseStatx(bytes) : parse(bytes);
+  } finally {
+    releaseTemps(rec, arena);
+  }
   rec.resolve(stats);
 }
 

@@ -35,4 +35,6 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready'; flags: number; sqEntries: number; cqEntries: number; fixedBufferSlots: number }
-  | { type: 'failed'; code: string; message: string };
+  | { type: 'failed'; code: string; message: string }
+  /** The kernel refused to register an arena chunk as a fixed buffer (positive errno): the dispatcher warns once. */
+  | { type: 'unregistered'; errno: number };

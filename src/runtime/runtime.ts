@@ -36,6 +36,7 @@ import { SharedQueue } from './shared-queue';
 import { MAX_SPIN_MICROS } from './spin';
 import { CQ_RECORD_WORDS, FromWorker, RingWorkerData, SQ_RECORD_WORDS } from './protocol';
 import { remoteRingClass, WorkerChannel } from './remote-ring';
+import { warnUnregisteredBuffers } from '../buffers/registration-warning';
 
 export interface RuntimeOptions {
   /** Worker threads, each with its own ring. Default: SAFER_RING_WORKERS, else one less than the CPUs (at least 1). */
@@ -92,8 +93,12 @@ const workerFile = path.join(__dirname, '..', '..', 'workers', 'ring-worker.js')
 interface Slot {
   channel: WorkerChannel;
   ring: Ring;
-  /** Set when the worker's ring failed to set up. */
+  /** Set when the worker's ring failed to set up, or the thread died before it was ready. */
   startError?: SaferRingError;
+  /** The worker reported its ring ready. */
+  ready?: boolean;
+  /** What the thread died of (its 'error' event), if anything. */
+  exitError?: unknown;
 }
 
 export class Runtime {
@@ -142,15 +147,19 @@ export class Runtime {
     const slot: Slot = { channel, ring };
     worker.on('message', (msg: FromWorker) => {
       if (msg.type === 'ready') {
+        slot.ready = true;
         Object.assign(info, { flags: msg.flags, fixedBufferSlots: msg.fixedBufferSlots });
         logRingSetup(this.#log, 'worker ring', setupFlags, msg.flags, { worker: index, threadId: worker.threadId, entries: msg.sqEntries });
+      } else if (msg.type === 'unregistered') {
+        warnUnregisteredBuffers(msg.errno);
       } else if (msg.type === 'failed') {
         this.#log.error('worker ring failed to start', { worker: index, code: msg.code, message: msg.message });
         slot.startError = new SaferRingError(msg.code, msg.message);
         slot.ring.failAll(() => slot.startError!);
       }
     });
-    worker.on('error', () => {}); // reported through 'exit'; an uncaught error in a worker must not take the process down
+    // Reported through 'exit' (an uncaught error in a worker must not take the process down), with this as the cause.
+    worker.on('error', (err) => { slot.exitError = err; });
     worker.on('exit', () => this.#onExit(index, slot));
     // After the listeners (adding a 'message' listener refs the worker again):
     // the ring behind it refs the worker only while ops are in flight.
@@ -166,8 +175,12 @@ export class Runtime {
   #onExit(index: number, slot: Slot): void {
     if (this.#slots[index] !== slot) return;
     const closing = this.#closing !== null;
+    // A thread that died of an error before its ring was ready (it could not
+    // even load, e.g. EMFILE) would die the same way again: a start failure.
+    if (!slot.ready && slot.exitError !== undefined && slot.startError === undefined) slot.startError = startFailure(slot.exitError);
     slot.ring.failAll(() =>
-      closing ? closedError() : new SaferRingError('ERR_WORKER_DIED', 'the ring worker thread exited while the operation was in flight'),
+      closing ? closedError()
+        : slot.startError ?? new SaferRingError('ERR_WORKER_DIED', 'the ring worker thread exited while the operation was in flight', { cause: slot.exitError }),
     );
     const m = slot.ring[kMetrics];
     if (m !== null) this.#retiredMetrics.push(m);
@@ -374,4 +387,14 @@ export class Runtime {
   workerThreads(): readonly Worker[] {
     return this.#slots.map((s) => s.channel.worker);
   }
+}
+
+/** The error for a worker thread that died before its ring was ready: the system error's code when there is one. */
+function startFailure(cause: unknown): SaferRingError {
+  const e = cause as { code?: unknown; errno?: unknown; syscall?: unknown; path?: unknown; message?: unknown } | null;
+  const system = typeof e?.code === 'string' && /^E[A-Z0-9]+$/.test(e.code) && typeof e.errno === 'number';
+  return new SaferRingError(system ? (e!.code as string) : 'ERR_WORKER_DIED', `the ring worker thread could not start: ${String(e?.message ?? cause)}`, {
+    cause,
+    ...(system ? { errno: e!.errno as number, syscall: typeof e!.syscall === 'string' ? e!.syscall : undefined, path: typeof e!.path === 'string' ? e!.path : undefined } : {}),
+  });
 }

@@ -28,7 +28,9 @@ export function pattern(size, seed = 7) {
 /** The compiled addon itself (the file the library loads), for tests that talk to the native layer directly. */
 export function nativeBinding() {
   const require = createRequire(import.meta.url);
-  return require('node-gyp-build')(path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..'));
+  return process.env.SAFER_RING_NATIVE_ADDON
+    ? require(process.env.SAFER_RING_NATIVE_ADDON)
+    : require('node-gyp-build')(path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..'));
 }
 
 export const backend = process.env.SAFER_RING_BACKEND ?? 'io_uring';
@@ -60,6 +62,17 @@ export function ringFds() {
     }
   }
   return fds;
+}
+
+/**
+ * `base` for suites that need to run once per backend, not once per worker
+ * count (the fuzzers' short runs): test/run.mjs marks one configuration per
+ * backend with SAFER_RING_TEST_PRIMARY=1 and the others with 0; run alone
+ * (variable unset), the suite runs.
+ */
+export function oncePerBackend(base) {
+  if (process.env.SAFER_RING_TEST_PRIMARY !== '0') return base;
+  return Object.assign((...args) => base.skip(...args), { run: base.run, after: base.after, before: base.before, skip: base.skip });
 }
 
 /**

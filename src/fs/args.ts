@@ -1,0 +1,83 @@
+// Paths, open flags and views as node:fs/promises takes them, with its checks.
+import { constants } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { byteLengthOf, isUint8Array, windowOver } from '../buffers/geometry';
+import { invalidArgType, invalidArgValue, validateInteger } from './errors';
+
+/** A path after Node's checks: a string, or the bytes of a Buffer/Uint8Array path as given. */
+export type ValidPath = string | Buffer;
+
+function isURLLike(value: unknown): value is URL {
+  const v = value as { href?: unknown; protocol?: unknown; auth?: unknown; path?: unknown } | null;
+  return Boolean(v?.href && v.protocol && v.auth === undefined && v.path === undefined);
+}
+
+/** getValidatedPath: a file: URL becomes its path; then a string or bytes without NUL, else Node's errors. */
+export function validPath(value: unknown, name = 'path'): ValidPath {
+  const path = isURLLike(value) ? fileURLToPath(value) : value;
+  if (typeof path === 'string') {
+    if (path.includes('\u0000')) throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+    return path;
+  }
+  if (isUint8Array(path)) {
+    const bytes = windowOver(path, 0, byteLengthOf(path)); // its true memory: `length` may have been redefined
+    if (bytes.includes(0)) throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  throw invalidArgType(name, ['string', 'Buffer', 'URL'], path);
+}
+
+const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, O_EXCL, O_SYNC } = constants;
+
+const FLAGS: Record<string, number> = {
+  r: O_RDONLY, rs: O_RDONLY | O_SYNC, sr: O_RDONLY | O_SYNC,
+  'r+': O_RDWR, 'rs+': O_RDWR | O_SYNC, 'sr+': O_RDWR | O_SYNC,
+  w: O_TRUNC | O_CREAT | O_WRONLY, wx: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL, xw: O_TRUNC | O_CREAT | O_WRONLY | O_EXCL,
+  'w+': O_TRUNC | O_CREAT | O_RDWR, 'wx+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL, 'xw+': O_TRUNC | O_CREAT | O_RDWR | O_EXCL,
+  a: O_APPEND | O_CREAT | O_WRONLY, ax: O_APPEND | O_CREAT | O_WRONLY | O_EXCL, xa: O_APPEND | O_CREAT | O_WRONLY | O_EXCL,
+  as: O_APPEND | O_CREAT | O_WRONLY | O_SYNC, sa: O_APPEND | O_CREAT | O_WRONLY | O_SYNC,
+  'a+': O_APPEND | O_CREAT | O_RDWR, 'ax+': O_APPEND | O_CREAT | O_RDWR | O_EXCL, 'xa+': O_APPEND | O_CREAT | O_RDWR | O_EXCL,
+  'as+': O_APPEND | O_CREAT | O_RDWR | O_SYNC, 'sa+': O_APPEND | O_CREAT | O_RDWR | O_SYNC,
+};
+
+/** stringToFlags: a flag string or an int32; null/undefined read only. */
+export function openFlagsOf(flags: unknown, name = 'flags'): number {
+  if (typeof flags === 'number') {
+    validateInteger(flags, name, -(2 ** 31), 2 ** 31 - 1);
+    return flags;
+  }
+  if (flags == null) return O_RDONLY;
+  const f = typeof flags === 'string' ? FLAGS[flags] : undefined;
+  if (f === undefined) throw invalidArgValue(name, flags);
+  return f;
+}
+
+export const O_APPEND_FLAG = O_APPEND;
+
+const dataViewGetters = {
+  buffer: Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get!,
+  byteOffset: Object.getOwnPropertyDescriptor(DataView.prototype, 'byteOffset')!.get!,
+  byteLength: Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength')!.get!,
+};
+const typedArrayBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')!.get!;
+const typedArrayByteOffset = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteOffset')!.get!;
+
+/**
+ * The bytes of any ArrayBufferView (TypedArray or DataView) as a Uint8Array,
+ * from the engine's own getters: a view whose `length` or `byteOffset` was
+ * redefined cannot make a write read past its memory.
+ */
+export function bytesOf(view: ArrayBufferView): Uint8Array {
+  if (view instanceof DataView || Object.prototype.toString.call(view) === '[object DataView]') {
+    try {
+      return new Uint8Array(
+        dataViewGetters.buffer.call(view) as ArrayBuffer,
+        dataViewGetters.byteOffset.call(view) as number,
+        dataViewGetters.byteLength.call(view) as number,
+      );
+    } catch {
+      // not a real DataView: treated as a typed array below, which throws if it is neither
+    }
+  }
+  return new Uint8Array(typedArrayBuffer.call(view) as ArrayBuffer, typedArrayByteOffset.call(view) as number, byteLengthOf(view));
+}

@@ -1,0 +1,150 @@
+// The io_uring side of safer-ring/net: the native socket helpers check their
+// arguments, receive buffers go back to the kernel once their bytes are
+// copied out, and a paused socket has no receive in flight.
+import { test as base } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs from 'node:fs';
+import { once } from 'node:events';
+import { createServer, connect } from 'safer-ring/net';
+import { ioUringOnly, nativeBinding, NOT_OPEN_FD, patternFile } from './helpers/env.mjs';
+import { listening, patterned } from './helpers/net-streams.mjs';
+
+// On the fallback backend the module is node:net: nothing of this exists there.
+const test = ioUringOnly(base);
+
+function throwsCode(fn, code) {
+  try {
+    fn();
+  } catch (err) {
+    assert.is(err.code, code, err.message);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
+
+test('socket helpers refuse bad arguments and report syscall failures as negative errnos', () => {
+  const native = nativeBinding();
+  throwsCode(() => native.setSocketOption(-1, 1, 1), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.setSocketOption(3, 0, 1), 'ERR_INVALID_ARG_VALUE'); // no option 0
+  throwsCode(() => native.setSocketOption(3, 9, 1), 'ERR_INVALID_ARG_VALUE'); // nor 9
+  throwsCode(() => native.setSocketOption(3, 1, 2), 'ERR_OUT_OF_RANGE'); // TCP_NODELAY is 0 or 1
+  throwsCode(() => native.setSocketOption(3, 3, 0), 'ERR_OUT_OF_RANGE'); // TCP_KEEPIDLE >= 1
+  throwsCode(() => native.setSocketOption(3, 1, 1.5), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.socketInfo('3'), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.shutdown(3, 7), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.getpeername(-2), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.close(-1), 'ERR_INVALID_ARG_VALUE');
+  throwsCode(() => native.close(2 ** 31), 'ERR_INVALID_ARG_VALUE');
+  assert.is(native.close(NOT_OPEN_FD), -9);
+  assert.is(native.socketInfo(NOT_OPEN_FD), -9); // EBADF
+  const file = fs.openSync(patternFile(16), 'r');
+  assert.is(native.socketInfo(file), -88); // ENOTSOCK
+  assert.is(native.setSocketOption(file, 1, 1), -88);
+  fs.closeSync(file);
+  const sock = native.socket(2, 1, 0);
+  assert.equal(native.socketInfo(sock), [2, 1, false]);
+  assert.is(native.shutdown(sock, 1), -107); // ENOTCONN
+  throwsCode(() => native.getpeername(sock), 'ENOTCONN');
+  assert.is(native.setSocketOption(sock, 1, 1), 0);
+  fs.closeSync(sock);
+});
+
+test('receive buffers go back to the kernel as soon as their bytes are copied out', async () => {
+  const { netIo } = await import('../dist/src/net/io.js');
+  const server = createServer((s) => s.pipe(s));
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const client = connect(port, '127.0.0.1');
+  const payload = patterned(3 * 1024 * 1024, 5);
+  let got = 0;
+  client.on('data', (d) => (got += d.length));
+  client.end(payload);
+  await once(client, 'end');
+  assert.is(got, payload.length);
+  const stats = netIo().group.stats();
+  assert.is(stats.held, 0);
+  assert.is(stats.available, stats.count, 'every buffer is in the kernel\'s ring again');
+  assert.ok(stats.kernelSelections > 0);
+  await new Promise((res) => server.close(res));
+});
+
+test('a full readable buffer stops the receive; reading again arms it and nothing is lost', async () => {
+  let peer;
+  const server = createServer((s) => (peer = s));
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const client = connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  while (peer === undefined) await new Promise((res) => setTimeout(res, 2));
+  peer.pause(); // as in node:net, a paused socket reads on until its buffer reaches the high-water mark
+  peer.read(0);
+  await new Promise((res) => setTimeout(res, 20));
+  assert.ok(peer._handle.receiving, 'receiving while below the high-water mark');
+  const payload = patterned(2 * 1024 * 1024, 11);
+  client.write(payload);
+  await new Promise((res) => setTimeout(res, 100));
+  assert.not.ok(peer._handle.receiving, 'the full socket\'s receive was cancelled');
+  const buffered = peer.readableLength;
+  assert.ok(buffered >= peer.readableHighWaterMark && buffered <= 512 * 1024, `buffered ${buffered} bytes, not the 2 MiB sent`);
+  const parts = [];
+  peer.on('data', (d) => parts.push(d));
+  peer.resume();
+  let got = 0;
+  while ((got = parts.reduce((n, p) => n + p.length, 0)) < payload.length) await new Promise((res) => setTimeout(res, 5));
+  assert.is(got, payload.length);
+  assert.ok(Buffer.concat(parts).equals(payload), 'every byte, in order');
+  assert.ok(peer._handle.receiving, 'receiving again');
+  client.destroy();
+  peer.destroy();
+  await new Promise((res) => server.close(res));
+});
+
+test('an OwnedBuffer written to a socket goes out in place, and its memory is not reused before the send is done', async () => {
+  const { netIo } = await import('../dist/src/net/io.js');
+  const { OwnedBuffer } = await import('safer-ring');
+  const server = createServer((s) => s.pipe(s));
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const client = connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  const parts = [];
+  client.on('data', (d) => parts.push(d));
+  const size = 1 << 20;
+  const expected = patterned(size, 21);
+  const before = netIo().directSends;
+  const owned = OwnedBuffer.from(expected);
+  client.write(owned.bytes);
+  owned.release(); // the socket still holds the memory: the release waits for the send
+  const others = Array.from({ length: 4 }, () => new OwnedBuffer(size));
+  for (const o of others) o.bytes.fill(0xee); // none of these may be the slot in flight
+  client.end();
+  await once(client, 'end');
+  const got = Buffer.concat(parts);
+  assert.is(got.length, size);
+  assert.ok(got.equals(expected), 'the bytes sent are the ones written');
+  assert.ok(netIo().directSends > before, 'sent from the arena in place, not copied');
+  for (const o of others) o.release();
+  await new Promise((res) => server.close(res));
+});
+
+test('zero-copy sends (SAFER_RING_NET_ZEROCOPY=1) deliver every byte', async () => {
+  const { runChild } = await import('./helpers/net-streams.mjs');
+  const r = await runChild(`
+    import { createServer, connect } from 'safer-ring/net';
+    import { netIo } from ${JSON.stringify(new URL('../dist/src/net/io.js', import.meta.url).href)};
+    import crypto from 'node:crypto';
+    const data = crypto.randomBytes(16 << 20);
+    const server = createServer((s) => s.pipe(s)).listen(0, '127.0.0.1', () => {
+      const c = connect(server.address().port, '127.0.0.1');
+      const parts = [];
+      c.on('data', (d) => parts.push(d));
+      c.on('end', () => {
+        console.log(JSON.stringify({ same: Buffer.concat(parts).equals(data), zc: netIo().zeroCopySends }));
+        server.close();
+      });
+      c.end(data);
+    });`, { env: { SAFER_RING_NET_ZEROCOPY: '1' }, killAfterMs: 60_000 });
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.ok(out.same, 'echoed bytes equal');
+  assert.ok(out.zc > 0, 'zero-copy sends were used');
+});
+
+test.run();
