@@ -7,6 +7,7 @@
         "native/ring.cc",
         "native/sqe.cc",
         "native/sockets.cc",
+        "native/fileops.cc",
         "native/buffer-ring.cc"
       ],
       "include_dirs": [

@@ -48,6 +48,11 @@ const BENCHMARKS = [
     description: 'readFile\'s linked open → read → read chain against the same work in three submits, QD64 and QD1',
   },
   {
+    name: 'copy',
+    script: 'copy.mjs',
+    description: 'a 20,000 x 4 KiB tree and a 1 GiB file: safer-ring cp vs cp vs fs.promises.cp vs copyFile',
+  },
+  {
     name: 'signaling',
     script: 'signaling.mjs',
     description: 'one wake main → worker → main: Atomics.waitAsync vs postMessage vs Atomics.wait vs piscina; 64 records per wake, 64 in flight',

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "ring.h"
 #include "sockets.h"
+#include "fileops.h"
 
 namespace sr {
 
@@ -126,6 +127,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   DefineSockets(env, exports);
+  DefineFileOps(env, exports);
   exports.Set("descriptorWords", Napi::Number::New(env, kDescWords));
   exports.Set("opCount", Napi::Number::New(env, OP_COUNT));
   return exports;

@@ -87,7 +87,18 @@ export interface NativeSockets {
   pipe(): [number, number];
 }
 
-export interface NativeBinding extends NativeSockets {
+/** File helpers with no io_uring opcode and no node:fs call (native/fileops.cc). */
+export interface NativeFileOps {
+  /** lseek(2); returns -1 for ENXIO (no data or hole past `offset`). */
+  lseek(fd: number, offset: number, whence: number): number;
+  mknod(path: Uint8Array, mode: number, major: number, minor: number): void;
+  /** linkat(2) of the open file `fd` (an O_TMPFILE file) to `path`; EEXIST if `path` exists. */
+  linkAt(fd: number, path: Uint8Array): void;
+  /** copy_file_range(2) with explicit offsets; returns the bytes copied (0 at the end of the input). */
+  copyFileRange(fdIn: number, offIn: number, fdOut: number, offOut: number, length: number): number;
+}
+
+export interface NativeBinding extends NativeSockets, NativeFileOps {
   NativeRing: NativeRingConstructor;
   probe(): Record<string, boolean>;
   setErrorClass(cls: typeof SaferRingError): void;

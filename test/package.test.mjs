@@ -1,6 +1,6 @@
 // The npm package as a user meets it: `npm pack`, then `npm install` of the
-// tarball into a fresh app, with no network (npm's cache holds the two
-// run-time dependencies since this checkout's own install).
+// tarball into a fresh app, with no network (npm's cache holds the run-time
+// dependencies since this checkout's own install).
 //
 // 1. With the prebuilt binary: the install builds nothing, and the app uses
 //    io_uring from ESM, CommonJS (a Runtime too: its worker file must resolve
@@ -237,8 +237,9 @@ test('the tarball holds what runs and builds, and no tests, benchmarks or build 
   }
   const unwanted = packedFiles.filter((f) => /^(test|bench|build|\.ci)\//.test(f) || f === 'scripts/prebuild.js' || f === 'scripts/demo.mjs');
   assert.equal(unwanted, []);
-  // Only what runs at run time (and the header library a build from source needs).
-  assert.equal(Object.keys(pkg.dependencies).sort(), ['node-addon-api', 'node-gyp-build']);
+  // Only what runs at run time (and the header library a build from source
+  // needs); the copy job's pool (piscina) and its command line's progress bar (cli-progress).
+  assert.equal(Object.keys(pkg.dependencies).sort(), ['cli-progress', 'node-addon-api', 'node-gyp-build', 'piscina']);
   assert.ok(pkg.repository?.url && pkg.homepage && pkg.bugs?.url, 'repository, homepage and bugs resolve the README links on npm');
 });
 

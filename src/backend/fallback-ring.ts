@@ -12,7 +12,6 @@
 // Data a cancelled stream read brings back later is kept for the next read
 // of that fd, so cancelling never loses bytes from a pipe or socket.
 import fs from 'node:fs';
-import path from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { NativeRing, NativeRingInfo } from '../native';
 import { SaferRingError } from '../errors';
@@ -34,7 +33,7 @@ const RENAME_EXCHANGE = 2;
  * if `to` exists, atomically, then the old name goes. Directories cannot be
  * hard-linked: for them (EPERM) the check and the rename are two steps.
  */
-function renameNoReplace(from: string, to: string, cb: (err: NodeJS.ErrnoException | null) => void): void {
+function renameNoReplace(from: Buffer, to: Buffer, cb: (err: NodeJS.ErrnoException | null) => void): void {
   fs.link(from, to, (err) => {
     if (err === null) return fs.unlink(from, cb);
     if (err.code !== 'EPERM') return cb(err);
@@ -435,18 +434,21 @@ export class FallbackRing implements NativeRing {
     return c.subarray(off, off + len);
   }
 
-  /** The NUL-terminated string in a slot. */
-  #cString(chunk: number, off: number, len: number): string {
+  /**
+   * The NUL-terminated string in a slot, as bytes (a copy): a path or link
+   * target need not be UTF-8, and decoding it to text would change it.
+   */
+  #cString(chunk: number, off: number, len: number): Buffer {
     const bytes = this.#bytes(chunk, off, len);
     const end = bytes.indexOf(0);
-    return Buffer.from(bytes.subarray(0, end < 0 ? len : end)).toString();
+    return Buffer.from(bytes.subarray(0, end < 0 ? len : end));
   }
 
   /** The NUL-terminated path in a slot, resolved against a directory fd the way openat(2) does. */
-  #path(dirfd: number, chunk: number, off: number, len: number): string {
-    const text = this.#cString(chunk, off, len);
-    if (dirfd === AT_FDCWD || path.isAbsolute(text)) return text;
-    return path.join(`/proc/self/fd/${dirfd}`, text);
+  #path(dirfd: number, chunk: number, off: number, len: number): Buffer {
+    const bytes = this.#cString(chunk, off, len);
+    if (dirfd === AT_FDCWD || bytes[0] === 0x2f /* '/' */) return bytes;
+    return Buffer.concat([Buffer.from(`/proc/self/fd/${dirfd}/`), bytes]);
   }
 
   destroy(): void {

@@ -1,0 +1,605 @@
+// A copy job: the plan, the directories, the dispatch of file tasks to the
+// copy workers, directory metadata, progress, abort and the summary.
+//
+// Threads: everything here runs on the caller's thread and never blocks it
+// (the walk's statx calls go through a Ring, the rest through
+// fs.promises). The bytes move on the workers (worker.ts, one ring each),
+// reached through a piscina pool. A task is either one large file or up to
+// TASK_ITEMS small entries of one directory, so a worker creates names in one
+// directory at a time and the per-task cost of the pool is spread over many
+// files; the main thread keeps only a few tasks queued ahead, so an abort has
+// little to drain.
+import { EventEmitter } from 'node:events';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type Piscina from 'piscina';
+import { Ring } from '../ring/ring';
+import { SaferRingError } from '../errors';
+import { CopyOptions, CopyProgress, EntryType, ResolvedOptions, resolveOptions } from './options';
+import { makePlan, pathsOf, Plan, PlanEntry, Root } from './plan';
+import { resolveRoot } from './roots';
+import { baseName, dirName, display, toPathBytes, PathInput } from './paths';
+import { Control, CopyTask, CopyWorkerData, errorRecord, fromRecord, ItemKind, ItemOutcome, Status, TaskResult } from './protocol';
+import { encodeTask, ItemSource, unpackResult } from './task-codec';
+import { Counts, progressOf, RateMeter } from './progress';
+import { SMALL_FILE_MAX } from './file-copy';
+import type { ScanResult, ScanTask } from './scan';
+import { LocalRunner, TaskRunner } from './local';
+
+/** Per-entry result, as the 'file' event and the async iterator give it. */
+export interface CopyFileResult {
+  /** Source and destination paths as text (bytes that are not UTF-8 show as U+FFFD; see srcBytes). */
+  src: string;
+  dst: string;
+  srcBytes: Buffer;
+  dstBytes: Buffer;
+  type: EntryType;
+  status: 'copied' | 'skipped' | 'failed' | 'aborted';
+  /** Bytes of file data copied. */
+  bytes: number;
+  error?: Error;
+  /** Why it was skipped. */
+  reason?: string;
+}
+
+export interface CopySummary {
+  /** Entries other than directories now in place: files, symlinks, hard links, special files. */
+  files: number;
+  /** Directories created (or already there and merged into). */
+  directories: number;
+  bytes: number;
+  skipped: { path: string; reason: string }[];
+  failed: { path: string; error: Error }[];
+  warnings: string[];
+  elapsedMs: number;
+  bytesPerSecond: number;
+  filesPerSecond: number;
+  /** The job was stopped (abort, signal or failFast) before it finished. */
+  aborted: boolean;
+  /** Where the time went, in ms: listing the source, creating directories, copying (to the last file), and all. */
+  phases: { planMs: number; directoriesMs: number; copyMs: number };
+}
+
+/** A source and where it goes. */
+export interface CopyPair {
+  src: PathInput;
+  dst: PathInput;
+}
+
+/**
+ * @internal Set by the CLI, whose thread does nothing but this job: with
+ * `workers: 0` it may then block (synchronous small-file copies,
+ * copy_file_range), which is faster than the non-blocking paths.
+ */
+export const kBlockingAllowed = Symbol('safer-ring.copy.blockingAllowed');
+interface InternalOptions extends CopyOptions {
+  [kBlockingAllowed]?: boolean;
+}
+
+const TASK_ITEMS = 64;
+const TASK_BYTES = 8 * 1024 * 1024;
+const PROGRESS_MS = 100;
+const MKDIR_IN_FLIGHT = 32;
+const workerFile = path.join(__dirname, 'worker.js');
+
+type DirState = 'pending' | 'created' | 'existing' | 'failed';
+
+/**
+ * A running copy job. Emits 'file' (a CopyFileResult per entry), 'progress'
+ * (CopyProgress, about 10 times a second), 'warning' (a message) and 'end'
+ * (the CopySummary); iterate it for the per-entry results. `done` settles
+ * with the summary, or rejects (an AbortError, or the first failure with
+ * failFast) with the summary attached as `error.summary`.
+ */
+export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResult> {
+  readonly #options: ResolvedOptions;
+  readonly #pairs: { src: Buffer; dst: Buffer }[];
+  readonly #control = new Control();
+  readonly #tag = randomBytes(4).toString('hex');
+  readonly #meter = new RateMeter();
+  readonly #done: Promise<CopySummary>;
+  readonly #summary: CopySummary = {
+    files: 0, directories: 0, bytes: 0, skipped: [], failed: [], warnings: [], elapsedMs: 0, bytesPerSecond: 0, filesPerSecond: 0, aborted: false,
+    phases: { planMs: 0, directoriesMs: 0, copyMs: 0 },
+  };
+  readonly #counts: Counts = { bytesDone: 0, bytesTotal: 0, filesDone: 0, filesTotal: 0, filesSkipped: 0, filesFailed: 0, planned: false };
+  #plan: Plan | null = null;
+  #dirState: DirState[] = [];
+  #dirWork: Promise<void>[] = [];
+  /** Hard links waiting for their first name to be copied: first's entry index → link entry indexes. */
+  #waitingLinks = new Map<number, number[]>();
+  #stopReason: Error | null = null;
+  readonly #workersGiven: boolean;
+  #filesCompleted = 0;
+
+  constructor(pairs: CopyPair[], options?: CopyOptions) {
+    super();
+    this.#options = resolveOptions(options);
+    this.#workersGiven = options?.workers !== undefined;
+    (this.#options as InternalOptions)[kBlockingAllowed] = (options as InternalOptions | undefined)?.[kBlockingAllowed] === true;
+    this.#pairs = pairs.map((p, i) => ({ src: toPathBytes(p.src, pairs.length > 1 ? `src[${i}]` : 'src'), dst: toPathBytes(p.dst, 'dst') }));
+    const signal = this.#options.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) this.abort(signal.reason);
+      else signal.addEventListener('abort', () => this.abort(signal.reason), { once: true });
+    }
+    this.#done = this.#start();
+    this.#done.catch(() => {}); // callers who only listen to events get 'error' instead of an unhandled rejection
+  }
+
+  /** Settles when the job is over: the summary, or the reason it stopped. */
+  get done(): Promise<CopySummary> {
+    return this.#done;
+  }
+
+  /** Stops the job: nothing more starts, files being copied stop and their temporaries are removed. */
+  abort(reason?: unknown): void {
+    if (this.#stopReason !== null) return;
+    const err = new SaferRingError('ABORT_ERR', 'The copy was aborted', reason === undefined ? {} : { cause: reason });
+    this.#stop(err);
+  }
+
+  /** Progress now. */
+  progress(): CopyProgress {
+    this.#counts.bytesDone = this.#control.bytes;
+    this.#counts.filesDone = this.#filesCompleted;
+    return progressOf(this.#counts, this.#meter);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<CopyFileResult> {
+    const queue: CopyFileResult[] = [];
+    let wake: (() => void) | null = null;
+    let finished = false;
+    let failure: unknown = null;
+    const onFile = (r: CopyFileResult): void => {
+      queue.push(r);
+      wake?.();
+    };
+    this.on('file', onFile);
+    this.#done.then(
+      () => { finished = true; wake?.(); },
+      (err) => { finished = true; failure = err; wake?.(); },
+    );
+    return {
+      next: async (): Promise<IteratorResult<CopyFileResult>> => {
+        for (;;) {
+          if (queue.length > 0) return { value: queue.shift()!, done: false };
+          if (finished) {
+            this.off('file', onFile);
+            if (failure !== null) throw failure;
+            return { value: undefined, done: true };
+          }
+          await new Promise<void>((resolve) => { wake = resolve; });
+          wake = null;
+        }
+      },
+      return: async (): Promise<IteratorResult<CopyFileResult>> => {
+        this.off('file', onFile);
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  #stop(reason: Error): void {
+    if (this.#stopReason !== null) return;
+    this.#stopReason = reason;
+    this.#control.stop();
+  }
+
+  async #start(): Promise<CopySummary> {
+    await Promise.resolve(); // let the caller attach listeners first
+    const timer = setInterval(() => this.#report(), PROGRESS_MS);
+    timer.unref();
+    let pool: TaskRunner | null = null;
+    const ring = new Ring({ entries: 256 });
+    try {
+      if (this.#stopReason !== null) throw this.#stopReason;
+      const roots: Root[] = [];
+      for (const pair of this.#pairs) roots.push(await resolveRoot(ring, pair.src, pair.dst, this.#options));
+      pool = this.#startPool(ring, roots);
+      const scanner = pool;
+      const follow = this.#options.dereference;
+      const plan = await makePlan((dir) => scanner.run({ scan: dir, follow } satisfies ScanTask) as Promise<ScanResult>, roots, this.#options, () => this.#control.stopped,
+        Math.max(1, this.#options.workers) * this.#options.concurrency);
+      this.#plan = plan;
+      this.#takePlan(plan);
+      this.#report(); // the totals are known: say so at once
+      const phases = this.#summary.phases;
+      phases.planMs = this.#meter.elapsedMs;
+      await this.#createDirectories(ring, plan);
+      phases.directoriesMs = this.#meter.elapsedMs - phases.planMs;
+      await this.#dispatch(pool, plan);
+      // Finishing a directory can finish its parent: wait until no more come.
+      while (this.#dirWork.length > 0) await Promise.all(this.#dirWork.splice(0));
+      phases.copyMs = this.#meter.elapsedMs - phases.planMs - phases.directoriesMs;
+    } catch (err) {
+      if (this.#stopReason === null) this.#stopReason = err as Error;
+    } finally {
+      clearInterval(timer);
+      if (pool !== null) await pool.destroy();
+      await ring.closeRing();
+    }
+    return this.#finish();
+  }
+
+  /**
+   * The workers, or this thread (`workers: 0`, and by default when no source
+   * is a directory: a worker costs more to start than copying a few files).
+   */
+  #startPool(ring: Ring, roots: Root[]): TaskRunner {
+    const settings: CopyWorkerData = {
+      control: this.#control.buffer,
+      tag: this.#tag,
+      overwrite: this.#options.overwrite,
+      preserve: this.#options.preserve,
+      dereference: this.#options.dereference,
+      verify: this.#options.verify,
+      smallFileIo: this.#options.smallFileIo,
+      largeFileIo: this.#options.largeFileIo,
+      unnamedTemporaries: process.env.SAFER_RING_COPY_TEMPORARIES !== 'named',
+    };
+    const onlyFiles = roots.every((r) => r.meta.type !== 'directory');
+    if (this.#options.workers === 0 || (onlyFiles && !this.#workersGiven)) {
+      return new LocalRunner(ring, settings, (this.#options as InternalOptions)[kBlockingAllowed] === true);
+    }
+    // Loaded only here: a job on its own thread (workers: 0) needs no pool.
+    const PiscinaPool = require('piscina') as typeof Piscina;
+    return new PiscinaPool({
+      filename: workerFile,
+      minThreads: this.#options.workers,
+      maxThreads: this.#options.workers,
+      concurrentTasksPerWorker: this.#options.concurrency,
+      idleTimeout: 60_000,
+      workerData: settings,
+    });
+  }
+
+  /** Totals from the plan; what the walk left out or could not read goes into the summary now. */
+  #takePlan(plan: Plan): void {
+    this.#counts.bytesTotal = plan.bytesTotal;
+    this.#counts.filesTotal = plan.entries.length;
+    this.#counts.planned = true;
+    this.#dirState = plan.dirs.map(() => 'pending');
+    for (const s of plan.skipped) {
+      const text = `skipped '${display(s.path)}': ${s.reason}`;
+      this.#summary.skipped.push({ path: display(s.path), reason: s.reason });
+      this.#warn(text);
+    }
+    for (const f of plan.failed) this.#summary.failed.push({ path: display(f.path), error: f.error });
+    if (plan.failed.length > 0 && this.#options.failFast) this.#stop(plan.failed[0].error);
+  }
+
+  /**
+   * Creates the destination directories, each after its parent, several at
+   * once. They are created writable by us (mode | 0o700) so the copy can fill
+   * them; their own mode (and, with preserve, owner and times) is set once
+   * everything inside them is done.
+   */
+  async #createDirectories(ring: Ring, plan: Plan): Promise<void> {
+    const made: Promise<void>[] = new Array(plan.dirs.length);
+    let inFlight = 0;
+    const waiters: (() => void)[] = [];
+    const slot = async (): Promise<void> => {
+      while (inFlight >= MKDIR_IN_FLIGHT) await new Promise<void>((r) => waiters.push(r));
+      inFlight++;
+    };
+    const release = (): void => {
+      inFlight--;
+      waiters.shift()?.();
+    };
+    for (let i = 0; i < plan.dirs.length; i++) {
+      const dir = plan.dirs[i];
+      const parentReady = dir.parent >= 0 ? made[dir.parent] : Promise.resolve();
+      made[i] = parentReady.then(async () => {
+        if (this.#control.stopped) return;
+        if (dir.parent >= 0 && this.#dirState[dir.parent] === 'failed') {
+          this.#dirState[i] = 'failed';
+          return;
+        }
+        await slot();
+        try {
+          await ring.mkdirat(dir.dst, (dir.meta.mode & 0o7777) | 0o700);
+          this.#dirState[i] = 'created';
+          this.#summary.directories++;
+        } catch (err) {
+          if ((err as { code?: string }).code === 'EEXIST' && (await isDirectory(dir.dst))) {
+            this.#dirState[i] = 'existing';
+            this.#summary.directories++;
+          } else {
+            this.#dirState[i] = 'failed';
+            this.#summary.failed.push({ path: display(dir.src), error: err as Error });
+            if (this.#options.failFast) this.#stop(err as Error);
+          }
+        } finally {
+          release();
+        }
+      });
+    }
+    await Promise.all(made);
+  }
+
+  async #dispatch(pool: TaskRunner, plan: Plan): Promise<void> {
+    const large: number[] = [];
+    const roots: number[] = [];
+    const byDir = new Map<number, number[]>();
+    plan.entries.forEach((entry, id) => {
+      if (entry.dir >= 0 && this.#dirState[entry.dir] !== 'created' && this.#dirState[entry.dir] !== 'existing') {
+        this.#record(id, { id, status: this.#control.stopped ? Status.Aborted : Status.Failed, bytes: 0 }, 'its directory could not be created');
+        return;
+      }
+      if (entry.linkOf >= 0) {
+        const list = this.#waitingLinks.get(entry.linkOf) ?? [];
+        list.push(id);
+        this.#waitingLinks.set(entry.linkOf, list);
+        return;
+      }
+      if (entry.meta.type === 'file' && entry.meta.size > SMALL_FILE_MAX) large.push(id);
+      else if (entry.root !== undefined) roots.push(id); // a root names its copy itself: a task of its own
+      else {
+        const list = byDir.get(entry.dir) ?? [];
+        list.push(id);
+        byDir.set(entry.dir, list);
+      }
+    });
+    // Directories with nothing (left) to copy inside are finished now.
+    plan.dirs.forEach((dir, d) => {
+      if (dir.pending === 0) this.#dirWork.push(this.#finishDirectory(d));
+    });
+    large.sort((a, b) => plan.entries[b].meta.size - plan.entries[a].meta.size);
+    const tasks: number[][] = [...large.map((id) => [id]), ...roots.map((id) => [id])];
+    for (const ids of byDir.values()) {
+      let current: number[] = [];
+      let bytes = 0;
+      for (const id of ids) {
+        const size = plan.entries[id].meta.size;
+        if (current.length > 0 && (current.length >= TASK_ITEMS || bytes + size > TASK_BYTES)) {
+          tasks.push(current);
+          current = [];
+          bytes = 0;
+        }
+        current.push(id);
+        bytes += size;
+      }
+      if (current.length > 0) tasks.push(current);
+    }
+
+    // Keep a few tasks queued per worker slot, no more: what is not queued
+    // yet is simply never started after an abort.
+    const ahead = Math.max(1, this.#options.workers) * this.#options.concurrency * 2;
+    let next = 0;
+    let running = 0;
+    await new Promise<void>((resolveAll) => {
+      const pump = (): void => {
+        while (running < ahead && !this.#control.stopped) {
+          let ids: number[] | undefined;
+          if (next < tasks.length) ids = tasks[next++];
+          else break;
+          running++;
+          const task = this.#encode(ids);
+          const taskIds = ids;
+          (pool.run(task) as Promise<TaskResult>).then(
+            (result) => this.#taskDone(unpackResult(result, taskIds), tasks),
+            (err: unknown) => this.#taskFailed(ids!, err),
+          ).finally(() => {
+            running--;
+            pump();
+          });
+        }
+        if (running === 0) {
+          // What was never started is reported as aborted.
+          if (this.#control.stopped) {
+            for (; next < tasks.length; next++) for (const id of tasks[next]) this.#record(id, { id, status: Status.Aborted, bytes: 0 });
+            for (const [first, links] of this.#waitingLinks) {
+              for (const id of links) this.#record(id, { id, status: Status.Aborted, bytes: 0 });
+              this.#waitingLinks.delete(first);
+            }
+          }
+          resolveAll();
+        }
+      };
+      pump();
+    });
+  }
+
+  /** A task for entries that share a directory (or one root), packed for the worker. */
+  #encode(ids: number[]): CopyTask {
+    const plan = this.#plan!;
+    const items = ids.map((id): ItemSource => {
+      const entry = plan.entries[id];
+      const m = entry.meta;
+      let kind: ItemKind;
+      if (entry.linkOf >= 0) kind = ItemKind.HardLink;
+      else if (m.type === 'file') kind = ItemKind.File;
+      else if (m.type === 'symlink') kind = ItemKind.Symlink;
+      else kind = ItemKind.Special;
+      return {
+        id, kind, name: entry.name, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeMs: m.atimeMs, mtimeMs: m.mtimeMs, rdev: m.rdev,
+        sparse: m.type === 'file' && m.size > 0 && m.blocks * 512 < m.size,
+        target: kind === ItemKind.HardLink ? pathsOf(plan, plan.entries[entry.linkOf]).dst : undefined,
+      };
+    });
+    const first = plan.entries[ids[0]];
+    if (first.root !== undefined) {
+      return encodeTask(dirName(first.root.src), dirName(first.root.dst), items, baseName(first.root.dst));
+    }
+    const dir = plan.dirs[first.dir];
+    return encodeTask(dir.src, dir.dst, items);
+  }
+
+  #taskDone(outcomes: ItemOutcome[], tasks: number[][]): void {
+    const links: number[] = [];
+    for (const outcome of outcomes) {
+      this.#record(outcome.id, outcome);
+      const waiting = this.#waitingLinks.get(outcome.id);
+      if (waiting === undefined) continue;
+      this.#waitingLinks.delete(outcome.id);
+      if (outcome.status === Status.Copied || outcome.status === Status.Skipped) links.push(...waiting);
+      else for (const id of waiting) this.#record(id, { id, status: outcome.status === Status.Aborted ? Status.Aborted : Status.Failed, bytes: 0 }, 'its first name was not copied');
+    }
+    // Second names of files now in place go out as tasks of their own (one per directory).
+    const byDir = new Map<number, number[]>();
+    for (const id of links) {
+      const d = this.#plan!.entries[id].dir;
+      const list = byDir.get(d) ?? [];
+      list.push(id);
+      byDir.set(d, list);
+    }
+    for (const list of byDir.values()) {
+      if (this.#plan!.entries[list[0]].root !== undefined) for (const id of list) tasks.push([id]);
+      else for (let i = 0; i < list.length; i += TASK_ITEMS) tasks.push(list.slice(i, i + TASK_ITEMS));
+    }
+  }
+
+  #taskFailed(ids: number[], err: unknown): void {
+    for (const id of ids) this.#record(id, { id, status: Status.Failed, bytes: 0, error: errorRecord(err) });
+  }
+
+  /** One entry is finished: counters, events, failures, and its directory's count. */
+  #record(id: number, outcome: ItemOutcome, reason?: string): void {
+    const plan = this.#plan!;
+    const entry = plan.entries[id];
+    let error: Error | undefined;
+    switch (outcome.status) {
+      case Status.Copied:
+        this.#summary.files++;
+        this.#summary.bytes += outcome.bytes;
+        this.#filesCompleted++;
+        break;
+      case Status.Skipped:
+        reason ??= 'identical destination';
+        this.#summary.skipped.push({ path: display(pathsOf(plan, entry).src), reason });
+        this.#counts.filesSkipped++;
+        this.#filesCompleted++;
+        break;
+      case Status.Failed: {
+        const src = display(pathsOf(plan, entry).src);
+        error = outcome.error !== undefined ? fromRecord(outcome.error) : new SaferRingError('ERR_COPY_NOT_COPIED', `'${src}' was not copied: ${reason}`, { path: src });
+        this.#summary.failed.push({ path: src, error });
+        this.#counts.filesFailed++;
+        this.#filesCompleted++;
+        if (this.#options.failFast) this.#stop(error);
+        break;
+      }
+      default:
+        break;
+    }
+    for (const w of outcome.warnings ?? []) this.#warn(w);
+    if (this.listenerCount('file') > 0) this.emit('file', new FileResult(plan, entry, STATUS_NAMES[outcome.status], outcome.bytes, error, reason));
+    if (entry.dir >= 0 && outcome.status !== Status.Aborted) this.#entryFinished(entry.dir);
+  }
+
+  /** An entry of directory `d` is done; at the last one, the directory gets its metadata, and its parent hears of it. */
+  #entryFinished(d: number): void {
+    const dir = this.#plan!.dirs[d];
+    if (--dir.pending > 0) return;
+    this.#dirWork.push(this.#finishDirectory(d));
+  }
+
+  async #finishDirectory(d: number): Promise<void> {
+    const dir = this.#plan!.dirs[d];
+    const state = this.#dirState[d];
+    try {
+      const p = this.#options.preserve;
+      if (state === 'created' || (state === 'existing' && (p.mode || p.ownership || p.timestamps))) {
+        if (p.ownership) {
+          await fsp.chown(dir.dst, dir.meta.uid, dir.meta.gid).catch((err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EPERM') throw err;
+            this.#warn(`ownership of '${display(dir.dst)}' not preserved (EPERM)`);
+          });
+        }
+        if (p.mode) await fsp.chmod(dir.dst, dir.meta.mode & 0o7777);
+        else if (state === 'created' && (dir.meta.mode & 0o700) !== 0o700) await fsp.chmod(dir.dst, dir.meta.mode & 0o777 & ~process.umask());
+        if (p.timestamps) await fsp.utimes(dir.dst, dir.meta.atimeMs / 1000, dir.meta.mtimeMs / 1000);
+      }
+    } catch (err) {
+      this.#summary.failed.push({ path: display(dir.src), error: err as Error });
+    }
+    if (dir.parent >= 0) this.#entryFinished(dir.parent);
+  }
+
+  #warn(text: string): void {
+    this.#summary.warnings.push(text);
+    this.emit('warning', text);
+  }
+
+  #report(): void {
+    const p = this.progress();
+    this.#options.onProgress?.(p);
+    this.emit('progress', p);
+  }
+
+  #finish(): CopySummary {
+    const s = this.#summary;
+    s.elapsedMs = this.#meter.elapsedMs;
+    s.bytesPerSecond = s.elapsedMs > 0 ? s.bytes / (s.elapsedMs / 1000) : 0;
+    s.filesPerSecond = s.elapsedMs > 0 ? (s.files + s.directories) / (s.elapsedMs / 1000) : 0;
+    s.aborted = this.#stopReason !== null;
+    this.#report();
+    if (this.#stopReason !== null) {
+      const err = this.#stopReason as Error & { summary?: CopySummary };
+      err.summary = s;
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      this.emit('end', s);
+      throw err;
+    }
+    this.emit('end', s);
+    return s;
+  }
+}
+
+const STATUS_NAMES: Record<Status, CopyFileResult['status']> = {
+  [Status.Copied]: 'copied', [Status.Skipped]: 'skipped', [Status.Failed]: 'failed', [Status.Aborted]: 'aborted',
+};
+
+/** A CopyFileResult whose paths are made only when asked for (a tree of 20,000 files makes 20,000 of these). */
+class FileResult implements CopyFileResult {
+  readonly #plan: Plan;
+  readonly #entry: PlanEntry;
+  #paths: { src: Buffer; dst: Buffer } | null = null;
+  readonly type: EntryType;
+
+  constructor(plan: Plan, entry: PlanEntry, readonly status: CopyFileResult['status'], readonly bytes: number, readonly error?: Error, readonly reason?: string) {
+    this.#plan = plan;
+    this.#entry = entry;
+    this.type = entry.meta.type;
+  }
+
+  get srcBytes(): Buffer {
+    return (this.#paths ??= pathsOf(this.#plan, this.#entry)).src;
+  }
+
+  get dstBytes(): Buffer {
+    return (this.#paths ??= pathsOf(this.#plan, this.#entry)).dst;
+  }
+
+  get src(): string {
+    return display(this.srcBytes);
+  }
+
+  get dst(): string {
+    return display(this.dstBytes);
+  }
+
+  toJSON(): object {
+    return { src: this.src, dst: this.dst, type: this.type, status: this.status, bytes: this.bytes, error: this.error?.message, reason: this.reason };
+  }
+}
+
+async function isDirectory(p: Buffer): Promise<boolean> {
+  try {
+    return (await fsp.stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a job copying each pair (cp semantics are the caller's: `dst` is the exact target). */
+export function createCopyJob(pairs: CopyPair[], options?: CopyOptions): CopyJob {
+  if (!Array.isArray(pairs) || pairs.length === 0) {
+    throw SaferRingError.for('ERR_INVALID_ARG_TYPE', 'The "pairs" argument must be a non-empty Array of { src, dst }');
+  }
+  return new CopyJob(pairs, options);
+}
+
+export type { PlanEntry };

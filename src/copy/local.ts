@@ -1,0 +1,93 @@
+// `workers: 0`: the job's tasks run on its own thread, through its own ring,
+// with the same code a worker runs. Starting a worker thread costs more than
+// copying a handful of files (Node boots a whole new environment for it), so
+// the CLI copies single files this way, and callers can ask for it.
+//
+// Here nothing may hold the thread for long: directories are listed with
+// fs.promises and statx on the ring, small files go through the ring
+// (RingFileIo), large ones through the ring's lanes. Only a caller that owns
+// its thread outright (the CLI) asks for the blocking paths instead
+// (`blocking`): synchronous small-file copies and copy_file_range.
+import fsp from 'node:fs/promises';
+import type { Ring } from '../ring/ring';
+import { FileCopier } from './file-copy';
+import { RingFileIo, SyncFileIo } from './file-io';
+import { joinBytes, asBuffer } from './paths';
+import { Control, CopyTask, CopyWorkerData, errorRecord, ErrorRecord, TaskResult } from './protocol';
+import { Field, ScanResult, ScanTask, STAT_FIELDS } from './scan';
+import { decodeTask, ResultPacker } from './task-codec';
+
+/** The part of a piscina pool the job uses. */
+export interface TaskRunner {
+  run(task: CopyTask | ScanTask): Promise<TaskResult | ScanResult>;
+  destroy(): Promise<void>;
+}
+
+export class LocalRunner implements TaskRunner {
+  readonly #ring: Ring;
+  readonly #copier: FileCopier;
+
+  constructor(ring: Ring, settings: CopyWorkerData, blocking: boolean) {
+    this.#ring = ring;
+    const local: CopyWorkerData = blocking ? settings : { ...settings, smallFileIo: 'ring', largeFileIo: 'ring' };
+    const io = local.smallFileIo === 'ring' ? new RingFileIo(ring) : new SyncFileIo(ring);
+    this.#copier = new FileCopier(ring, io, local, new Control(settings.control));
+  }
+
+  async run(task: CopyTask | ScanTask): Promise<TaskResult | ScanResult> {
+    if ('scan' in task) return this.#scan(task);
+    const items = decodeTask(task);
+    const results = new ResultPacker(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const o = this.#copier.copyNow(items[i]) ?? (await this.#copier.copy(items[i]));
+      results.set(i, o.status, o.bytes, o.error, o.warnings);
+    }
+    return results.result;
+  }
+
+  /** scanDirectory() without blocking: readdir through the thread pool, statx through the ring. */
+  async #scan(task: ScanTask): Promise<ScanResult> {
+    const dir = asBuffer(task.scan);
+    let names: Buffer[];
+    try {
+      names = (await fsp.readdir(dir, { encoding: 'buffer' })) as Buffer[];
+    } catch (err) {
+      return { error: errorRecord(err), names: new Uint8Array(0), nameEnds: new Uint32Array(0), stats: new Float64Array(0), errors: [] };
+    }
+    names.sort(Buffer.compare);
+    const stats = new Float64Array(names.length * STAT_FIELDS);
+    const nameEnds = new Uint32Array(names.length);
+    const errors: [number, ErrorRecord][] = [];
+    let end = 0;
+    names.forEach((n, i) => {
+      end += n.length;
+      nameEnds[i] = end;
+    });
+    const settled = await Promise.allSettled(names.map((n) => this.#ring.statx(joinBytes(dir, n), { noFollow: !task.follow })));
+    settled.forEach((r, i) => {
+      if (r.status === 'rejected') {
+        errors.push([i, errorRecord(r.reason)]);
+        return;
+      }
+      const st = r.value;
+      const at = i * STAT_FIELDS;
+      stats[at + Field.Mode] = st.mode;
+      stats[at + Field.Size] = st.size;
+      stats[at + Field.Uid] = st.uid;
+      stats[at + Field.Gid] = st.gid;
+      stats[at + Field.AtimeMs] = st.atimeMs;
+      stats[at + Field.MtimeMs] = st.mtimeMs;
+      stats[at + Field.Dev] = st.dev;
+      stats[at + Field.Ino] = st.ino;
+      stats[at + Field.Nlink] = st.nlink;
+      stats[at + Field.Rdev] = st.rdev;
+      stats[at + Field.Blocks] = st.blocks;
+      stats[at + Field.Ok] = 1;
+    });
+    return { names: Buffer.concat(names), nameEnds, stats, errors };
+  }
+
+  async destroy(): Promise<void> {
+    this.#copier.close();
+  }
+}

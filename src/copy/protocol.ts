@@ -1,0 +1,181 @@
+// What the job (main thread) and its copy workers exchange.
+//
+// A task is a list of items to copy, all going into one directory (a
+// directory's small files) or a single large file. Items carry everything the
+// worker needs (paths as bytes, size, mode, owner, times), so a worker never
+// waits on the main thread in the middle of a file. Progress and the stop
+// request travel through a small SharedArrayBuffer, not through messages: a
+// worker adds the bytes it copies as it copies them, and the job reads the
+// counters when it draws its progress.
+import type { ResolvedPreserve, OverwriteMode } from './options';
+
+export const enum ItemKind {
+  File = 0,
+  Symlink = 1,
+  /** A hard link to a file this job copied already (its `target`). */
+  HardLink = 2,
+  /** A FIFO or device node, recreated with mknod. */
+  Special = 3,
+}
+
+/** One entry to copy, as a worker sees it. */
+export interface TaskItem {
+  /** Index in the plan's entries. */
+  id: number;
+  kind: ItemKind;
+  src: Buffer;
+  dst: Buffer;
+  /** The directory `dst` is in (shared by the items of a task). */
+  dstDir: Buffer;
+  /** For a HardLink: the destination path of the first name, already in place. */
+  target?: Buffer;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  atimeMs: number;
+  mtimeMs: number;
+  rdev: number;
+  /** Fewer blocks allocated than the size needs: copy data ranges only (SEEK_DATA/SEEK_HOLE). */
+  sparse: boolean;
+}
+
+/** The numbers of an item, ITEM_FIELDS per item in CopyTask.fields. */
+export const ITEM_FIELDS = 10;
+export const enum ItemField { Id = 0, Kind, Size, Mode, Uid, Gid, AtimeMs, MtimeMs, Rdev, Sparse }
+
+/**
+ * A task, packed for the trip to a worker: structured clone copies a few
+ * buffers instead of building an object (and two path Buffers) per entry.
+ * Paths are `srcDir/name` and `dstDir/name`; a root, whose copy may have
+ * another name, carries `dstName`.
+ */
+export interface CopyTask {
+  srcDir: Uint8Array;
+  dstDir: Uint8Array;
+  names: Uint8Array;
+  /** End offset of each name in `names`. */
+  nameEnds: Uint32Array;
+  dstName?: Uint8Array;
+  fields: Float64Array;
+  /** Hard links: [item index, destination path of the first name]. */
+  targets?: [number, Uint8Array][];
+}
+
+/** A failure, flattened for structured clone (which would drop code, errno, syscall and path). */
+export interface ErrorRecord {
+  name: string;
+  message: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+}
+
+export const enum Status {
+  Copied = 1,
+  /** The destination was already identical (overwrite 'skip-identical'). */
+  Skipped = 2,
+  Failed = 3,
+  /** Not started, or stopped half-way (its temporary removed). */
+  Aborted = 4,
+}
+
+export interface ItemOutcome {
+  id: number;
+  status: Status;
+  bytes: number;
+  error?: ErrorRecord;
+  /** Non-fatal problems (ownership not preserved, ...). */
+  warnings?: string[];
+}
+
+/** A task's outcomes, packed like the task: one status and byte count per item, errors and warnings apart. */
+export interface TaskResult {
+  status: Uint8Array;
+  bytes: Float64Array;
+  errors: [number, ErrorRecord][];
+  warnings: [number, string[]][];
+}
+
+/** Settings every worker of a job gets once, with its start. */
+export interface CopyWorkerData {
+  control: SharedArrayBuffer;
+  /** A random tag in every temporary name of this job: `.<tag>.<worker>.<n>.tmp`. */
+  tag: string;
+  overwrite: OverwriteMode;
+  preserve: ResolvedPreserve;
+  dereference: boolean;
+  verify: boolean;
+  smallFileIo: 'sync' | 'ring';
+  largeFileIo: 'copy-file-range' | 'ring';
+  /**
+   * Use unnamed (O_TMPFILE) temporaries where the filesystem has them. Off
+   * with SAFER_RING_COPY_TEMPORARIES=named: always named ones (the path for
+   * filesystems without O_TMPFILE, which the tests exercise this way too).
+   */
+  unnamedTemporaries: boolean;
+}
+
+// The control block: int32 word 0 is the stop flag; int64 words 1 and 2 count
+// bytes and files done. Workers add, the job reads; Atomics on both sides.
+export const CONTROL_BYTES = 32;
+const STOP = 0;
+const BYTES = 1;
+const FILES = 2;
+
+export class Control {
+  readonly #i32: Int32Array;
+  readonly #i64: BigInt64Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(CONTROL_BYTES)) {
+    this.#i32 = new Int32Array(buffer);
+    this.#i64 = new BigInt64Array(buffer);
+  }
+
+  get stopped(): boolean {
+    return Atomics.load(this.#i32, STOP) !== 0;
+  }
+
+  stop(): void {
+    Atomics.store(this.#i32, STOP, 1);
+  }
+
+  addBytes(n: number): void {
+    if (n > 0) Atomics.add(this.#i64, BYTES, BigInt(n));
+  }
+
+  addFile(): void {
+    Atomics.add(this.#i64, FILES, 1n);
+  }
+
+  get bytes(): number {
+    return Number(Atomics.load(this.#i64, BYTES));
+  }
+
+  get files(): number {
+    return Number(Atomics.load(this.#i64, FILES));
+  }
+}
+
+export function errorRecord(err: unknown): ErrorRecord {
+  const e = (err ?? {}) as Partial<ErrorRecord> & { path?: unknown; dest?: unknown };
+  const record: ErrorRecord = { name: typeof e.name === 'string' ? e.name : 'Error', message: String(e.message ?? err) };
+  if (typeof e.code === 'string') record.code = e.code;
+  if (typeof e.errno === 'number') record.errno = e.errno;
+  if (typeof e.syscall === 'string') record.syscall = e.syscall;
+  if (e.path !== undefined) record.path = String(e.path);
+  if (e.dest !== undefined) record.dest = String(e.dest);
+  return record;
+}
+
+/** The Error again, with the fields node:fs errors have. */
+export function fromRecord(record: ErrorRecord): Error {
+  const err = new Error(record.message) as Error & Omit<ErrorRecord, 'name' | 'message'>;
+  err.name = record.name;
+  for (const key of ['code', 'errno', 'syscall', 'path', 'dest'] as const) {
+    if (record[key] !== undefined) (err as unknown as Record<string, unknown>)[key] = record[key];
+  }
+  return err;
+}
