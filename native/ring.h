@@ -78,6 +78,8 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   void UpdateKeepAlive();
   void OnReadable();
   unsigned ReapInto(int32_t* out, size_t capacity);
+  enum class CqeRole { kMore, kFinal, kStray };
+  CqeRole RoleOf(uint64_t userData, int32_t res, uint32_t* flags);
   void Teardown(bool waitForKernel);
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void CleanupHook(void* arg);
@@ -97,6 +99,9 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   // user_data of in-flight ops submitted with SQE_WEAK: they hold their memory
   // like any op but do not keep the event loop alive (unreferenced sockets).
   std::unordered_set<uint64_t> weakOps_;
+  // user_data of zero-copy sends in flight: each ends with its notification
+  // CQE, whatever its result CQE says (see EndsOp in ring.cc).
+  std::unordered_set<uint64_t> zeroCopyOps_;
   int eventFd_ = -1;
   uv_poll_t* poll_ = nullptr;
   napi_env env_ = nullptr;

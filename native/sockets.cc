@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "errors.h"
+#include "internal-fds.h"
 #include "sockets.h"
 
 namespace sr {
@@ -195,6 +196,12 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "close(fd)");
     return env.Undefined();
   }
+  // As the ring's close op refuses them: a ring's own io_uring fd or eventfd
+  // is never closed from here (a socket whose number was closed behind the
+  // net layer's back and reused by a ring must not take the ring's fd with
+  // it: every op of that ring would hang). EBADF, as for any fd that is not
+  // the caller's to close; the callers (closing paths) need no exception.
+  if (InternalFds::Contains(fd)) return Napi::Number::New(env, -EBADF);
   return Napi::Number::New(env, close(fd) < 0 ? -errno : 0);
 }
 

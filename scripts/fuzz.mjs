@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// npm run fuzz [-- --time <seconds> | --iterations <n>] [--seed <n>] [--only native|race|api]
+// npm run fuzz [-- --time <seconds> | --iterations <n>] [--seed <n>] [--only native|race|api|fs|net]
 //
 // The long run of the fuzzers whose short fixed-seed runs are part of
 // `npm test`: the native boundary fuzzer (test/fuzz/native-child.mjs), the
-// submit race check (native-race-child.mjs) and the API sequence fuzzer on
-// both backends (api-child.mjs). Each batch runs in a child process of its
+// submit race check (native-race-child.mjs), the API sequence fuzzer
+// (api-child.mjs), and the drop-ins' fuzzers, safer-ring/fs/promises
+// (fs-child.mjs) and safer-ring/net (net-child.mjs), each on both backends.
+// Each batch runs in a child process of its
 // own; a crash, hang or violation stops the run and prints the seed that
 // reproduces it. Bounded by time (default 60 s in all, split between the
 // fuzzers) or by iterations (native rounds per batch; API sequences per
@@ -30,8 +32,16 @@ const lanes = [
   { name: 'race', share: 0.1, batch: (_s, ms) => runChild(path.join(fuzzDir, 'native-race-child.mjs'), ['--time-ms', String(iterations === null ? ms : 2000)]) },
   ...['io_uring', 'fallback'].map((backend) => ({
     name: `api/${backend}`,
-    share: 0.225,
+    share: 0.15,
     batch: (s, ms) => runChild(path.join(fuzzDir, 'api-child.mjs'), ['--seed', String(s), '--runs', String(iterations ?? 20), '--steps', '40', ...(iterations === null ? ['--time-ms', String(ms)] : [])], {
+      env: { SAFER_RING_BACKEND: backend },
+      timeoutMs: Math.max(180_000, ms * 3),
+    }),
+  })),
+  ...['io_uring', 'fallback'].map((backend) => ({
+    name: `fs/${backend}`,
+    share: backend === 'io_uring' ? 0.1 : 0.05,
+    batch: (s, ms) => runChild(path.join(fuzzDir, 'fs-child.mjs'), ['--seed', String(s), '--runs', String(iterations ?? 50), '--steps', '60', ...(iterations === null ? ['--time-ms', String(ms)] : [])], {
       env: { SAFER_RING_BACKEND: backend },
       timeoutMs: Math.max(180_000, ms * 3),
     }),

@@ -30,6 +30,10 @@ export interface NativeRingInfo {
   fixedBufferOps?: number;
   /** SQEs prepared with IOSQE_FIXED_FILE. */
   fixedFileOps?: number;
+  /** Ops in flight submitted with SQE_WEAK (they do not keep the event loop alive). */
+  weakInFlight?: number;
+  /** Whether the ring holds the event loop open now (some op in flight is not weak). */
+  holdsLoop?: boolean;
 }
 
 export interface NativeRing {
@@ -84,7 +88,7 @@ export interface NativeSockets {
   socketInfo(fd: number): [number, number, boolean] | number;
   /** shutdown(2): 0, or a negative errno. */
   shutdown(fd: number, how: number): number;
-  /** close(2): 0, or a negative errno. */
+  /** close(2): 0, or a negative errno (EBADF, without closing it, for a ring's own io_uring fd or eventfd). */
   close(fd: number): number;
   pipe(): [number, number];
 }

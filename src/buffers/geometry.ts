@@ -60,6 +60,8 @@ export function windowOver(view: ArrayBufferView, offset: number, length: number
   if (offset < 0 || length < 0 || offset + length > g.byteLength) {
     throw SaferRingError.for('ERR_OUT_OF_RANGE', `The window [${offset}, ${offset + length}) is out of the buffer's ${g.byteLength} bytes`);
   }
+  // An empty window needs no memory: a detached view (0 bytes) cannot be wrapped again.
+  if (length === 0) return new Uint8Array(0);
   return new Uint8Array(g.buffer, g.byteOffset + offset, length);
 }
 

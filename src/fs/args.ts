@@ -61,23 +61,58 @@ const dataViewGetters = {
 };
 const typedArrayBuffer = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')!.get!;
 const typedArrayByteOffset = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteOffset')!.get!;
+const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')!.get!;
+const EMPTY = new Uint8Array(0);
+
+/** A DataView's ArrayBuffer (its engine getter, which works on detached memory too), or null for anything else. */
+function dataViewBuffer(view: unknown): ArrayBufferLike | null {
+  try {
+    return dataViewGetters.buffer.call(view) as ArrayBufferLike;
+  } catch {
+    return null;
+  }
+}
+
+/** True when a plain ArrayBuffer holds no bytes (detached, or made empty); a SharedArrayBuffer never is detached. */
+function emptyArrayBuffer(buffer: ArrayBufferLike): boolean {
+  try {
+    return (arrayBufferByteLength.call(buffer) as number) === 0;
+  } catch {
+    return false; // a SharedArrayBuffer
+  }
+}
 
 /**
  * The bytes of any ArrayBufferView (TypedArray or DataView) as a Uint8Array,
  * from the engine's own getters: a view whose `length` or `byteOffset` was
- * redefined cannot make a write read past its memory.
+ * redefined cannot make a write read past its memory. A detached view throws
+ * the TypeError Node's `new Uint8Array(view.buffer, view.byteOffset,
+ * view.byteLength)` throws (writeFile's way of taking its data).
  */
 export function bytesOf(view: ArrayBufferView): Uint8Array {
-  if (view instanceof DataView || Object.prototype.toString.call(view) === '[object DataView]') {
-    try {
-      return new Uint8Array(
-        dataViewGetters.buffer.call(view) as ArrayBuffer,
-        dataViewGetters.byteOffset.call(view) as number,
-        dataViewGetters.byteLength.call(view) as number,
-      );
-    } catch {
-      // not a real DataView: treated as a typed array below, which throws if it is neither
-    }
+  const dvBuffer = dataViewBuffer(view);
+  if (dvBuffer !== null) {
+    return new Uint8Array(dvBuffer as ArrayBuffer, dataViewGetters.byteOffset.call(view) as number, dataViewGetters.byteLength.call(view) as number);
   }
   return new Uint8Array(typedArrayBuffer.call(view) as ArrayBuffer, typedArrayByteOffset.call(view) as number, byteLengthOf(view));
+}
+
+/**
+ * bytesOf for a FileHandle's read/readv/write/writev: memory that was
+ * detached is an empty view, as Node's native calls see it (they read 0
+ * bytes into it, or write 0 bytes from it).
+ */
+export function ioBytesOf(view: ArrayBufferView): Uint8Array {
+  const buffer = dataViewBuffer(view) ?? (typedArrayBuffer.call(view) as ArrayBufferLike);
+  return emptyArrayBuffer(buffer) ? EMPTY : bytesOf(view);
+}
+
+/**
+ * A view's size in bytes, where Node reads `buffer.byteLength`, through the
+ * engine's getter: 0 for a detached typed array, and for a detached DataView
+ * the TypeError Node's own read of the property throws.
+ */
+export function byteSizeOf(view: ArrayBufferView): number {
+  if (dataViewBuffer(view) !== null) return dataViewGetters.byteLength.call(view) as number;
+  return byteLengthOf(view);
 }

@@ -4,7 +4,7 @@
 // tests compare every message with node:fs/promises side by side.
 import { inspect, types } from 'node:util';
 import { SaferRingError } from '../errors';
-import { abortError } from '../errors';
+import { abortError, errnoError } from '../errors';
 
 /** Node's wording for a received value ("type number (5)", "an instance of Object", ...). */
 export function describeReceived(value: unknown): string {
@@ -230,3 +230,10 @@ export function isCustomIterable(data: unknown): data is Iterable<unknown> | Asy
 }
 
 export const isDate = types.isDate;
+
+/** The same system error under the syscall name node:fs reports (the ring's statx is Node's stat; its readv Node's read). */
+export function asSyscall(err: unknown, syscall: string): unknown {
+  const e = err as SaferRingError;
+  if (e instanceof SaferRingError && typeof e.errno === 'number' && e.syscall !== syscall) return errnoError(e.errno, syscall, e.path, e.dest);
+  return err;
+}

@@ -25,14 +25,14 @@ import { ReadableStream, ReadableByteStreamController, ReadableStreamDefaultCont
 import type { Ring } from '../ring/ring';
 import { kStatxParse } from '../ring/ring';
 import {
-  getOptions, internalAssertion, invalidArgType, invalidArgValue, invalidState, validateBoolean, validateBuffer, validateBufferArray, validateEncoding,
+  asSyscall, getOptions, internalAssertion, invalidArgType, invalidArgValue, invalidState, validateBoolean, validateBuffer, validateBufferArray, validateEncoding,
   validateInteger, validateObject, validateOffsetLengthRead, validateOffsetLengthWrite, validateStringAfterArrayBufferView, validateAbortSignal,
   isCustomIterable, checkAborted, outOfRange,
 } from './errors';
-import { bytesOf, ValidPath } from './args';
+import { byteSizeOf, bytesOf, ioBytesOf, ValidPath } from './args';
 import { withCallerStack } from './ring-context';
 import { bigIntStatsClass, bigIntStatsFromStatx, statsFromStatx } from './stats';
-import { readFileFromFd, ReadFileOptions, RING_BYTES_LIMIT } from './read-file';
+import { checkEncoding, readFileFromFd, ReadFileOptions, RING_BYTES_LIMIT } from './read-file';
 import { writeData, WriteData } from './write-file';
 import { errnoError } from '../errors';
 import { constants as osConstants } from 'node:os';
@@ -381,13 +381,14 @@ export class FileHandle extends EventEmitter {
     }
     if (offset == null) offset = 0;
     else validateInteger(offset, 'offset', 0);
-    const size = bytesOf(buffer).byteLength;
-    length ??= size - offset;
+    // Node's order: the size is only read where Node reads `buffer.byteLength` (a detached DataView throws there).
+    length ??= byteSizeOf(buffer) - offset;
     if (length === 0) return { __proto__: null, bytesRead: length, buffer } as never;
+    const size = byteSizeOf(buffer);
     if (size === 0) throw invalidArgValue('buffer', buffer, 'is empty and cannot be written');
     validateOffsetLengthRead(offset, length, size);
     if (!Number.isSafeInteger(position)) position = -1;
-    const window = bytesOf(buffer).subarray(offset, offset + length);
+    const window = ioBytesOf(buffer).subarray(offset, offset + length);
     const fd = this.#fd;
     const run = (): Promise<number> => window.byteLength > RING_IO_LIMIT || !Number.isInteger(length)
       ? viaNode<number>((cb) => fs.read(fd, window, 0, length, position === -1 ? null : position, cb))
@@ -399,12 +400,12 @@ export class FileHandle extends EventEmitter {
   async #readv(buffers: unknown, positionArg: unknown): Promise<{ bytesRead: number; buffers: any[] }> {
     validateBufferArray(buffers);
     const position = typeof positionArg === 'number' ? positionArg : null;
-    const parts = buffers.map(bytesOf);
+    const parts = buffers.map(ioBytesOf);
     const total = parts.reduce((n, b) => n + b.byteLength, 0);
     const fd = this.#fd;
     const run = (): Promise<number> => parts.length === 0 || parts.length > 1024 || total > RING_IO_LIMIT || !validPosition(position)
       ? viaNode<number>((cb) => fs.readv(fd, buffers as NodeJS.ArrayBufferView[], position, cb))
-      : this.#ring.readv(fd, parts, { position }).then((r) => r.bytesRead);
+      : this.#ring.readv(fd, parts, { position }).then((r) => r.bytesRead, (err) => { throw asSyscall(err, 'read'); });
     const bytesRead = (position === null ? await this.#ordered(run) : await run()) || 0;
     return { __proto__: null, bytesRead, buffers } as never;
   }
@@ -421,11 +422,11 @@ export class FileHandle extends EventEmitter {
       }
       if (offset == null) offset = 0;
       else validateInteger(offset, 'offset', 0);
-      const size = bytesOf(buffer).byteLength;
+      const size = byteSizeOf(buffer);
       if (typeof length !== 'number') length = size - offset;
       if (typeof position !== 'number') position = null;
       validateOffsetLengthWrite(offset, length, size);
-      const window = bytesOf(buffer).subarray(offset, offset + length);
+      const window = ioBytesOf(buffer).subarray(offset, offset + length);
       const bytesWritten = await this.#ordered(() => window.byteLength > RING_IO_LIMIT || !validPosition(position)
         ? viaNode<number>((cb) => fs.write(fd, window, 0, length, position, cb))
         : this.#ring.write(fd, window, { position: position ?? -1 }).then((r) => r.bytesWritten));
@@ -447,12 +448,12 @@ export class FileHandle extends EventEmitter {
     validateBufferArray(buffers);
     const position = typeof positionArg === 'number' ? positionArg : null;
     if (buffers.length === 0) return { __proto__: null, bytesWritten: 0, buffers } as never;
-    const parts = buffers.map(bytesOf);
+    const parts = buffers.map(ioBytesOf);
     const total = parts.reduce((n, b) => n + b.byteLength, 0);
     const fd = this.#fd;
     const bytesWritten = await this.#ordered(() => parts.length > 1024 || total > RING_IO_LIMIT || !validPosition(position)
       ? viaNode<number>((cb) => fs.writev(fd, buffers as NodeJS.ArrayBufferView[], position, cb))
-      : this.#ring.writev(fd, parts, { position: position ?? -1 }).then((r) => r.bytesWritten));
+      : this.#ring.writev(fd, parts, { position: position ?? -1 }).then((r) => r.bytesWritten, (err) => { throw asSyscall(err, 'write'); }));
     return { __proto__: null, bytesWritten: bytesWritten || 0, buffers } as never;
   }
 
@@ -503,6 +504,8 @@ export class FileHandle extends EventEmitter {
     // A closed handle's fd is -1: Node's fstat refuses it as an argument, its
     // write fails with EBADF (once there is something to write).
     readFileOfHandle = async (h, opts) => {
+      // Node's readFileHandle: the decoder first, then the signal.
+      checkEncoding(opts.encoding);
       checkAborted(opts.signal);
       if (h.#fd === -1) throw outOfRange('fd', '>= 0 && <= 2147483647', -1);
       return h.#ordered(() => readFileFromFd(h.#ring, h.#fd, opts));

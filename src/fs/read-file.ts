@@ -75,7 +75,7 @@ function copyOut(from: Uint8Array, n: number): Buffer {
 }
 
 /** 'buffer' passes Node's option check but not its decoder: Node fails once the file is open, and so does this. */
-function checkEncoding(encoding: ReadFileOptions['encoding']): void {
+export function checkEncoding(encoding: ReadFileOptions['encoding']): void {
   if (encoding === 'buffer') void new StringDecoder(encoding as BufferEncoding);
 }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { kLinkedGroup, kStatxParse, Ring } from '../ring/ring';
 import { errnoError, SaferRingError } from '../errors';
 import {
-  checkAborted, getOptions, isCustomIterable, parseFileMode, validateAbortSignal, validateBoolean, validateInteger,
+  asSyscall, checkAborted, getOptions, isCustomIterable, parseFileMode, validateAbortSignal, validateBoolean, validateInteger,
   validateStringAfterArrayBufferView,
 } from './errors';
 import { bytesOf, openFlagsOf, validPath } from './args';
@@ -22,13 +22,6 @@ import { FileHandle, openFileHandle, readFileOfHandle, writeFileOfHandle } from 
 import { rmAt, rmOptions } from './rm';
 
 type Fsp = typeof nodeFsp;
-
-/** The same failure under the syscall name node:fs reports (the ring's statx is Node's stat, lstat or fstat). */
-function asSyscall(err: unknown, syscall: string): unknown {
-  const e = err as SaferRingError;
-  if (e instanceof SaferRingError && typeof e.errno === 'number' && e.syscall !== syscall) return errnoError(e.errno, syscall, e.path, e.dest);
-  return err;
-}
 
 function isObjectPathArg(value: unknown): boolean {
   // Only strings, Buffers/Uint8Arrays and URLs are paths; our own FileHandles are handled before this.
@@ -85,7 +78,8 @@ export async function writeFile(file: unknown, data: unknown, options?: unknown)
     }
     validateAbortSignal(opts.signal, 'options.signal');
     const content = ArrayBuffer.isView(data) ? bytesOf(data) : data as Iterable<unknown>;
-    const encoding = (opts.encoding as string) === 'buffer' ? undefined : opts.encoding as BufferEncoding | null | undefined;
+    // As given, 'buffer' included: Node encodes an iterable's string chunks with it (and fails as it does).
+    const encoding = opts.encoding as BufferEncoding | null | undefined;
     if (FileHandle.isFileHandle(file)) return await writeFileOfHandle(file, content, opts.signal, encoding);
     checkAborted(opts.signal);
     const p = validPath(file);
@@ -159,6 +153,8 @@ export async function rename(oldPath: unknown, newPath: unknown): Promise<void> 
     if (ring === null) return await (nodeFsp.rename as (...a: unknown[]) => Promise<void>)(oldPath, newPath);
     const from = validPath(oldPath, 'oldPath');
     const to = validPath(newPath, 'newPath');
+    // An empty new path fails in io_uring's prep (ENOENT) before the old one is looked up: Node's rename(2) reports the old path's error first.
+    if (to.length === 0) return await (nodeFsp.rename as (...a: unknown[]) => Promise<void>)(oldPath, newPath);
     return await ring.renameat(from, to);
   } catch (err) {
     throw withCallerStack(err, rename);
@@ -171,6 +167,8 @@ export async function link(existingPath: unknown, newPath: unknown): Promise<voi
     if (ring === null) return await (nodeFsp.link as (...a: unknown[]) => Promise<void>)(existingPath, newPath);
     const from = validPath(existingPath, 'existingPath');
     const to = validPath(newPath, 'newPath');
+    // As rename: io_uring refuses an empty new path before it looks at the existing one.
+    if (to.length === 0) return await (nodeFsp.link as (...a: unknown[]) => Promise<void>)(existingPath, newPath);
     return await ring.linkat(from, to);
   } catch (err) {
     throw withCallerStack(err, link);

@@ -13,7 +13,7 @@
 import { Ring, kLinkedGroup } from '../ring/ring';
 import type { FixedFile } from '../ring/registry';
 import { checkAborted } from './errors';
-import { bytesOf, ValidPath } from './args';
+import { byteSizeOf, ioBytesOf, ValidPath } from './args';
 import { closeSlot, returnSlot, takeSlot } from './ring-context';
 import { RING_BYTES_LIMIT } from './read-file';
 import fs from 'node:fs';
@@ -58,7 +58,8 @@ export async function writeData(
   }
   for await (const chunk of data as AsyncIterable<unknown>) {
     checkAborted(signal);
-    const bytes = ArrayBuffer.isView(chunk) ? bytesOf(chunk) : Buffer.from(chunk as string, encoding || 'utf8');
+    // A view's size is read first, where Node reads `toWrite.byteLength` (a detached DataView throws there).
+    const bytes = ArrayBuffer.isView(chunk) ? (byteSizeOf(chunk), ioBytesOf(chunk)) : Buffer.from(chunk as string, encoding || 'utf8');
     await writeBytes(ring, target, bytes, signal);
     checkAborted(signal);
   }

@@ -18,6 +18,7 @@ import { constants as osConstants } from 'node:os';
 import { binding } from '../native';
 import { Op } from '../ring/descriptor';
 import type { OpRecord } from '../ring/op-record';
+import type { Slot } from '../buffers/arena';
 import { MAX_SEND, netIo, NetIo, OpTarget } from './io';
 import { errnoException } from './node-errors';
 
@@ -61,9 +62,17 @@ interface WriteJob {
    */
   str: string | null;
   enc: BufferEncoding;
+  /**
+   * The arena slots this job's buffers lie in (an OwnedBuffer's bytes, written
+   * as they are), borrowed from the write until the job completes: a release
+   * meanwhile waits, so the slot cannot change owner while its bytes are queued.
+   */
+  borrowed: Slot[] | null;
 }
 
 const NO_BUFFERS: Buffer[] = [];
+/** %TypedArray%.prototype.buffer: which memory a Buffer is over, whatever the object claims. */
+const bufferOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')!.get! as (this: Uint8Array) => ArrayBufferLike;
 /** Arena memory is sent in place from this size on (smaller writes are coalesced by copying). */
 const IN_PLACE_MIN = 16 * 1024;
 const IN_PLACE_MAX = 1 << 30;
@@ -356,13 +365,31 @@ export abstract class StreamHandle implements OpTarget {
    */
   #queue(req: Req, bufs: Buffer[], bytes: number, str: string | null, enc: BufferEncoding): number {
     if (this.#closing || this.fdValue < 0) return UV_EBADF;
-    const job: WriteJob = { req, callback: req.callback, bufs, bytes, str, enc };
+    const job: WriteJob = { req, callback: req.callback, bufs, bytes, str, enc, borrowed: this.#borrowArena(bufs) };
     req.callback = null;
     this.bytesWritten += bytes;
     this.writeQueueSize += bytes;
     this.#jobs.push(job);
     if (this.#send === null) this.#pumpSends();
     return 0;
+  }
+
+  /**
+   * Borrows the arena slot of every buffer that lies in one (arena memory is
+   * shared memory: anything else is skipped at the cost of one getter call).
+   * From here until the job completes, whether its bytes are later copied
+   * into a send slot or sent in place, the slot cannot be freed and reused.
+   */
+  #borrowArena(bufs: Buffer[]): Slot[] | null {
+    let borrowed: Slot[] | null = null;
+    for (let i = 0; i < bufs.length; i++) {
+      if (!(bufferOf.call(bufs[i]) instanceof SharedArrayBuffer)) continue;
+      const slot = this.io.arena.slotOf(bufs[i]);
+      if (slot === undefined) continue;
+      this.io.arena.borrow(slot);
+      (borrowed ??= []).push(slot);
+    }
+    return borrowed;
   }
 
   /** A string job as bytes, for when it cannot go out whole in one send. */
@@ -523,6 +550,10 @@ export abstract class StreamHandle implements OpTarget {
   }
 
   #complete(job: WriteJob, status: number): void {
+    if (job.borrowed !== null) {
+      for (const slot of job.borrowed) this.io.arena.unborrow(slot);
+      job.borrowed = null;
+    }
     const req = job.req;
     req.callback = job.callback;
     if (typeof req.oncomplete === 'function') this.resource.runInAsyncScope(req.oncomplete, req, status);

@@ -8,7 +8,9 @@
 //  - `new Socket({ fd })` on a TCP or unix stream socket adopts the fd;
 //  - the `onread` option is served by the handle (node:net's own reader needs
 //    libuv's shared state);
-//  - resetAndDestroy() accepts an io_uring TCP handle.
+//  - resetAndDestroy() accepts an io_uring TCP handle;
+//  - arena memory written to it (an OwnedBuffer's bytes) is borrowed from the
+//    write() call until its callback, across node:net's own buffering.
 // Everything else (events, errors, timeouts, DNS, half-close) is node:net's code.
 import nodeNet from 'node:net';
 import diagnosticsChannel from 'node:diagnostics_channel';
@@ -17,6 +19,8 @@ import { AF_INET, AF_INET6, AF_UNIX } from './address';
 import { kOwner, kUserRead, StreamHandle, UserRead } from './handle';
 import { errInvalidHandleType, errSocketClosed } from './node-errors';
 import { isRingHandle, PipeHandle, TCPHandle } from './wraps';
+import { netIo } from './io';
+import type { Slot } from '../buffers/arena';
 
 const NodeSocket = nodeNet.Socket;
 const SOCK_STREAM = 1;
@@ -50,6 +54,41 @@ export function handleForFd(fd: number): StreamHandle | null {
 
 function isUint8Array(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
+}
+
+/** %TypedArray%.prototype.buffer: which memory a chunk is over, whatever the object claims. */
+const bufferOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'buffer')!.get! as (this: unknown) => ArrayBufferLike;
+
+/** The arena slot a written chunk lies in (an OwnedBuffer's bytes), if it is arena memory. */
+function arenaSlotOf(chunk: unknown): Slot | undefined {
+  if (!ArrayBuffer.isView(chunk)) return undefined;
+  let memory: ArrayBufferLike;
+  try {
+    memory = bufferOf.call(chunk);
+  } catch {
+    return undefined; // a DataView: node:net refuses it
+  }
+  return memory instanceof SharedArrayBuffer ? netIo().arena.slotOf(chunk as Uint8Array) : undefined;
+}
+
+/**
+ * Borrows `slot` until `callback`'s wrapper runs (once). node:net keeps a
+ * written chunk in its own buffer while an earlier write is in flight or the
+ * socket is connecting, and hands it to the handle later: the slot must not be
+ * released to a new owner in between, or the kernel would send that owner's
+ * bytes. A release asked for meanwhile waits (guarantee 3 in docs/safety.md).
+ */
+function borrowUntil(slot: Slot, callback: unknown): (err?: Error | null) => void {
+  const arena = netIo().arena;
+  arena.borrow(slot);
+  let done = false;
+  return (err?: Error | null) => {
+    if (!done) {
+      done = true;
+      arena.unborrow(slot);
+    }
+    if (typeof callback === 'function') callback(err);
+  };
 }
 
 /** The `onread` option, if it is one node:net would use. */
@@ -88,6 +127,36 @@ class RingSocket extends NodeSocket {
     const handle = toRingHandle(value);
     if (isRingHandle(handle)) handle[kOwner] = this;
     handleAccessor.set!.call(this, handle);
+  }
+
+  override write(chunk: any, encoding?: any, callback?: any): boolean {
+    const slot = arenaSlotOf(chunk);
+    if (slot === undefined) return super.write(chunk, encoding, callback);
+    if (typeof encoding === 'function') {
+      callback = encoding;
+      encoding = undefined;
+    }
+    return super.write(chunk, encoding, borrowUntil(slot, callback));
+  }
+
+  override connect(...args: any[]): this {
+    (NodeSocket.prototype.connect as (...a: any[]) => unknown).apply(this, args);
+    // node:net sets `this.write` back to its own on every connect (to undo an earlier
+    // writeAfterFIN), which would hide the override above: the prototype's again.
+    if (Object.prototype.hasOwnProperty.call(this, 'write') && (this as any).write === NodeSocket.prototype.write) delete (this as any).write;
+    return this;
+  }
+
+  override end(chunk?: any, encoding?: any, callback?: any): this {
+    const slot = arenaSlotOf(chunk);
+    if (slot === undefined) return super.end(chunk, encoding, callback);
+    if (typeof encoding === 'function') {
+      callback = encoding;
+      encoding = undefined;
+    }
+    // end(chunk) is write(chunk) then end(): the write gets the borrow's callback.
+    super.write(chunk, encoding, borrowUntil(slot, undefined));
+    return super.end(callback);
   }
 
   override resetAndDestroy(this: any): this {

@@ -654,7 +654,7 @@ export class Ring {
       });
       rec.temp = temp;
       rec.iovs = iovs;
-      rec.extra = { buffers, parts, lent };
+      rec.extra = { buffers, parts, lent, sizes: parts.map((b) => b.byteLength) };
       rec.borrowedParts = borrowed;
     } catch (err) {
       return Promise.reject(err);

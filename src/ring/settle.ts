@@ -54,7 +54,7 @@ export function settlePlainWrite(rec: OpRecord, res: number): void {
 
 export function settleReadv(rec: OpRecord, res: number): void {
   if (res < 0) return fail(rec, res);
-  const { buffers, parts, lent } = rec.extra as { buffers: Uint8Array[]; parts: Uint8Array[]; lent: (Slot | undefined)[] };
+  const { buffers, parts, lent, sizes } = rec.extra as { buffers: Uint8Array[]; parts: Uint8Array[]; lent: (Slot | undefined)[]; sizes: number[] };
   const arena = Arena.forThread();
   const temp = rec.temp;
   try {
@@ -64,10 +64,11 @@ export function settleReadv(rec: OpRecord, res: number): void {
       let at = temp.offset;
       const chunk = arena.chunks[temp.chunk];
       for (let i = 0; i < parts.length && remaining > 0; i++) {
-        const size = parts[i].byteLength;
+        // The sizes as submitted (the copy slot's layout): a part detached or shrunk since reports 0.
+        const size = sizes[i];
         const n = Math.min(size, remaining);
         if (lent[i] === undefined) {
-          copyBack(parts[i], chunk.subarray(at, at + n));
+          if (n > 0) copyBack(parts[i], chunk.subarray(at, at + n));
           at += size;
         }
         remaining -= n;

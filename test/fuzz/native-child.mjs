@@ -47,16 +47,24 @@ const timeMs = Number(args['time-ms'] ?? 0);
 const rng = prng(seed);
 
 // ---------------------------------------------------------------- constants
-const DESC_WORDS = 16;
-const COMPLETION_WORDS = 4;
-const IOV_WORDS = 3;
-const OP = {
-  NOP: 0, READ: 1, WRITE: 2, READV: 3, WRITEV: 4, OPENAT: 5, CLOSE: 6, STATX: 7, FSYNC: 8, ACCEPT: 9, CONNECT: 10,
-  RECV: 11, SEND: 12, TIMEOUT: 13, CANCEL: 14, RECV_SELECT: 15, RECV_MULTISHOT: 16, ACCEPT_MULTISHOT: 17,
-  UNLINKAT: 18, RENAMEAT: 19, MKDIRAT: 20, SYMLINKAT: 21, LINKAT: 22, FTRUNCATE: 23, FALLOCATE: 24, SPLICE: 25,
-};
-const OP_COUNT = 26;
-const SQE_LINK = 1, SQE_HARDLINK = 2, SQE_FIXED_FILE = 4, SQE_ASYNC = 8;
+// The opcodes and descriptor layout come from the library's descriptor module
+// (src/ring/descriptor.ts, which mirrors native/descriptor.h) and the count
+// from the addon itself: a new opcode is fuzzed, or fails the run below until
+// it has a generator here, and the two lists are checked against each other.
+const descriptor = require(path.join(root, 'dist', 'src', 'ring', 'descriptor.js'));
+const { DESC_WORDS, COMPLETION_WORDS, IOV_WORDS, SQE_LINK, SQE_HARDLINK, SQE_FIXED_FILE, SQE_ASYNC, SQE_WEAK } = descriptor;
+const OP = Object.fromEntries(Object.entries(descriptor.Op).filter(([, v]) => typeof v === 'number'));
+const OPCODES = Object.values(OP).sort((a, b) => a - b);
+const OP_COUNT = binding.opCount;
+const SQE_ALL = SQE_LINK | SQE_HARDLINK | SQE_FIXED_FILE | SQE_ASYNC | SQE_WEAK;
+/** Numbers below OP_COUNT that name no op (the gap 29..39 kept for filesystem ops): refused like any unknown one. */
+const UNUSED_OPCODES = Array.from({ length: OP_COUNT }, (_, i) => i).filter((i) => !OPCODES.includes(i));
+/** Opcodes this file builds descriptors for (the `descriptor` switch below): every opcode must be here. */
+const GENERATED = new Set(['NOP', 'READ', 'WRITE', 'READV', 'WRITEV', 'OPENAT', 'CLOSE', 'STATX', 'FSYNC', 'ACCEPT', 'CONNECT', 'RECV',
+  'SEND', 'TIMEOUT', 'CANCEL', 'RECV_SELECT', 'RECV_MULTISHOT', 'ACCEPT_MULTISHOT', 'UNLINKAT', 'RENAMEAT', 'MKDIRAT', 'SYMLINKAT',
+  'LINKAT', 'FTRUNCATE', 'FALLOCATE', 'SPLICE', 'OPENAT_DIRECT', 'CLOSE_DIRECT', 'FIXED_FD_INSTALL', 'SEND_ZC']);
+/** Ops whose successful result is a new fd of ours: closed as soon as it arrives. */
+const MAKES_FD = new Set([OP.OPENAT, OP.ACCEPT, OP.ACCEPT_MULTISHOT, OP.FIXED_FD_INSTALL]);
 const CQE_F_BUFFER = 1, CQE_F_MORE = 2;
 const CANCEL_ALL = 1, CANCEL_ANY = 4;
 const AT_FDCWD = -100;
@@ -65,8 +73,9 @@ const SENTINEL = 0xa5;
 // ---------------------------------------------------------------- bookkeeping
 const stats = {
   seed, rounds: 0, descriptors: 0, accepted: 0, refusedBatches: 0, completions: 0, rings: 0, ringsRefused: 0,
-  calls: 0, refusals: {}, opsAccepted: {},
+  calls: 0, refusals: {}, opsAccepted: {}, weakAccepted: 0, opcodes: OPCODES.length, opCount: OP_COUNT,
 };
+
 function fail(message, extra = {}) {
   process.stdout.write(`${JSON.stringify({ violation: message, ...extra, stats })}\n`);
   process.exit(1);
@@ -93,6 +102,10 @@ function attempt(where, fn) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const tick = () => new Promise((r) => setImmediate(r));
+for (const name of Object.keys(OP)) {
+  if (!GENERATED.has(name)) fail(`opcode ${name} (${OP[name]}) has no descriptor generator in the native fuzzer: add one`);
+  if (OP[name] >= OP_COUNT) fail(`opcode ${name} (${OP[name]}) is not below the addon's opCount (${OP_COUNT}): descriptor.ts and descriptor.h disagree`);
+}
 
 // ---------------------------------------------------------------- the host side: fds the ops may touch
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'safer-ring-fuzz-'));
@@ -134,6 +147,13 @@ const SENTINEL_BLOCK = Buffer.alloc(1 << 20, SENTINEL);
 const fixedMemories = [newMemory(65536), newMemory(65536), newMemory(1 << 20), newMemory(8192)];
 const CHUNK_PLAN = [[0, 64], [1, 4096], [2, 262144], [3, 8192]]; // memory, slot size
 
+/** This process's io_uring and eventfd fds, number -> target (a ring's new fds are those not there before: numbers get reused). */
+function ringFdTargets() {
+  return new Map(fs.readdirSync('/proc/self/fd').map((f) => {
+    try { return [f, fs.readlinkSync(`/proc/self/fd/${f}`)]; } catch { return [f, '']; }
+  }).filter(([, target]) => /anon_inode:\[(io_uring|eventfd)\]/.test(target)));
+}
+
 // ---------------------------------------------------------------- one ring under test
 class Harness {
   constructor(flags, entries) {
@@ -147,15 +167,15 @@ class Harness {
     this.chunks = []; // index -> { mem, base, length, slotSize }
     this.groups = new Map(); // bgid -> { size, ranges: [[mem, off, len]], count }
     this.files = 0;
+    this.pendingWeak = 0; // accepted SQE_WEAK ops whose final completion has not come
     this.nextId = 1;
     this.unknownCompletion = null;
-    const before = new Set(fs.readdirSync('/proc/self/fd'));
+    const before = ringFdTargets();
     // The ring holds its callback weakly while idle (as the Engine does, the owner keeps it).
     this.callback = (n) => this.onComplete(n);
     this.ring = new binding.NativeRing(entries, flags, rng.int(0, 50), this.desc, this.comps, this.iovs, this.callback);
     // This ring's own fds (its io_uring fd and eventfd): a close of one must be refused.
-    this.ownFds = fs.readdirSync('/proc/self/fd').filter((f) => !before.has(f)).map(Number)
-      .filter((fd) => { try { return /anon_inode:\[(io_uring|eventfd)\]/.test(fs.readlinkSync(`/proc/self/fd/${fd}`)); } catch { return false; } });
+    this.ownFds = [...ringFdTargets()].filter(([f, target]) => before.get(f) !== target).map(([f]) => Number(f));
   }
 
   onComplete(n) {
@@ -164,9 +184,10 @@ class Harness {
       const id = this.comps[b], res = this.comps[b + 2], flags = this.comps[b + 3];
       stats.completions++;
       const rec = this.ops.get(id);
+      if (rec !== undefined) (rec.cqes ??= []).push([res, flags]);
       if (rec === undefined) { this.unknownCompletion = { id, res, flags }; continue; }
       // New fds the kernel made for us (open, accept) go straight back.
-      if (res >= 0 && (rec.op === OP.OPENAT || rec.op === OP.ACCEPT || rec.op === OP.ACCEPT_MULTISHOT)) {
+      if (res >= 0 && MAKES_FD.has(rec.op)) {
         try { fs.closeSync(res); } catch { /* a linked close of the same number may have won */ }
       }
       if (flags & CQE_F_BUFFER) {
@@ -181,9 +202,10 @@ class Harness {
         }
       }
       if (!(flags & CQE_F_MORE)) {
-        if (rec.done) fail('two final completions for one op', { id });
+        if (rec.done) fail('two final completions for one op', { id, op: rec.op, cqes: rec.cqes, weak: rec.weak, sqe: rec.sqe, fd: rec.fd, fdKind: rec.fdKind, flagsWord: rec.flagsWord, len: rec.ranges[0] });
         rec.done = true;
         this.pending--;
+        if (rec.weak) this.pendingWeak--;
       }
     }
   }
@@ -289,7 +311,9 @@ class Harness {
     const d = i * DESC_WORDS;
     const w = this.desc;
     w.fill(0, d, d + DESC_WORDS);
-    const op = this.bad(0.04) ? rng.pick([-1, OP_COUNT, OP_COUNT + 1, 0x7fffffff, -0x80000000]) : rng.int(0, OP_COUNT - 1);
+    // Known opcodes, the newest ones (direct descriptors, zero-copy send) a little more often; or unknown numbers.
+    const op = this.bad(0.04) ? rng.pick([-1, OP_COUNT, OP_COUNT + 1, 0x7fffffff, -0x80000000, ...UNUSED_OPCODES])
+      : rng.chance(0.2) ? rng.pick([OP.OPENAT_DIRECT, OP.CLOSE_DIRECT, OP.FIXED_FD_INSTALL, OP.SEND_ZC]) : rng.pick(OPCODES);
     const id = this.bad(0.02) ? rng.pick([-1, -0x80000000]) : this.nextId++;
     w[d] = op;
     w[d + 2] = id;
@@ -299,11 +323,13 @@ class Harness {
     if (rng.chance(0.05)) sqe |= SQE_HARDLINK;
     if (rng.chance(0.1)) sqe |= SQE_ASYNC;
     if (rng.chance(this.files > 0 ? 0.15 : 0.03)) sqe |= SQE_FIXED_FILE;
-    if (this.bad(0.02)) sqe = rng.word();
+    // Weak ops (they do not keep the loop alive), alone and inside linked chains.
+    if (rng.chance(0.2)) sqe |= SQE_WEAK;
+    if (this.bad(0.02)) sqe = rng.chance(0.5) ? rng.word() : (SQE_ALL + 1) << rng.int(0, 26);
     w[d + 4] = sqe;
     w[d + 5] = -1;
     w[d + 12] = -1;
-    const rec = { op, id, group: -1, ranges: [], paths: [] };
+    const rec = { op, id, group: -1, ranges: [], paths: [], weak: false };
     const setRange = (word, r) => { w[d + word] = r[0]; w[d + word + 1] = r[1]; w[d + word + 2] = r[2]; };
     const fixedIndexOr = (fd) => ((sqe & SQE_FIXED_FILE) ? rng.int(-1, this.files) : fd);
     switch (op) {
@@ -420,6 +446,34 @@ class Harness {
         w[d + 10] = rng.pick([0, 1 /* NOREPLACE */, 2 /* EXCHANGE */, 0x400 /* AT_SYMLINK_FOLLOW */, rng.word()]);
         break;
       }
+      case OP.OPENAT_DIRECT: {
+        // Into a slot of the registered-file table; the dirfd is never a fixed file.
+        w[d + 1] = this.fd('dir');
+        if (this.bad(0.1)) w[d + 4] |= SQE_FIXED_FILE;
+        const p = this.path(dirty); setRange(5, p); rec.paths.push(p);
+        w[d + 10] = rng.pick([0, 0o2, 0o100 | 0o2 /* O_CREAT|O_RDWR */, 0o200000 /* O_DIRECTORY */, rng.word() & ~0o1000 /* never O_TRUNC */]);
+        w[d + 11] = rng.chance(0.9) ? 0o644 : rng.pick([-1, 0o10000, 0x7fffffff]);
+        w[d + 13] = this.fileSlot();
+        break;
+      }
+      case OP.CLOSE_DIRECT:
+        // Empties a slot: whatever it holds (an fd of ours registered there, a direct open, nothing).
+        w[d + 1] = this.fileSlot();
+        if (this.bad(0.1)) w[d + 4] |= SQE_FIXED_FILE;
+        break;
+      case OP.FIXED_FD_INSTALL:
+        // A new fd for the file in a slot (closed as soon as it arrives); the slot travels in D_FD.
+        w[d + 1] = this.fileSlot();
+        w[d + 10] = rng.pick([0, 0, 1 /* NO_CLOEXEC */, 2, rng.word()]);
+        if (this.bad(0.1)) w[d + 4] |= SQE_FIXED_FILE;
+        break;
+      case OP.SEND_ZC: {
+        // The kernel sends from the slot itself and gives it back with a notification (the final CQE).
+        w[d + 1] = fixedIndexOr(this.fd(rng.chance(0.8) ? 'socket' : 'any'));
+        const r = this.range(0, 65536); setRange(5, r); rec.ranges.push(r);
+        w[d + 10] = rng.pick([0, 0x4000 /* MSG_NOSIGNAL */, 0x40 /* MSG_DONTWAIT */, 0x100 /* MSG_WAITALL */, rng.word()]);
+        break;
+      }
       case OP.FTRUNCATE:
         w[d + 1] = fixedIndexOr(rng.pick([fds.scratch, fds.content, fds.pipeR, this.fd()]));
         this.position(d, 8, false);
@@ -451,7 +505,15 @@ class Harness {
       w[d + k] = rng.pick(EDGE_WORDS);
       rec.scrambled = true;
     }
+    rec.weak = (w[d + 4] & SQE_WEAK) !== 0;
+    rec.sqe = w[d + 4]; rec.fd = w[d + 1]; rec.flagsWord = w[d + 10]; rec.fdKind = Object.entries(fds).find(([, v]) => v === w[d + 1])?.[0] ?? (w[d + 1] === this.spareSocket ? 'spareSocket' : w[d + 1] === this.spare ? 'spare' : 'other');
     return rec;
+  }
+
+  /** A slot of the registered-file table (a direct descriptor's home): mostly one that exists. */
+  fileSlot() {
+    if (this.bad(0.15) || this.files === 0) return rng.pick([-1, this.files, this.files + 1, 0x7fffffff, -0x80000000, 65535, 0]);
+    return rng.int(0, this.files - 1);
   }
 
   /** The oracle: every range an accepted op names lies inside one slot of a known chunk. */
@@ -464,6 +526,7 @@ class Harness {
         (len === 0 || Math.floor(off / c.slotSize) === Math.floor((off + len - 1) / c.slotSize));
     };
     const named = [];
+    if (w[d + 4] & ~SQE_ALL) fail('a descriptor with unknown SQE flags was accepted', { flags: w[d + 4] });
     const take = (ci, off, len, what) => {
       if (!inSlot(ci, off, len)) fail(`an accepted ${what} names memory outside one slot`, { op: rec.op, ci, off, len, chunk: this.chunks[ci] && { length: this.chunks[ci].length, slot: this.chunks[ci].slotSize } });
       const c = this.chunks[ci];
@@ -476,8 +539,18 @@ class Harness {
       if (!rec.nulBefore[word]) fail('an accepted path is not NUL-terminated inside its range', { op: rec.op });
     };
     switch (w[d]) {
-      case OP.READ: case OP.WRITE: case OP.RECV: case OP.SEND: case OP.CONNECT:
+      case OP.READ: case OP.WRITE: case OP.RECV: case OP.SEND: case OP.CONNECT: case OP.SEND_ZC:
         take(w[d + 5], w[d + 6], w[d + 7], 'buffer');
+        break;
+      case OP.OPENAT_DIRECT:
+        takePath(5);
+        if (w[d + 4] & SQE_FIXED_FILE) fail('a direct open with a fixed-file dirfd was accepted');
+        if (!(w[d + 13] >= 0 && w[d + 13] < this.files)) fail('a direct open into a slot outside the file table was accepted', { slot: w[d + 13], files: this.files });
+        break;
+      case OP.CLOSE_DIRECT: case OP.FIXED_FD_INSTALL:
+        if (w[d + 4] & SQE_FIXED_FILE) fail('a direct-descriptor op with SQE_FIXED_FILE was accepted', { op: rec.op });
+        if (!(w[d + 1] >= 0 && w[d + 1] < this.files)) fail('a direct-descriptor op on a slot outside the file table was accepted', { op: rec.op, slot: w[d + 1], files: this.files });
+        if (rec.op === OP.FIXED_FD_INSTALL && (w[d + 10] & ~1) !== 0) fail('fixed_fd_install accepted unknown flags', { flags: w[d + 10] });
         break;
       case OP.READV: case OP.WRITEV:
         for (let k = 0; k < w[d + 14]; k++) {
@@ -550,6 +623,7 @@ class Harness {
       for (const rec of recs) {
         this.ops.set(rec.id, rec);
         this.pending++;
+        if (rec.weak) { this.pendingWeak++; stats.weakAccepted++; }
         stats.opsAccepted[rec.op] = (stats.opsAccepted[rec.op] ?? 0) + 1;
         if (rec.op === OP.CLOSE && rec.closes === this.spare) this.spareClosed = true; // maybe: checked below
       }
@@ -574,15 +648,30 @@ class Harness {
         if (ok) this.dropGroup(bgid);
       }
     }
+    if (!this.destroyed) this.checkWeak('after submit');
     await this.settle(rng.int(0, 3) === 0 ? 30 : 5);
     if (this.unknownCompletion !== null) fail('a completion for an op that was never accepted', this.unknownCompletion);
+    if (!this.destroyed) this.checkWeak('after the round');
     if (ring.inFlight() !== 0 || this.pending !== 0) {
-      fail('ops still in flight after a cancel-all', { inFlight: ring.inFlight(), pending: this.pending, ops: recs.filter((r) => !r.done).map((r) => ({ op: r.op, id: r.id })) });
+      fail('ops still in flight after a cancel-all', { inFlight: ring.inFlight(), pending: this.pending, ops: [...this.ops.values()].filter((r) => !r.done && r.op !== undefined).map((r) => ({ op: r.op, id: r.id, cqes: r.cqes, sqe: r.sqe, fd: r.fd })) });
     }
     this.checkSentinels([...named, ...dirty]);
     // The spare fd: closed by an op or by us; closeSync on an fd an op closed answers EBADF.
     try { fs.closeSync(this.spare); } catch (err) { if (err.code !== 'EBADF') throw err; }
     fs.closeSync(this.spareSocket);
+  }
+
+  /**
+   * The weak-op accounting (outside any completion callback, where the ring
+   * and this model have seen the same completions): the ring counts exactly
+   * the weak ops in flight, and holds the event loop open exactly while some
+   * op in flight is not weak.
+   */
+  checkWeak(when) {
+    const info = this.ring.info();
+    const inFlight = this.ring.inFlight();
+    if (info.weakInFlight !== this.pendingWeak) fail(`${when}: the ring counts another number of weak ops in flight`, { ring: info.weakInFlight, model: this.pendingWeak, inFlight });
+    if (info.holdsLoop !== (inFlight > this.pendingWeak)) fail(`${when}: the ring holds the event loop ${info.holdsLoop ? 'with only weak ops' : 'not, with a strong op'} in flight`, { inFlight, weak: this.pendingWeak });
   }
 
   /** Waits for completions (callback and reap), then cancels whatever is left and waits for that too. */
@@ -614,6 +703,9 @@ class Harness {
       const end = Date.now() + 2000;
       while (this.pending > 0 && Date.now() < end) {
         this.reapMaybe();
+        // A zero-copy send ends with its notification, once its bytes have left the socket; with
+        // the peer's receive queue full they wait there. Reading the pair lets them go.
+        if ([...this.ops.values()].some((r) => r.op === OP.SEND_ZC && !r.done)) await drainSockets();
         await sleep(1);
       }
     }
@@ -670,6 +762,14 @@ class Harness {
       const info = ring.info();
       if (typeof info !== 'object' || info.live !== true) fail('info() of a live ring', { info });
     }
+  }
+
+  /** A registered-file table of 1..8 slots, some holding our fds, the rest empty (for direct descriptors). */
+  registerSparseFiles() {
+    const table = Int32Array.from({ length: rng.int(1, 8) }, () => (rng.chance(0.6) ? -1 : rng.pick([fds.content, fds.scratch, fds.pipeR, fds.pipeW, fds.client, fds.server, fds.devNull])));
+    const [ok, n] = attempt('registerFiles', () => this.ring.registerFiles(table));
+    if (!ok) fail('a well-formed sparse file table was refused');
+    this.files = n;
   }
 
   fuzzFiles() {
@@ -818,6 +918,112 @@ function fuzzSocketHelpers() {
   }
 }
 
+/**
+ * The helpers the net layer calls (getpeername, setSocketOption, socketInfo,
+ * shutdown, close) with random arguments. The fds are the fuzzer's own (fresh
+ * ones for shutdown and close), the ring's own io_uring fd and eventfd (close
+ * must leave them open), or numbers that cannot be open. Each answer must be
+ * a coded refusal, or the documented shape: bytes, [domain, type, listening],
+ * 0 or a negative errno.
+ */
+function fuzzNetHelpers(h) {
+  const invalid = [-1, 999999, 2 ** 31, -0x80000000, 1.5, NaN, 'x', null, undefined, 2 ** 53, -0];
+  const errnoOrZero = (where, v) => {
+    if (!Number.isInteger(v) || v > 0 || v < -4095) fail(`${where} returned neither 0 nor a negative errno`, { value: String(v) });
+  };
+  /** A fresh fd of ours, and everything to close with it. */
+  const fresh = () => {
+    const kind = rng.int(0, 4);
+    if (kind === 0) { const p = binding.pipe(); return { fd: p[0], all: p }; }
+    if (kind === 1) { const fd = fs.openSync('content', 'r'); return { fd, all: [fd] }; }
+    const fd = binding.socket(rng.pick([1, 2, 10]), rng.pick([1, 1, 2]), 0);
+    if (kind === 4) { try { binding.bind(fd, sockaddrIn(LOOPBACK, 0)); binding.listen(fd, 4); } catch { /* a unix or v6 socket: as it is */ } }
+    return { fd, all: [fd] };
+  };
+  const known = () => rng.pick([fds.client, fds.server, fds.listener, fds.content, fds.pipeR, fds.devNull]);
+  const which = rng.int(0, 4);
+  if (which === 0) {
+    const fd = rng.chance(0.8) ? known() : rng.pick(invalid);
+    const [ok, name] = attempt('getpeername', () => binding.getpeername(fd));
+    if (ok && !(name instanceof Uint8Array && name.length >= 2)) fail('getpeername returned no address bytes');
+    if (ok && (fd === fds.content || fd === fds.listener)) fail('getpeername answered for an fd with no peer', { fd });
+  } else if (which === 1) {
+    const fd = rng.chance(0.8) ? known() : rng.pick(invalid);
+    const option = rng.chance(0.8) ? rng.int(1, 8) : rng.pick([0, 9, -1, 1.5, 2 ** 31, 'x', undefined]);
+    const value = rng.chance(0.7) ? rng.pick([0, 1, 5, 30]) : rng.pick([-1, -2, 2, 1 << 20, (1 << 20) + 1, 1.5, NaN, true]);
+    const [ok, r] = attempt('setSocketOption', () => binding.setSocketOption(fd, option, value));
+    if (ok) errnoOrZero('setSocketOption', r);
+  } else if (which === 2) {
+    const fd = rng.chance(0.8) ? known() : rng.pick(invalid);
+    const [ok, r] = attempt('socketInfo', () => binding.socketInfo(fd));
+    if (ok && typeof r === 'number') errnoOrZero('socketInfo', r);
+    else if (ok && !(Array.isArray(r) && r.length === 3 && Number.isInteger(r[0]) && Number.isInteger(r[1]) && typeof r[2] === 'boolean')) fail('socketInfo returned another shape', { r: String(r) });
+    if (ok && fd === fds.listener && !(Array.isArray(r) && r[0] === 2 && r[1] === 1 && r[2] === true)) fail('socketInfo of the listener', { r: String(r) });
+    if (ok && fd === fds.content && r !== -88 /* ENOTSOCK */) fail('socketInfo of a file is not ENOTSOCK', { r: String(r) });
+  } else if (which === 3) {
+    const f = rng.chance(0.7) ? fresh() : null;
+    const fd = f === null ? rng.pick(invalid) : f.fd;
+    const how = rng.chance(0.8) ? rng.int(0, 2) : rng.pick([-1, 3, 1.5, 'x']);
+    const [ok, r] = attempt('shutdown', () => binding.shutdown(fd, how));
+    if (ok) errnoOrZero('shutdown', r);
+    for (const x of f?.all ?? []) fs.closeSync(x);
+  } else {
+    const own = h !== null && h.ownFds.length > 0 && rng.chance(0.3);
+    const f = own || rng.chance(0.3) ? null : fresh();
+    const fd = own ? rng.pick(h.ownFds) : f === null ? rng.pick(invalid) : f.fd;
+    const [ok, r] = attempt('close', () => binding.close(fd));
+    if (ok) errnoOrZero('close', r);
+    if (own) {
+      // The ring's own fd: refused (EBADF), and still open.
+      if (ok && r !== -9) fail('close() of a ring\'s own fd was not refused', { fd, r });
+      let target = '';
+      try { target = fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { /* closed */ }
+      if (!/anon_inode:\[(io_uring|eventfd)\]/.test(target)) fail('close() closed a ring\'s own fd', { fd, target });
+    } else if (f !== null) {
+      if (!ok || r !== 0) fail('close() of a fresh fd of ours failed', { fd, r: String(r) });
+      for (const x of f.all) if (x !== fd) fs.closeSync(x);
+      // Closed for real: the number is free (or already someone else's: only check it is not our socket/pipe/file).
+    }
+  }
+}
+
+/**
+ * Reads whatever waits in the loopback pair's receive queues (RECV with
+ * MSG_DONTWAIT on a ring of its own, into memory the oracle does not watch),
+ * so that bytes zero-copy sends left queued can move and their notifications
+ * come. Without it a zero-copy send to a full socket never ends, and at exit
+ * an SQPOLL ring's thread waits for that notification forever.
+ */
+let drainer = null;
+async function drainSockets() {
+  if (drainer === null) {
+    const desc = new Int32Array(4 * DESC_WORDS);
+    const comps = new Int32Array(16 * COMPLETION_WORDS);
+    drainer = { desc, comps, got: [] };
+    drainer.callback = (n) => { for (let i = 0; i < n; i++) drainer.got.push(comps[i * COMPLETION_WORDS + 2]); };
+    drainer.ring = new binding.NativeRing(4, 0, 0, desc, comps, new Int32Array(IOV_WORDS), drainer.callback);
+    drainer.ring.addChunk(0, new Uint8Array(new SharedArrayBuffer(65536)), 32768);
+  }
+  for (let round = 0; round < 64; round++) {
+    const w = drainer.desc;
+    w.fill(0);
+    [fds.client, fds.server].forEach((fd, i) => {
+      const d = i * DESC_WORDS;
+      w[d] = OP.RECV; w[d + 1] = fd; w[d + 2] = i + 1; w[d + 5] = 0; w[d + 6] = i * 32768; w[d + 7] = 32768;
+      w[d + 10] = 0x40; /* MSG_DONTWAIT */ w[d + 12] = -1;
+    });
+    drainer.got = [];
+    drainer.ring.submit(2);
+    const end = Date.now() + 1000;
+    while (drainer.got.length < 2 && Date.now() < end) {
+      const n = drainer.ring.reap();
+      for (let i = 0; i < n; i++) drainer.got.push(drainer.comps[i * COMPLETION_WORDS + 2]);
+      if (drainer.got.length < 2) await sleep(1);
+    }
+    if (drainer.got.every((res) => res <= 0)) return;
+  }
+}
+
 // ---------------------------------------------------------------- the loopback connection, set up with a well-behaved ring
 async function connectSockets() {
   fds.listener = binding.socket(2, 1, 0);
@@ -853,7 +1059,37 @@ async function connectSockets() {
   fs.writeSync(fds.pipeW, Buffer.alloc(1, 0x50));
 }
 
+/**
+ * The addon and the descriptor module agree on which opcodes exist: every
+ * number from -1 to opCount + 1 is submitted once, as a descriptor that names
+ * nothing (fd -1, no buffer, no slot); the native layer must call exactly the
+ * numbers the module does not list "unknown opcode".
+ */
+async function checkOpcodeTable() {
+  const h = new Harness(0, 4);
+  h.addChunks();
+  const unknownToNative = [];
+  for (let op = -1; op <= OP_COUNT + 1; op++) {
+    const w = h.desc;
+    w.fill(0, 0, DESC_WORDS);
+    w[0] = op; w[1] = -1; w[2] = h.nextId++; w[5] = -1; w[12] = -1; w[13] = -1;
+    try {
+      h.ring.submit(1);
+      h.ops.set(w[2], { op, id: w[2] });
+      h.pending++;
+    } catch (err) {
+      checkRefusal(err, 'opcode table');
+      if (err.message === 'unknown opcode') unknownToNative.push(op);
+    }
+  }
+  await h.settle(1000);
+  h.ring.destroy();
+  const expected = [-1, ...UNUSED_OPCODES, OP_COUNT, OP_COUNT + 1];
+  if (unknownToNative.join() !== expected.join()) fail('the addon and the descriptor module disagree on the opcodes', { native: unknownToNative, module: expected });
+}
+
 // ---------------------------------------------------------------- main
+await checkOpcodeTable();
 await connectSockets();
 const started = Date.now();
 let harness = null;
@@ -868,6 +1104,8 @@ while (timeMs > 0 ? Date.now() - started < timeMs : done < iterations) {
       harness = new Harness(flags, rng.pick([1, 2, 4, 8, 16, 64]));
       stats.rings++;
       harness.addChunks();
+      // Half the rings get a file table at once, sparse (-1 entries) so direct opens find empty slots.
+      if (rng.chance(0.5)) harness.registerSparseFiles();
     } catch (err) {
       checkRefusal(err, 'NativeRing');
       stats.ringsRefused++;
@@ -876,23 +1114,36 @@ while (timeMs > 0 ? Date.now() - started < timeMs : done < iterations) {
     }
   }
   if (rng.chance(0.05)) fuzzSocketHelpers();
+  if (rng.chance(0.08)) fuzzNetHelpers(harness);
   await harness.round();
   if (harness.destroyed) harness = null;
   done++;
 }
 // Sometimes leave with a ring alive and a read in flight (on a pipe nobody
 // writes to): the environment's cleanup hook must cancel it and wait for the
-// kernel, without a crash.
-if (harness !== null && rng.chance(0.5)) {
+// kernel, without a crash. A strong read keeps the loop alive (so the process
+// is ended by process.exit); a weak one must not: then the process has to
+// exit by itself, and a watchdog calls it a violation if it does not.
+const ending = harness === null ? 'idle' : rng.pick(['idle', 'strong', 'weak']);
+if (ending !== 'idle') {
   const [r] = binding.pipe();
   const w = harness.desc;
   w.fill(0, 0, DESC_WORDS);
   w[0] = OP.READ; w[1] = r; w[2] = 0x7ffffff1; w[5] = 0; w[6] = 0; w[7] = 64; w[12] = -1;
+  if (ending === 'weak') w[4] = SQE_WEAK;
   harness.descF64[4] = -1;
   harness.ring.submit(1);
-  stats.exitWithOpInFlight = true;
+  stats.exitWithOpInFlight = ending;
+  const info = harness.ring.info();
+  if (info.holdsLoop !== (ending === 'strong')) fail(`a ${ending} read in flight, and the ring ${info.holdsLoop ? 'holds' : 'does not hold'} the loop`);
 }
 stats.ms = Date.now() - started;
 stats.iterations = done;
-process.stdout.write(`${JSON.stringify({ ok: true, stats })}\n`);
-process.exit(0); // with a read in flight the loop would stay alive
+if (ending === 'weak') {
+  setTimeout(() => fail('a weak op in flight kept the process alive'), 10_000).unref();
+  process.on('exit', (code) => { if (code === 0) process.stdout.write(`${JSON.stringify({ ok: true, stats })}\n`); });
+  // ...and the loop must end by itself here.
+} else {
+  process.stdout.write(`${JSON.stringify({ ok: true, stats })}\n`);
+  process.exit(0); // with a strong read in flight the loop would stay alive
+}
