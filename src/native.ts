@@ -92,6 +92,19 @@ export interface NativeFileOps {
   linkAt(fd: number, path: Uint8Array): void;
   /** copy_file_range(2) with explicit offsets; returns the bytes copied (0 at the end of the input). */
   copyFileRange(fdIn: number, offIn: number, fdOut: number, offOut: number, length: number): number;
+  /**
+   * The copy job's small-file loop (native/fileops.cc): copies items
+   * `from`..`to` (names relative to the two directory descriptors) each into
+   * an O_TMPFILE file linked to its name once complete. Stops after the
+   * first failure, when `stop[0]` is set, or once `budgetNs` is spent;
+   * returns the index of the first item not done. Per item: `bytesOut[i]`,
+   * and `errorsOut[2i]` (errno) and `errorsOut[2i + 1]` (the step that
+   * failed, 0 when none: see SmallFileStep in src/copy/small-files.ts).
+   */
+  copySmallFiles?(
+    srcDirFd: number, dstDirFd: number, names: Uint8Array, nameEnds: Uint32Array, sizes: Float64Array, modes: Uint32Array,
+    from: number, to: number, flags: number, stop: Int32Array, budgetNs: number, bytesOut: Float64Array, errorsOut: Int32Array,
+  ): number;
 }
 
 export interface NativeBinding extends NativeSockets, NativeFileOps {

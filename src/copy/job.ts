@@ -17,13 +17,13 @@ import type Piscina from 'piscina';
 import { Ring } from '../ring/ring';
 import { SaferRingError } from '../errors';
 import { CopyOptions, CopyProgress, EntryType, ResolvedOptions, resolveOptions } from './options';
-import { makePlan, pathsOf, Plan, PlanEntry, Root } from './plan';
+import { makePlan, Plan, Root } from './plan';
+import { Field } from './scan';
 import { resolveRoot } from './roots';
 import { baseName, dirName, display, toPathBytes, PathInput } from './paths';
-import { Control, CopyTask, CopyWorkerData, errorRecord, fromRecord, ItemKind, ItemOutcome, Status, TaskResult } from './protocol';
-import { encodeTask, ItemSource, unpackResult } from './task-codec';
+import { Control, CopyTask, CopyWorkerData, errorRecord, fromRecord, ItemKind, SMALL_FILE_MAX, Status, TaskResult } from './protocol';
+import { TaskWriter } from './task-codec';
 import { Counts, progressOf, RateMeter } from './progress';
-import { SMALL_FILE_MAX } from './file-copy';
 import type { ScanResult, ScanTask } from './scan';
 import { LocalRunner, TaskRunner } from './local';
 
@@ -258,7 +258,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
   /** Totals from the plan; what the walk left out or could not read goes into the summary now. */
   #takePlan(plan: Plan): void {
     this.#counts.bytesTotal = plan.bytesTotal;
-    this.#counts.filesTotal = plan.entries.length;
+    this.#counts.filesTotal = plan.count;
     this.#counts.planned = true;
     this.#dirState = plan.dirs.map(() => 'pending');
     for (const s of plan.skipped) {
@@ -323,36 +323,38 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     const large: number[] = [];
     const roots: number[] = [];
     const byDir = new Map<number, number[]>();
-    plan.entries.forEach((entry, id) => {
-      if (entry.dir >= 0 && this.#dirState[entry.dir] !== 'created' && this.#dirState[entry.dir] !== 'existing') {
-        this.#record(id, { id, status: this.#control.stopped ? Status.Aborted : Status.Failed, bytes: 0 }, 'its directory could not be created');
-        return;
+    for (let id = 0; id < plan.count; id++) {
+      const d = plan.dirOf(id);
+      if (d >= 0 && this.#dirState[d] !== 'created' && this.#dirState[d] !== 'existing') {
+        this.#record(id, this.#control.stopped ? Status.Aborted : Status.Failed, 0, undefined, 'its directory could not be created');
+        continue;
       }
-      if (entry.linkOf >= 0) {
-        const list = this.#waitingLinks.get(entry.linkOf) ?? [];
+      const first = plan.linkOf(id);
+      if (first >= 0) {
+        const list = this.#waitingLinks.get(first) ?? [];
         list.push(id);
-        this.#waitingLinks.set(entry.linkOf, list);
-        return;
+        this.#waitingLinks.set(first, list);
+        continue;
       }
-      if (entry.meta.type === 'file' && entry.meta.size > SMALL_FILE_MAX) large.push(id);
-      else if (entry.root !== undefined) roots.push(id); // a root names its copy itself: a task of its own
+      if (plan.type(id) === 'file' && plan.stat(id, Field.Size) > SMALL_FILE_MAX) large.push(id);
+      else if (d < 0) roots.push(id); // a root names its copy itself: a task of its own
       else {
-        const list = byDir.get(entry.dir) ?? [];
+        let list = byDir.get(d);
+        if (list === undefined) byDir.set(d, (list = []));
         list.push(id);
-        byDir.set(entry.dir, list);
       }
-    });
+    }
     // Directories with nothing (left) to copy inside are finished now.
     plan.dirs.forEach((dir, d) => {
       if (dir.pending === 0) this.#dirWork.push(this.#finishDirectory(d));
     });
-    large.sort((a, b) => plan.entries[b].meta.size - plan.entries[a].meta.size);
+    large.sort((a, b) => plan.stat(b, Field.Size) - plan.stat(a, Field.Size));
     const tasks: number[][] = [...large.map((id) => [id]), ...roots.map((id) => [id])];
     for (const ids of byDir.values()) {
       let current: number[] = [];
       let bytes = 0;
       for (const id of ids) {
-        const size = plan.entries[id].meta.size;
+        const size = plan.stat(id, Field.Size);
         if (current.length > 0 && (current.length >= TASK_ITEMS || bytes + size > TASK_BYTES)) {
           tasks.push(current);
           current = [];
@@ -379,7 +381,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
           const task = this.#encode(ids);
           const taskIds = ids;
           (pool.run(task) as Promise<TaskResult>).then(
-            (result) => this.#taskDone(unpackResult(result, taskIds), tasks),
+            (result) => this.#taskDone(result, taskIds, tasks),
             (err: unknown) => this.#taskFailed(ids!, err),
           ).finally(() => {
             running--;
@@ -389,9 +391,9 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
         if (running === 0) {
           // What was never started is reported as aborted.
           if (this.#control.stopped) {
-            for (; next < tasks.length; next++) for (const id of tasks[next]) this.#record(id, { id, status: Status.Aborted, bytes: 0 });
+            for (; next < tasks.length; next++) for (const id of tasks[next]) this.#record(id, Status.Aborted, 0);
             for (const [first, links] of this.#waitingLinks) {
-              for (const id of links) this.#record(id, { id, status: Status.Aborted, bytes: 0 });
+              for (const id of links) this.#record(id, Status.Aborted, 0);
               this.#waitingLinks.delete(first);
             }
           }
@@ -405,76 +407,82 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
   /** A task for entries that share a directory (or one root), packed for the worker. */
   #encode(ids: number[]): CopyTask {
     const plan = this.#plan!;
-    const items = ids.map((id): ItemSource => {
-      const entry = plan.entries[id];
-      const m = entry.meta;
+    let nameBytes = 0;
+    for (const id of ids) nameBytes += plan.nameLength(id);
+    const root = plan.rootOf(ids[0]);
+    const writer = root !== undefined
+      ? new TaskWriter(dirName(root.src), dirName(root.dst), ids.length, nameBytes, baseName(root.dst))
+      : new TaskWriter(plan.dirs[plan.dirOf(ids[0])].src, plan.dirs[plan.dirOf(ids[0])].dst, ids.length, nameBytes);
+    for (const id of ids) {
+      const first = plan.linkOf(id);
+      const type = plan.type(id);
       let kind: ItemKind;
-      if (entry.linkOf >= 0) kind = ItemKind.HardLink;
-      else if (m.type === 'file') kind = ItemKind.File;
-      else if (m.type === 'symlink') kind = ItemKind.Symlink;
+      if (first >= 0) kind = ItemKind.HardLink;
+      else if (type === 'file') kind = ItemKind.File;
+      else if (type === 'symlink') kind = ItemKind.Symlink;
       else kind = ItemKind.Special;
-      return {
-        id, kind, name: entry.name, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeMs: m.atimeMs, mtimeMs: m.mtimeMs, rdev: m.rdev,
-        sparse: m.type === 'file' && m.size > 0 && m.blocks * 512 < m.size,
-        target: kind === ItemKind.HardLink ? pathsOf(plan, plan.entries[entry.linkOf]).dst : undefined,
-      };
-    });
-    const first = plan.entries[ids[0]];
-    if (first.root !== undefined) {
-      return encodeTask(dirName(first.root.src), dirName(first.root.dst), items, baseName(first.root.dst));
+      const size = plan.stat(id, Field.Size);
+      const sparse = type === 'file' && size > 0 && plan.stat(id, Field.Blocks) * 512 < size;
+      const i = writer.add(plan.name(id), kind, sparse, size, plan.stat(id, Field.Mode), plan.stat(id, Field.Uid), plan.stat(id, Field.Gid),
+        plan.stat(id, Field.AtimeMs), plan.stat(id, Field.MtimeMs), plan.stat(id, Field.Rdev));
+      if (kind === ItemKind.HardLink) writer.target(i, plan.pathsOf(first).dst);
     }
-    const dir = plan.dirs[first.dir];
-    return encodeTask(dir.src, dir.dst, items);
+    return writer.task;
   }
 
-  #taskDone(outcomes: ItemOutcome[], tasks: number[][]): void {
+  #taskDone(result: TaskResult, ids: number[], tasks: number[][]): void {
     const links: number[] = [];
-    for (const outcome of outcomes) {
-      this.#record(outcome.id, outcome);
-      const waiting = this.#waitingLinks.get(outcome.id);
+    const errors = result.errors.length > 0 ? new Map(result.errors) : null;
+    const warnings = result.warnings.length > 0 ? new Map(result.warnings) : null;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      const status = result.status[i] as Status;
+      const error = errors?.get(i);
+      this.#record(id, status, result.bytes[i], error === undefined ? undefined : fromRecord(error), undefined, warnings?.get(i));
+      if (this.#waitingLinks.size === 0) continue;
+      const waiting = this.#waitingLinks.get(id);
       if (waiting === undefined) continue;
-      this.#waitingLinks.delete(outcome.id);
-      if (outcome.status === Status.Copied || outcome.status === Status.Skipped) links.push(...waiting);
-      else for (const id of waiting) this.#record(id, { id, status: outcome.status === Status.Aborted ? Status.Aborted : Status.Failed, bytes: 0 }, 'its first name was not copied');
+      this.#waitingLinks.delete(id);
+      if (status === Status.Copied || status === Status.Skipped) links.push(...waiting);
+      else for (const l of waiting) this.#record(l, status === Status.Aborted ? Status.Aborted : Status.Failed, 0, undefined, 'its first name was not copied');
     }
     // Second names of files now in place go out as tasks of their own (one per directory).
+    const plan = this.#plan!;
     const byDir = new Map<number, number[]>();
     for (const id of links) {
-      const d = this.#plan!.entries[id].dir;
+      const d = plan.dirOf(id);
       const list = byDir.get(d) ?? [];
       list.push(id);
       byDir.set(d, list);
     }
-    for (const list of byDir.values()) {
-      if (this.#plan!.entries[list[0]].root !== undefined) for (const id of list) tasks.push([id]);
+    for (const [d, list] of byDir) {
+      if (d < 0) for (const id of list) tasks.push([id]);
       else for (let i = 0; i < list.length; i += TASK_ITEMS) tasks.push(list.slice(i, i + TASK_ITEMS));
     }
   }
 
   #taskFailed(ids: number[], err: unknown): void {
-    for (const id of ids) this.#record(id, { id, status: Status.Failed, bytes: 0, error: errorRecord(err) });
+    for (const id of ids) this.#record(id, Status.Failed, 0, fromRecord(errorRecord(err)));
   }
 
   /** One entry is finished: counters, events, failures, and its directory's count. */
-  #record(id: number, outcome: ItemOutcome, reason?: string): void {
+  #record(id: number, status: Status, bytes: number, error?: Error, reason?: string, warnings?: string[]): void {
     const plan = this.#plan!;
-    const entry = plan.entries[id];
-    let error: Error | undefined;
-    switch (outcome.status) {
+    switch (status) {
       case Status.Copied:
         this.#summary.files++;
-        this.#summary.bytes += outcome.bytes;
+        this.#summary.bytes += bytes;
         this.#filesCompleted++;
         break;
       case Status.Skipped:
         reason ??= 'identical destination';
-        this.#summary.skipped.push({ path: display(pathsOf(plan, entry).src), reason });
+        this.#summary.skipped.push({ path: display(plan.pathsOf(id).src), reason });
         this.#counts.filesSkipped++;
         this.#filesCompleted++;
         break;
       case Status.Failed: {
-        const src = display(pathsOf(plan, entry).src);
-        error = outcome.error !== undefined ? fromRecord(outcome.error) : new SaferRingError('ERR_COPY_NOT_COPIED', `'${src}' was not copied: ${reason}`, { path: src });
+        const src = display(plan.pathsOf(id).src);
+        error ??= new SaferRingError('ERR_COPY_NOT_COPIED', `'${src}' was not copied: ${reason}`, { path: src });
         this.#summary.failed.push({ path: src, error });
         this.#counts.filesFailed++;
         this.#filesCompleted++;
@@ -484,9 +492,11 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       default:
         break;
     }
-    for (const w of outcome.warnings ?? []) this.#warn(w);
-    if (this.listenerCount('file') > 0) this.emit('file', new FileResult(plan, entry, STATUS_NAMES[outcome.status], outcome.bytes, error, reason));
-    if (entry.dir >= 0 && outcome.status !== Status.Aborted) this.#entryFinished(entry.dir);
+    if (warnings !== undefined) for (const w of warnings) this.#warn(w);
+    // The result object is made only for someone who listens.
+    if (this.listenerCount('file') > 0) this.emit('file', new FileResult(plan, id, STATUS_NAMES[status], bytes, error, reason));
+    const d = plan.dirOf(id);
+    if (d >= 0 && status !== Status.Aborted) this.#entryFinished(d);
   }
 
   /** An entry of directory `d` is done; at the last one, the directory gets its metadata, and its parent hears of it. */
@@ -555,22 +565,22 @@ const STATUS_NAMES: Record<Status, CopyFileResult['status']> = {
 /** A CopyFileResult whose paths are made only when asked for (a tree of 20,000 files makes 20,000 of these). */
 class FileResult implements CopyFileResult {
   readonly #plan: Plan;
-  readonly #entry: PlanEntry;
+  readonly #id: number;
   #paths: { src: Buffer; dst: Buffer } | null = null;
   readonly type: EntryType;
 
-  constructor(plan: Plan, entry: PlanEntry, readonly status: CopyFileResult['status'], readonly bytes: number, readonly error?: Error, readonly reason?: string) {
+  constructor(plan: Plan, id: number, readonly status: CopyFileResult['status'], readonly bytes: number, readonly error?: Error, readonly reason?: string) {
     this.#plan = plan;
-    this.#entry = entry;
-    this.type = entry.meta.type;
+    this.#id = id;
+    this.type = plan.type(id);
   }
 
   get srcBytes(): Buffer {
-    return (this.#paths ??= pathsOf(this.#plan, this.#entry)).src;
+    return (this.#paths ??= this.#plan.pathsOf(this.#id)).src;
   }
 
   get dstBytes(): Buffer {
-    return (this.#paths ??= pathsOf(this.#plan, this.#entry)).dst;
+    return (this.#paths ??= this.#plan.pathsOf(this.#id)).dst;
   }
 
   get src(): string {
@@ -602,4 +612,3 @@ export function createCopyJob(pairs: CopyPair[], options?: CopyOptions): CopyJob
   return new CopyJob(pairs, options);
 }
 
-export type { PlanEntry };

@@ -15,7 +15,8 @@ import { RingFileIo, SyncFileIo } from './file-io';
 import { joinBytes, asBuffer } from './paths';
 import { Control, CopyTask, CopyWorkerData, errorRecord, ErrorRecord, TaskResult } from './protocol';
 import { Field, ScanResult, ScanTask, STAT_FIELDS } from './scan';
-import { decodeTask, ResultPacker } from './task-codec';
+import { SmallFiles } from './small-files';
+import { runCopyTask } from './task-run';
 
 /** The part of a piscina pool the job uses. */
 export interface TaskRunner {
@@ -26,23 +27,20 @@ export interface TaskRunner {
 export class LocalRunner implements TaskRunner {
   readonly #ring: Ring;
   readonly #copier: FileCopier;
+  readonly #small: SmallFiles | null;
 
   constructor(ring: Ring, settings: CopyWorkerData, blocking: boolean) {
     this.#ring = ring;
     const local: CopyWorkerData = blocking ? settings : { ...settings, smallFileIo: 'ring', largeFileIo: 'ring' };
     const io = local.smallFileIo === 'ring' ? new RingFileIo(ring) : new SyncFileIo(ring);
-    this.#copier = new FileCopier(ring, io, local, new Control(settings.control));
+    const control = new Control(settings.control);
+    this.#copier = new FileCopier(ring, io, local, control);
+    this.#small = SmallFiles.for(local, control);
   }
 
   async run(task: CopyTask | ScanTask): Promise<TaskResult | ScanResult> {
     if ('scan' in task) return this.#scan(task);
-    const items = decodeTask(task);
-    const results = new ResultPacker(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const o = this.#copier.copyNow(items[i]) ?? (await this.#copier.copy(items[i]));
-      results.set(i, o.status, o.bytes, o.error, o.warnings);
-    }
-    return results.result;
+    return runCopyTask(this.#copier, this.#small, task, async () => {});
   }
 
   /** scanDirectory() without blocking: readdir through the thread pool, statx through the ring. */

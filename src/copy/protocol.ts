@@ -9,6 +9,9 @@
 // counters when it draws its progress.
 import type { ResolvedPreserve, OverwriteMode } from './options';
 
+/** Files up to this size are small: copied with one buffer (or by the addon's loop), several to a task. */
+export const SMALL_FILE_MAX = 1024 * 1024;
+
 export const enum ItemKind {
   File = 0,
   Symlink = 1,
@@ -20,8 +23,6 @@ export const enum ItemKind {
 
 /** One entry to copy, as a worker sees it. */
 export interface TaskItem {
-  /** Index in the plan's entries. */
-  id: number;
   kind: ItemKind;
   src: Buffer;
   dst: Buffer;
@@ -40,15 +41,19 @@ export interface TaskItem {
   sparse: boolean;
 }
 
-/** The numbers of an item, ITEM_FIELDS per item in CopyTask.fields. */
-export const ITEM_FIELDS = 10;
-export const enum ItemField { Id = 0, Kind, Size, Mode, Uid, Gid, AtimeMs, MtimeMs, Rdev, Sparse }
+/** The numbers of an item that only some copies need, META_FIELDS per item in CopyTask.meta. */
+export const META_FIELDS = 5;
+export const enum MetaField { Uid = 0, Gid, AtimeMs, MtimeMs, Rdev }
+
+/** Set in CopyTask.kinds beside the ItemKind: a file with holes. */
+export const SPARSE = 0x80;
 
 /**
  * A task, packed for the trip to a worker: structured clone copies a few
- * buffers instead of building an object (and two path Buffers) per entry.
- * Paths are `srcDir/name` and `dstDir/name`; a root, whose copy may have
- * another name, carries `dstName`.
+ * typed arrays instead of building an object (and two path Buffers) per
+ * entry, and the worker hands names, sizes and modes to the addon's
+ * small-file loop as they are. Paths are `srcDir/name` and `dstDir/name`; a
+ * root, whose copy may have another name, carries `dstName`.
  */
 export interface CopyTask {
   srcDir: Uint8Array;
@@ -56,8 +61,14 @@ export interface CopyTask {
   names: Uint8Array;
   /** End offset of each name in `names`. */
   nameEnds: Uint32Array;
+  /** ItemKind, with SPARSE set for a file with holes. */
+  kinds: Uint8Array;
+  sizes: Float64Array;
+  /** st_mode (type and permission bits). */
+  modes: Uint32Array;
+  /** Owner, times and device number: META_FIELDS per item. */
+  meta: Float64Array;
   dstName?: Uint8Array;
-  fields: Float64Array;
   /** Hard links: [item index, destination path of the first name]. */
   targets?: [number, Uint8Array][];
 }
@@ -83,7 +94,6 @@ export const enum Status {
 }
 
 export interface ItemOutcome {
-  id: number;
   status: Status;
   bytes: number;
   error?: ErrorRecord;
@@ -148,6 +158,15 @@ export class Control {
 
   addFile(): void {
     Atomics.add(this.#i64, FILES, 1n);
+  }
+
+  addFiles(n: number): void {
+    if (n > 0) Atomics.add(this.#i64, FILES, BigInt(n));
+  }
+
+  /** The stop word, for the addon's loops to read between files. */
+  get stopWord(): Int32Array {
+    return this.#i32;
   }
 
   get bytes(): number {

@@ -9,16 +9,18 @@ import { FileCopier } from './file-copy';
 import { RingFileIo, SyncFileIo } from './file-io';
 import { scanDirectory, ScanResult, ScanTask } from './scan';
 import { Control, CopyTask, CopyWorkerData, TaskResult } from './protocol';
-import { decodeTask, ResultPacker } from './task-codec';
+import { SmallFiles } from './small-files';
+import { runCopyTask } from './task-run';
 
-let copier: FileCopier | null = null;
+let copier: { files: FileCopier; small: SmallFiles | null } | null = null;
 
-function copierOfThisThread(): FileCopier {
+function copierOfThisThread(): { files: FileCopier; small: SmallFiles | null } {
   if (copier === null) {
     const settings = Piscina.workerData as CopyWorkerData;
     const ring = new Ring({ entries: 256 });
     const io = settings.smallFileIo === 'ring' ? new RingFileIo(ring) : new SyncFileIo(ring);
-    copier = new FileCopier(ring, io, settings, new Control(settings.control));
+    const control = new Control(settings.control);
+    copier = { files: new FileCopier(ring, io, settings, control), small: SmallFiles.for(settings, control) };
   }
   return copier;
 }
@@ -31,14 +33,7 @@ function copierOfThisThread(): FileCopier {
 export default async function copyTask(task: CopyTask | ScanTask): Promise<TaskResult | ScanResult> {
   if ('scan' in task) return scanDirectory(task);
   const c = copierOfThisThread();
-  const items = decodeTask(task);
-  const results = new ResultPacker(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const o = c.copyNow(items[i]) ?? (await c.copy(items[i]));
-    results.set(i, o.status, o.bytes, o.error, o.warnings);
-    await yieldNowAndThen();
-  }
-  return results.result;
+  return runCopyTask(c.files, c.small, task, yieldNowAndThen);
 }
 
 /**
