@@ -50,11 +50,6 @@ export class FileCopier {
     this.#syncSmall = settings.smallFileIo === 'sync';
   }
 
-  /** Whether the job was stopped (nothing more starts). */
-  get stopped(): boolean {
-    return this.#control.stopped;
-  }
-
   /** Releases the chunk buffers (nothing may be in flight). */
   close(): void {
     this.#stock.releaseAll();

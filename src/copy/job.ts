@@ -14,18 +14,18 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Piscina from 'piscina';
-import { Ring } from '../ring/ring';
 import { SaferRingError } from '../errors';
 import { CopyOptions, CopyProgress, EntryType, ResolvedOptions, resolveOptions } from './options';
 import { makePlan, Plan, Root } from './plan';
 import { Field } from './scan';
 import { resolveRoot } from './roots';
 import { baseName, dirName, display, toPathBytes, PathInput } from './paths';
-import { Control, CopyTask, CopyWorkerData, errorRecord, fromRecord, ItemKind, SMALL_FILE_MAX, Status, TaskResult } from './protocol';
+import { Control, CopyTask, CopyWorkerData, DirOutcome, errorRecord, fromRecord, ItemKind, MkdirResult, SMALL_FILE_MAX, Status, TaskResult } from './protocol';
+import { mkdirTask } from './dirs';
 import { TaskWriter } from './task-codec';
 import { Counts, progressOf, RateMeter } from './progress';
 import type { ScanResult, ScanTask } from './scan';
-import { LocalRunner, TaskRunner } from './local';
+import type { TaskRunner } from './local';
 
 /** Per-entry result, as the 'file' event and the async iterator give it. */
 export interface CopyFileResult {
@@ -80,7 +80,8 @@ interface InternalOptions extends CopyOptions {
 const TASK_ITEMS = 64;
 const TASK_BYTES = 8 * 1024 * 1024;
 const PROGRESS_MS = 100;
-const MKDIR_IN_FLIGHT = 32;
+/** Directories per mkdir task. */
+const MKDIR_PER_TASK = 128;
 const workerFile = path.join(__dirname, 'worker.js');
 
 type DirState = 'pending' | 'created' | 'existing' | 'failed';
@@ -192,12 +193,11 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     const timer = setInterval(() => this.#report(), PROGRESS_MS);
     timer.unref();
     let pool: TaskRunner | null = null;
-    const ring = new Ring({ entries: 256 });
     try {
       if (this.#stopReason !== null) throw this.#stopReason;
       const roots: Root[] = [];
-      for (const pair of this.#pairs) roots.push(await resolveRoot(ring, pair.src, pair.dst, this.#options));
-      pool = this.#startPool(ring, roots);
+      for (const pair of this.#pairs) roots.push(await resolveRoot(pair.src, pair.dst, this.#options));
+      pool = this.#startPool(roots);
       const scanner = pool;
       const follow = this.#options.dereference;
       const plan = await makePlan((dir) => scanner.run({ scan: dir, follow } satisfies ScanTask) as Promise<ScanResult>, roots, this.#options, () => this.#control.stopped,
@@ -207,7 +207,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       this.#report(); // the totals are known: say so at once
       const phases = this.#summary.phases;
       phases.planMs = this.#meter.elapsedMs;
-      await this.#createDirectories(ring, plan);
+      await this.#createDirectories(pool, plan);
       phases.directoriesMs = this.#meter.elapsedMs - phases.planMs;
       await this.#dispatch(pool, plan);
       // Finishing a directory can finish its parent: wait until no more come.
@@ -218,7 +218,6 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     } finally {
       clearInterval(timer);
       if (pool !== null) await pool.destroy();
-      await ring.closeRing();
     }
     return this.#finish();
   }
@@ -227,7 +226,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
    * The workers, or this thread (`workers: 0`, and by default when no source
    * is a directory: a worker costs more to start than copying a few files).
    */
-  #startPool(ring: Ring, roots: Root[]): TaskRunner {
+  #startPool(roots: Root[]): TaskRunner {
     const settings: CopyWorkerData = {
       control: this.#control.buffer,
       tag: this.#tag,
@@ -241,7 +240,9 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     };
     const onlyFiles = roots.every((r) => r.meta.type !== 'directory');
     if (this.#options.workers === 0 || (onlyFiles && !this.#workersGiven)) {
-      return new LocalRunner(ring, settings, (this.#options as InternalOptions)[kBlockingAllowed] === true);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { LocalRunner } = require('./local') as typeof import('./local');
+      return new LocalRunner(settings, (this.#options as InternalOptions)[kBlockingAllowed] === true);
     }
     // Loaded only here: a job on its own thread (workers: 0) needs no pool.
     const PiscinaPool = require('piscina') as typeof Piscina;
@@ -271,52 +272,49 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
   }
 
   /**
-   * Creates the destination directories, each after its parent, several at
-   * once. They are created writable by us (mode | 0o700) so the copy can fill
-   * them; their own mode (and, with preserve, owner and times) is set once
-   * everything inside them is done.
+   * Creates the destination directories on the workers, a level of the tree
+   * at a time (so each finds its parent there), many to a task. They are
+   * created writable by us (mode | 0o700) so the copy can fill them; their
+   * own mode (and, with preserve, owner and times) is set once everything
+   * inside them is done. Below a directory that could not be created
+   * nothing is tried.
    */
-  async #createDirectories(ring: Ring, plan: Plan): Promise<void> {
-    const made: Promise<void>[] = new Array(plan.dirs.length);
-    let inFlight = 0;
-    const waiters: (() => void)[] = [];
-    const slot = async (): Promise<void> => {
-      while (inFlight >= MKDIR_IN_FLIGHT) await new Promise<void>((r) => waiters.push(r));
-      inFlight++;
-    };
-    const release = (): void => {
-      inFlight--;
-      waiters.shift()?.();
-    };
-    for (let i = 0; i < plan.dirs.length; i++) {
-      const dir = plan.dirs[i];
-      const parentReady = dir.parent >= 0 ? made[dir.parent] : Promise.resolve();
-      made[i] = parentReady.then(async () => {
-        if (this.#control.stopped) return;
-        if (dir.parent >= 0 && this.#dirState[dir.parent] === 'failed') {
-          this.#dirState[i] = 'failed';
-          return;
-        }
-        await slot();
-        try {
-          await ring.mkdirat(dir.dst, (dir.meta.mode & 0o7777) | 0o700);
-          this.#dirState[i] = 'created';
-          this.#summary.directories++;
-        } catch (err) {
-          if ((err as { code?: string }).code === 'EEXIST' && (await isDirectory(dir.dst))) {
-            this.#dirState[i] = 'existing';
-            this.#summary.directories++;
-          } else {
-            this.#dirState[i] = 'failed';
-            this.#summary.failed.push({ path: display(dir.src), error: err as Error });
-            if (this.#options.failFast) this.#stop(err as Error);
-          }
-        } finally {
-          release();
-        }
+  async #createDirectories(pool: TaskRunner, plan: Plan): Promise<void> {
+    const levels: number[][] = [];
+    const depth: number[] = new Array(plan.dirs.length);
+    plan.dirs.forEach((dir, i) => {
+      depth[i] = dir.parent < 0 ? 0 : depth[dir.parent] + 1;
+      (levels[depth[i]] ??= []).push(i);
+    });
+    for (const level of levels) {
+      const todo = level.filter((i) => {
+        const parent = plan.dirs[i].parent;
+        if (parent >= 0 && this.#dirState[parent] === 'failed') this.#dirState[i] = 'failed';
+        return this.#dirState[i] === 'pending';
       });
+      const chunks: Promise<void>[] = [];
+      for (let at = 0; at < todo.length && !this.#control.stopped; at += MKDIR_PER_TASK) {
+        const ids = todo.slice(at, at + MKDIR_PER_TASK);
+        const task = mkdirTask(ids.map((i) => plan.dirs[i].dst), ids.map((i) => (plan.dirs[i].meta.mode & 0o7777) | 0o700));
+        chunks.push((pool.run(task) as Promise<MkdirResult>).then((result) => {
+          const errors = new Map(result.errors);
+          ids.forEach((d, k) => {
+            const outcome = result.status[k] as DirOutcome;
+            if (outcome === DirOutcome.Created || outcome === DirOutcome.Existing) {
+              this.#dirState[d] = outcome === DirOutcome.Created ? 'created' : 'existing';
+              this.#summary.directories++;
+              return;
+            }
+            this.#dirState[d] = 'failed';
+            const error = fromRecord(errors.get(k) ?? { name: 'Error', message: 'mkdir failed' });
+            this.#summary.failed.push({ path: display(plan.dirs[d].src), error });
+            if (this.#options.failFast) this.#stop(error);
+          });
+        }));
+      }
+      await Promise.all(chunks);
+      if (this.#control.stopped) return;
     }
-    await Promise.all(made);
   }
 
   async #dispatch(pool: TaskRunner, plan: Plan): Promise<void> {
@@ -593,14 +591,6 @@ class FileResult implements CopyFileResult {
 
   toJSON(): object {
     return { src: this.src, dst: this.dst, type: this.type, status: this.status, bytes: this.bytes, error: this.error?.message, reason: this.reason };
-  }
-}
-
-async function isDirectory(p: Buffer): Promise<boolean> {
-  try {
-    return (await fsp.stat(p)).isDirectory();
-  } catch {
-    return false;
   }
 }
 

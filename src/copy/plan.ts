@@ -52,7 +52,10 @@ export interface EntryMeta {
   blocks: number;
 }
 
-export function metaOf(st: StatxStats): EntryMeta {
+/** The fields of a stat the plan keeps (from node:fs Stats or the ring's statx). */
+type StatFields = Pick<StatxStats, 'mode' | 'size' | 'uid' | 'gid' | 'atimeMs' | 'mtimeMs' | 'dev' | 'ino' | 'nlink' | 'rdev' | 'blocks'>;
+
+export function metaOf(st: StatFields): EntryMeta {
   return {
     type: entryType(st.mode), mode: st.mode, size: st.size, uid: st.uid, gid: st.gid, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs,
     dev: st.dev, ino: st.ino, nlink: st.nlink, rdev: st.rdev, blocks: st.blocks,

@@ -109,6 +109,22 @@ export interface TaskResult {
   warnings: [number, string[]][];
 }
 
+/** Directories to create (full paths, packed like a task's names) and their modes. */
+export interface MkdirTask {
+  mkdir: Uint8Array;
+  /** End offset of each path in `mkdir`. */
+  ends: Uint32Array;
+  modes: Uint32Array;
+}
+
+export const enum DirOutcome { Created = 1, Existing = 2, Failed = 3 }
+
+export interface MkdirResult {
+  /** A DirOutcome per directory. */
+  status: Uint8Array;
+  errors: [number, ErrorRecord][];
+}
+
 /** Settings every worker of a job gets once, with its start. */
 export interface CopyWorkerData {
   control: SharedArrayBuffer;

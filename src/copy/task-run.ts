@@ -2,17 +2,18 @@
 // job's own thread): runs of small regular files through the addon's loop
 // (small-files.ts) where the job's settings allow, every other item (and any
 // file the loop could not copy) through FileCopier.
-import { FileCopier } from './file-copy';
-import { CopyTask, Status, TaskResult } from './protocol';
+import type { FileCopier } from './file-copy';
+import { Control, CopyTask, Status, TaskResult } from './protocol';
 import { DirPair, SmallFiles } from './small-files';
 import { itemAt, itemCount, ResultPacker } from './task-codec';
 
 /**
- * `pause` is awaited after each item or batch: a worker steps back to its
- * event loop there now and then, so a large file's ring completions keep
- * flowing beside small files.
+ * `copier` is called for the first item the addon's loop does not take (it
+ * may load and make a good deal: see worker.ts). `pause` is awaited after
+ * each item or batch: a worker steps back to its event loop there now and
+ * then, so a large file's ring completions keep flowing beside small files.
  */
-export async function runCopyTask(copier: FileCopier, small: SmallFiles | null, task: CopyTask, pause: () => Promise<void>): Promise<TaskResult> {
+export async function runCopyTask(copier: () => FileCopier, small: SmallFiles | null, control: Control, task: CopyTask, pause: () => Promise<void>): Promise<TaskResult> {
   const n = itemCount(task);
   const results = new ResultPacker(n);
   const { status, bytes } = results.result;
@@ -21,7 +22,7 @@ export async function runCopyTask(copier: FileCopier, small: SmallFiles | null, 
   try {
     let i = 0;
     while (i < n) {
-      if (copier.stopped) {
+      if (control.stopped) {
         for (; i < n; i++) status[i] = Status.Aborted;
         break;
       }
@@ -46,7 +47,8 @@ export async function runCopyTask(copier: FileCopier, small: SmallFiles | null, 
         }
       }
       const item = itemAt(task, i);
-      const o = copier.copyNow(item) ?? (await copier.copy(item));
+      const files = copier();
+      const o = files.copyNow(item) ?? (await files.copy(item));
       results.set(i, o.status, o.bytes, o.error, o.warnings);
       i++;
       await pause();
