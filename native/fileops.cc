@@ -2,8 +2,10 @@
 // lseek (for SEEK_DATA/SEEK_HOLE, to find the holes of a sparse file), mknod
 // (to recreate FIFOs and device nodes), linkat of an open file (to give an
 // O_TMPFILE file its name), copy_file_range (an in-kernel copy, chunk by
-// chunk) and copySmallFiles (the copy job's per-file loop for small files).
+// chunk), and two loops of the copy job: copySmallFiles (small files, one
+// after another) and listDirectory (a directory's names and stats).
 // Thin syscall wrappers with checks.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -276,6 +278,121 @@ Napi::Value CopySmallFiles(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, i);
 }
 
+// listDirectory(path, follow) -> [names, nameEnds, stats, statErrors]: the
+// copy job's listing of one source directory (src/copy/scan.ts), in one call:
+// readdir, then fstatat of each entry relative to the directory (lstat, or
+// stat with `follow`), names sorted bytewise. Made from JavaScript, the same
+// listing builds a Buffer per name and a Stats object (with four Dates) per
+// entry, which on a 20,000-file tree cost more than the syscalls.
+//   names       Buffer: every name, back to back
+//   nameEnds    Uint32Array: the end offset of each name
+//   stats       Float64Array: kStatFields numbers per entry, laid out as
+//               src/copy/scan.ts's Field (the values node:fs Stats would have)
+//   statErrors  Int32Array: errno of each entry's stat, 0 when it worked
+// Throws (errno, syscall 'scandir') when the directory cannot be listed.
+enum StatField { kMode = 0, kSize, kUid, kGid, kAtimeMs, kMtimeMs, kDev, kIno, kNlink, kRdev, kBlocks, kOk, kStatFields };
+
+double MsFrom(const struct timespec& ts) { return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6; }
+
+Napi::Value ListDirectory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      !info[1].IsBoolean()) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "listDirectory(path, follow)");
+    return env.Undefined();
+  }
+  Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+  std::string path(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+  if (path.empty() || path.find('\0') != std::string::npos) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "listDirectory: the path must be non-empty and hold no NUL byte");
+    return env.Undefined();
+  }
+  const bool follow = info[1].As<Napi::Boolean>().Value();
+  int fd;
+  while ((fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && errno == EINTR) {}
+  if (fd < 0) {
+    ThrowErrno(env, errno, "scandir");
+    return env.Undefined();
+  }
+  DIR* dir = fdopendir(fd);
+  if (dir == nullptr) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, err, "scandir");
+    return env.Undefined();
+  }
+  std::string all;
+  std::vector<std::pair<uint32_t, uint32_t>> spans;  // offset, length in `all`
+  for (;;) {
+    errno = 0;
+    struct dirent* e = readdir(dir);
+    if (e == nullptr) {
+      if (errno != 0) {
+        int err = errno;
+        closedir(dir);
+        ThrowErrno(env, err, "scandir");
+        return env.Undefined();
+      }
+      break;
+    }
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    size_t len = std::strlen(e->d_name);
+    spans.emplace_back(static_cast<uint32_t>(all.size()), static_cast<uint32_t>(len));
+    all.append(e->d_name, len + 1);  // with its NUL, for fstatat
+  }
+  std::sort(spans.begin(), spans.end(), [&all](const auto& a, const auto& b) {
+    int c = std::memcmp(all.data() + a.first, all.data() + b.first, std::min(a.second, b.second));
+    return c != 0 ? c < 0 : a.second < b.second;
+  });
+  const size_t n = spans.size();
+  size_t total = 0;
+  for (const auto& sp : spans) total += sp.second;
+  Napi::Buffer<uint8_t> names = Napi::Buffer<uint8_t>::New(env, total);
+  Napi::Uint32Array nameEnds = Napi::Uint32Array::New(env, n);
+  Napi::Float64Array stats = Napi::Float64Array::New(env, n * kStatFields);
+  Napi::Int32Array statErrors = Napi::Int32Array::New(env, n);
+  if (env.IsExceptionPending()) {
+    closedir(dir);
+    return env.Undefined();
+  }
+  const int dfd = dirfd(dir);
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char* name = all.data() + spans[i].first;
+    std::memcpy(names.Data() + at, name, spans[i].second);
+    at += spans[i].second;
+    nameEnds[i] = static_cast<uint32_t>(at);
+    struct stat st;
+    int r;
+    while ((r = fstatat(dfd, name, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW)) < 0 && errno == EINTR) {}
+    double* f = stats.Data() + i * kStatFields;
+    if (r < 0) {
+      statErrors[i] = errno;
+      continue;
+    }
+    statErrors[i] = 0;
+    f[kMode] = st.st_mode;
+    f[kSize] = static_cast<double>(st.st_size);
+    f[kUid] = st.st_uid;
+    f[kGid] = st.st_gid;
+    f[kAtimeMs] = MsFrom(st.st_atim);
+    f[kMtimeMs] = MsFrom(st.st_mtim);
+    f[kDev] = static_cast<double>(st.st_dev);
+    f[kIno] = static_cast<double>(st.st_ino);
+    f[kNlink] = static_cast<double>(st.st_nlink);
+    f[kRdev] = static_cast<double>(st.st_rdev);
+    f[kBlocks] = static_cast<double>(st.st_blocks);
+    f[kOk] = 1;
+  }
+  closedir(dir);
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, names);
+  out.Set(1u, nameEnds);
+  out.Set(2u, stats);
+  out.Set(3u, statErrors);
+  return out;
+}
+
 }  // namespace
 
 void DefineFileOps(Napi::Env env, Napi::Object exports) {
@@ -284,6 +401,7 @@ void DefineFileOps(Napi::Env env, Napi::Object exports) {
   exports.Set("linkAt", Napi::Function::New(env, LinkAt, "linkAt"));
   exports.Set("copyFileRange", Napi::Function::New(env, CopyFileRange, "copyFileRange"));
   exports.Set("copySmallFiles", Napi::Function::New(env, CopySmallFiles, "copySmallFiles"));
+  exports.Set("listDirectory", Napi::Function::New(env, ListDirectory, "listDirectory"));
 }
 
 }  // namespace sr

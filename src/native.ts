@@ -105,6 +105,13 @@ export interface NativeFileOps {
     srcDirFd: number, dstDirFd: number, names: Uint8Array, nameEnds: Uint32Array, sizes: Float64Array, modes: Uint32Array,
     from: number, to: number, flags: number, stop: Int32Array, budgetNs: number, bytesOut: Float64Array, errorsOut: Int32Array,
   ): number;
+  /**
+   * A directory's entries (no '.' and '..'), sorted bytewise: their names
+   * back to back, the end of each, STAT_FIELDS numbers per entry laid out as
+   * src/copy/scan.ts's Field, and the errno of each entry's stat (0: none).
+   * Throws with the errno when the directory cannot be listed.
+   */
+  listDirectory?(path: Uint8Array, follow: boolean): [Buffer, Uint32Array, Float64Array, Int32Array];
 }
 
 export interface NativeBinding extends NativeSockets, NativeFileOps {

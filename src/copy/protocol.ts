@@ -7,6 +7,7 @@
 // request travel through a small SharedArrayBuffer, not through messages: a
 // worker adds the bytes it copies as it copies them, and the job reads the
 // counters when it draws its progress.
+import util from 'node:util';
 import type { ResolvedPreserve, OverwriteMode } from './options';
 
 /** Files up to this size are small: copied with one buffer (or by the addon's loop), several to a task. */
@@ -203,6 +204,21 @@ export function errorRecord(err: unknown): ErrorRecord {
   if (e.path !== undefined) record.path = String(e.path);
   if (e.dest !== undefined) record.dest = String(e.dest);
   return record;
+}
+
+/**
+ * The record of a failed syscall, as node:fs would report it: `code`,
+ * negative `errno`, `syscall`, `path`, and a message of the same form
+ * ("ENOENT: no such file or directory, lstat '/a/b'").
+ */
+export function errnoRecord(errno: number, syscall: string, path: string): ErrorRecord {
+  const [code, description] = systemErrors().get(-errno) ?? ['EIO', 'i/o error'];
+  return { name: 'Error', message: `${code}: ${description}, ${syscall} '${path}'`, code, errno: -errno, syscall, path };
+}
+
+let errorMap: Map<number, [string, string]> | null = null;
+function systemErrors(): Map<number, [string, string]> {
+  return (errorMap ??= util.getSystemErrorMap());
 }
 
 /** The Error again, with the fields node:fs errors have. */
