@@ -102,6 +102,26 @@ export interface NativeFileOps {
   linkAt(fd: number, path: Uint8Array): void;
   /** copy_file_range(2) with explicit offsets; returns the bytes copied (0 at the end of the input). */
   copyFileRange(fdIn: number, offIn: number, fdOut: number, offOut: number, length: number): number;
+  /**
+   * The copy job's small-file loop (native/fileops.cc): copies items
+   * `from`..`to` (names relative to the two directory descriptors) each into
+   * an O_TMPFILE file linked to its name once complete. Stops after the
+   * first failure, when `stop[0]` is set, or once `budgetNs` is spent;
+   * returns the index of the first item not done. Per item: `bytesOut[i]`,
+   * and `errorsOut[2i]` (errno) and `errorsOut[2i + 1]` (the step that
+   * failed, 0 when none: see SmallFileStep in src/copy/small-files.ts).
+   */
+  copySmallFiles?(
+    srcDirFd: number, dstDirFd: number, names: Uint8Array, nameEnds: Uint32Array, sizes: Float64Array, modes: Uint32Array,
+    from: number, to: number, flags: number, stop: Int32Array, budgetNs: number, bytesOut: Float64Array, errorsOut: Int32Array,
+  ): number;
+  /**
+   * A directory's entries (no '.' and '..'), sorted bytewise: their names
+   * back to back, the end of each, STAT_FIELDS numbers per entry laid out as
+   * src/copy/scan.ts's Field, and the errno of each entry's stat (0: none).
+   * Throws with the errno when the directory cannot be listed.
+   */
+  listDirectory?(path: Uint8Array, follow: boolean): [Buffer, Uint32Array, Float64Array, Int32Array];
 }
 
 export interface NativeBinding extends NativeSockets, NativeFileOps {

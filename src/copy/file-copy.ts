@@ -22,14 +22,12 @@ import { BufferStock, canSeekData, copyLarge, copySmall, copySparse, stopError, 
 import { FileIo, hasLinkAt, isNoTmpfile, O_TMPFILE } from './file-io';
 import { anyPreserved, applyToFd, applyToLink, applyToPath } from './metadata';
 import { dirName, display, joinBytes } from './paths';
-import { Control, CopyWorkerData, errorRecord, ItemKind, ItemOutcome, Status, TaskItem } from './protocol';
+import { Control, CopyWorkerData, errorRecord, ItemKind, ItemOutcome, SMALL_FILE_MAX, Status, TaskItem } from './protocol';
 import { checksum, checksumSync, mismatchError } from './verify';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const O_CLOEXEC = 0o2000000;
 
-/** Files up to this size are copied with one buffer and no lanes. */
-export const SMALL_FILE_MAX = 1024 * 1024;
 
 export class FileCopier {
   readonly #ring: Ring;
@@ -70,24 +68,24 @@ export class FileCopier {
    */
   copyNow(item: TaskItem): ItemOutcome | null {
     if (!this.#syncSmall || item.kind !== ItemKind.File || item.sparse || item.size > SMALL_FILE_MAX) return null;
-    if (this.#control.stopped) return { id: item.id, status: Status.Aborted, bytes: 0 };
+    if (this.#control.stopped) return { status: Status.Aborted, bytes: 0 };
     const warnings: string[] = [];
     try {
       if (this.#settings.overwrite === 'skip-identical') {
         const same = this.#sameMeta(item);
         if (same === true || (same === 'check-bytes' && this.#checksumSync(item.src) === this.#checksumSync(item.dst))) {
-          return { id: item.id, status: Status.Skipped, bytes: 0 };
+          return { status: Status.Skipped, bytes: 0 };
         }
       }
       const bytes = this.#copyFileSync(item, warnings);
-      return { id: item.id, status: Status.Copied, bytes, warnings };
+      return { status: Status.Copied, bytes, warnings };
     } catch (err) {
       return this.#failure(item, err, warnings);
     }
   }
 
   async copy(item: TaskItem): Promise<ItemOutcome> {
-    if (this.#control.stopped) return { id: item.id, status: Status.Aborted, bytes: 0 };
+    if (this.#control.stopped) return { status: Status.Aborted, bytes: 0 };
     const warnings: string[] = [];
     try {
       const outcome = await this.#copyItem(item, warnings);
@@ -99,22 +97,22 @@ export class FileCopier {
   }
 
   #failure(item: TaskItem, err: unknown, warnings: string[]): ItemOutcome {
-    if ((err as { code?: string }).code === 'ABORT_ERR') return { id: item.id, status: Status.Aborted, bytes: 0, warnings };
-    return { id: item.id, status: Status.Failed, bytes: 0, error: errorRecord(err), warnings };
+    if ((err as { code?: string }).code === 'ABORT_ERR') return { status: Status.Aborted, bytes: 0, warnings };
+    return { status: Status.Failed, bytes: 0, error: errorRecord(err), warnings };
   }
 
   async #copyItem(item: TaskItem, warnings: string[]): Promise<ItemOutcome> {
     const dst = item.dst;
     if (this.#settings.overwrite === 'skip-identical' && (await this.#isIdentical(item, dst))) {
-      return { id: item.id, status: Status.Skipped, bytes: 0 };
+      return { status: Status.Skipped, bytes: 0 };
     }
     switch (item.kind) {
-      case ItemKind.File: return { id: item.id, status: Status.Copied, bytes: await this.#copyFile(item, dst, warnings) };
+      case ItemKind.File: return { status: Status.Copied, bytes: await this.#copyFile(item, dst, warnings) };
       case ItemKind.Symlink: await this.#copySymlink(item, dst, warnings); break;
       case ItemKind.HardLink: await this.#makeHardLink(item, dst); break;
       case ItemKind.Special: await this.#makeSpecial(item, dst, warnings); break;
     }
-    return { id: item.id, status: Status.Copied, bytes: 0 };
+    return { status: Status.Copied, bytes: 0 };
   }
 
   /**

@@ -14,18 +14,18 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Piscina from 'piscina';
-import { Ring } from '../ring/ring';
 import { SaferRingError } from '../errors';
 import { CopyOptions, CopyProgress, EntryType, ResolvedOptions, resolveOptions } from './options';
-import { makePlan, pathsOf, Plan, PlanEntry, Root } from './plan';
+import { makePlan, Plan, Root } from './plan';
+import { Field } from './scan';
 import { resolveRoot } from './roots';
 import { baseName, dirName, display, toPathBytes, PathInput } from './paths';
-import { Control, CopyTask, CopyWorkerData, errorRecord, fromRecord, ItemKind, ItemOutcome, Status, TaskResult } from './protocol';
-import { encodeTask, ItemSource, unpackResult } from './task-codec';
+import { Control, CopyTask, CopyWorkerData, DirOutcome, errorRecord, fromRecord, ItemKind, MkdirResult, SMALL_FILE_MAX, Status, TaskResult } from './protocol';
+import { mkdirTask } from './dirs';
+import { TaskWriter } from './task-codec';
 import { Counts, progressOf, RateMeter } from './progress';
-import { SMALL_FILE_MAX } from './file-copy';
 import type { ScanResult, ScanTask } from './scan';
-import { LocalRunner, TaskRunner } from './local';
+import type { TaskRunner } from './local';
 
 /** Per-entry result, as the 'file' event and the async iterator give it. */
 export interface CopyFileResult {
@@ -80,7 +80,8 @@ interface InternalOptions extends CopyOptions {
 const TASK_ITEMS = 64;
 const TASK_BYTES = 8 * 1024 * 1024;
 const PROGRESS_MS = 100;
-const MKDIR_IN_FLIGHT = 32;
+/** Directories per mkdir task. */
+const MKDIR_PER_TASK = 128;
 const workerFile = path.join(__dirname, 'worker.js');
 
 type DirState = 'pending' | 'created' | 'existing' | 'failed';
@@ -192,12 +193,11 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     const timer = setInterval(() => this.#report(), PROGRESS_MS);
     timer.unref();
     let pool: TaskRunner | null = null;
-    const ring = new Ring({ entries: 256 });
     try {
       if (this.#stopReason !== null) throw this.#stopReason;
       const roots: Root[] = [];
-      for (const pair of this.#pairs) roots.push(await resolveRoot(ring, pair.src, pair.dst, this.#options));
-      pool = this.#startPool(ring, roots);
+      for (const pair of this.#pairs) roots.push(await resolveRoot(pair.src, pair.dst, this.#options));
+      pool = this.#startPool(roots);
       const scanner = pool;
       const follow = this.#options.dereference;
       const plan = await makePlan((dir) => scanner.run({ scan: dir, follow } satisfies ScanTask) as Promise<ScanResult>, roots, this.#options, () => this.#control.stopped,
@@ -207,7 +207,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       this.#report(); // the totals are known: say so at once
       const phases = this.#summary.phases;
       phases.planMs = this.#meter.elapsedMs;
-      await this.#createDirectories(ring, plan);
+      await this.#createDirectories(pool, plan);
       phases.directoriesMs = this.#meter.elapsedMs - phases.planMs;
       await this.#dispatch(pool, plan);
       // Finishing a directory can finish its parent: wait until no more come.
@@ -218,7 +218,6 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     } finally {
       clearInterval(timer);
       if (pool !== null) await pool.destroy();
-      await ring.closeRing();
     }
     return this.#finish();
   }
@@ -227,7 +226,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
    * The workers, or this thread (`workers: 0`, and by default when no source
    * is a directory: a worker costs more to start than copying a few files).
    */
-  #startPool(ring: Ring, roots: Root[]): TaskRunner {
+  #startPool(roots: Root[]): TaskRunner {
     const settings: CopyWorkerData = {
       control: this.#control.buffer,
       tag: this.#tag,
@@ -241,7 +240,9 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     };
     const onlyFiles = roots.every((r) => r.meta.type !== 'directory');
     if (this.#options.workers === 0 || (onlyFiles && !this.#workersGiven)) {
-      return new LocalRunner(ring, settings, (this.#options as InternalOptions)[kBlockingAllowed] === true);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { LocalRunner } = require('./local') as typeof import('./local');
+      return new LocalRunner(settings, (this.#options as InternalOptions)[kBlockingAllowed] === true);
     }
     // Loaded only here: a job on its own thread (workers: 0) needs no pool.
     const PiscinaPool = require('piscina') as typeof Piscina;
@@ -258,7 +259,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
   /** Totals from the plan; what the walk left out or could not read goes into the summary now. */
   #takePlan(plan: Plan): void {
     this.#counts.bytesTotal = plan.bytesTotal;
-    this.#counts.filesTotal = plan.entries.length;
+    this.#counts.filesTotal = plan.count;
     this.#counts.planned = true;
     this.#dirState = plan.dirs.map(() => 'pending');
     for (const s of plan.skipped) {
@@ -271,88 +272,87 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
   }
 
   /**
-   * Creates the destination directories, each after its parent, several at
-   * once. They are created writable by us (mode | 0o700) so the copy can fill
-   * them; their own mode (and, with preserve, owner and times) is set once
-   * everything inside them is done.
+   * Creates the destination directories on the workers, a level of the tree
+   * at a time (so each finds its parent there), many to a task. They are
+   * created writable by us (mode | 0o700) so the copy can fill them; their
+   * own mode (and, with preserve, owner and times) is set once everything
+   * inside them is done. Below a directory that could not be created
+   * nothing is tried.
    */
-  async #createDirectories(ring: Ring, plan: Plan): Promise<void> {
-    const made: Promise<void>[] = new Array(plan.dirs.length);
-    let inFlight = 0;
-    const waiters: (() => void)[] = [];
-    const slot = async (): Promise<void> => {
-      while (inFlight >= MKDIR_IN_FLIGHT) await new Promise<void>((r) => waiters.push(r));
-      inFlight++;
-    };
-    const release = (): void => {
-      inFlight--;
-      waiters.shift()?.();
-    };
-    for (let i = 0; i < plan.dirs.length; i++) {
-      const dir = plan.dirs[i];
-      const parentReady = dir.parent >= 0 ? made[dir.parent] : Promise.resolve();
-      made[i] = parentReady.then(async () => {
-        if (this.#control.stopped) return;
-        if (dir.parent >= 0 && this.#dirState[dir.parent] === 'failed') {
-          this.#dirState[i] = 'failed';
-          return;
-        }
-        await slot();
-        try {
-          await ring.mkdirat(dir.dst, (dir.meta.mode & 0o7777) | 0o700);
-          this.#dirState[i] = 'created';
-          this.#summary.directories++;
-        } catch (err) {
-          if ((err as { code?: string }).code === 'EEXIST' && (await isDirectory(dir.dst))) {
-            this.#dirState[i] = 'existing';
-            this.#summary.directories++;
-          } else {
-            this.#dirState[i] = 'failed';
-            this.#summary.failed.push({ path: display(dir.src), error: err as Error });
-            if (this.#options.failFast) this.#stop(err as Error);
-          }
-        } finally {
-          release();
-        }
+  async #createDirectories(pool: TaskRunner, plan: Plan): Promise<void> {
+    const levels: number[][] = [];
+    const depth: number[] = new Array(plan.dirs.length);
+    plan.dirs.forEach((dir, i) => {
+      depth[i] = dir.parent < 0 ? 0 : depth[dir.parent] + 1;
+      (levels[depth[i]] ??= []).push(i);
+    });
+    for (const level of levels) {
+      const todo = level.filter((i) => {
+        const parent = plan.dirs[i].parent;
+        if (parent >= 0 && this.#dirState[parent] === 'failed') this.#dirState[i] = 'failed';
+        return this.#dirState[i] === 'pending';
       });
+      const chunks: Promise<void>[] = [];
+      for (let at = 0; at < todo.length && !this.#control.stopped; at += MKDIR_PER_TASK) {
+        const ids = todo.slice(at, at + MKDIR_PER_TASK);
+        const task = mkdirTask(ids.map((i) => plan.dirs[i].dst), ids.map((i) => (plan.dirs[i].meta.mode & 0o7777) | 0o700));
+        chunks.push((pool.run(task) as Promise<MkdirResult>).then((result) => {
+          const errors = new Map(result.errors);
+          ids.forEach((d, k) => {
+            const outcome = result.status[k] as DirOutcome;
+            if (outcome === DirOutcome.Created || outcome === DirOutcome.Existing) {
+              this.#dirState[d] = outcome === DirOutcome.Created ? 'created' : 'existing';
+              this.#summary.directories++;
+              return;
+            }
+            this.#dirState[d] = 'failed';
+            const error = fromRecord(errors.get(k) ?? { name: 'Error', message: 'mkdir failed' });
+            this.#summary.failed.push({ path: display(plan.dirs[d].src), error });
+            if (this.#options.failFast) this.#stop(error);
+          });
+        }));
+      }
+      await Promise.all(chunks);
+      if (this.#control.stopped) return;
     }
-    await Promise.all(made);
   }
 
   async #dispatch(pool: TaskRunner, plan: Plan): Promise<void> {
     const large: number[] = [];
     const roots: number[] = [];
     const byDir = new Map<number, number[]>();
-    plan.entries.forEach((entry, id) => {
-      if (entry.dir >= 0 && this.#dirState[entry.dir] !== 'created' && this.#dirState[entry.dir] !== 'existing') {
-        this.#record(id, { id, status: this.#control.stopped ? Status.Aborted : Status.Failed, bytes: 0 }, 'its directory could not be created');
-        return;
+    for (let id = 0; id < plan.count; id++) {
+      const d = plan.dirOf(id);
+      if (d >= 0 && this.#dirState[d] !== 'created' && this.#dirState[d] !== 'existing') {
+        this.#record(id, this.#control.stopped ? Status.Aborted : Status.Failed, 0, undefined, 'its directory could not be created');
+        continue;
       }
-      if (entry.linkOf >= 0) {
-        const list = this.#waitingLinks.get(entry.linkOf) ?? [];
+      const first = plan.linkOf(id);
+      if (first >= 0) {
+        const list = this.#waitingLinks.get(first) ?? [];
         list.push(id);
-        this.#waitingLinks.set(entry.linkOf, list);
-        return;
+        this.#waitingLinks.set(first, list);
+        continue;
       }
-      if (entry.meta.type === 'file' && entry.meta.size > SMALL_FILE_MAX) large.push(id);
-      else if (entry.root !== undefined) roots.push(id); // a root names its copy itself: a task of its own
+      if (plan.type(id) === 'file' && plan.stat(id, Field.Size) > SMALL_FILE_MAX) large.push(id);
+      else if (d < 0) roots.push(id); // a root names its copy itself: a task of its own
       else {
-        const list = byDir.get(entry.dir) ?? [];
+        let list = byDir.get(d);
+        if (list === undefined) byDir.set(d, (list = []));
         list.push(id);
-        byDir.set(entry.dir, list);
       }
-    });
+    }
     // Directories with nothing (left) to copy inside are finished now.
     plan.dirs.forEach((dir, d) => {
       if (dir.pending === 0) this.#dirWork.push(this.#finishDirectory(d));
     });
-    large.sort((a, b) => plan.entries[b].meta.size - plan.entries[a].meta.size);
+    large.sort((a, b) => plan.stat(b, Field.Size) - plan.stat(a, Field.Size));
     const tasks: number[][] = [...large.map((id) => [id]), ...roots.map((id) => [id])];
     for (const ids of byDir.values()) {
       let current: number[] = [];
       let bytes = 0;
       for (const id of ids) {
-        const size = plan.entries[id].meta.size;
+        const size = plan.stat(id, Field.Size);
         if (current.length > 0 && (current.length >= TASK_ITEMS || bytes + size > TASK_BYTES)) {
           tasks.push(current);
           current = [];
@@ -379,7 +379,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
           const task = this.#encode(ids);
           const taskIds = ids;
           (pool.run(task) as Promise<TaskResult>).then(
-            (result) => this.#taskDone(unpackResult(result, taskIds), tasks),
+            (result) => this.#taskDone(result, taskIds, tasks),
             (err: unknown) => this.#taskFailed(ids!, err),
           ).finally(() => {
             running--;
@@ -389,9 +389,9 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
         if (running === 0) {
           // What was never started is reported as aborted.
           if (this.#control.stopped) {
-            for (; next < tasks.length; next++) for (const id of tasks[next]) this.#record(id, { id, status: Status.Aborted, bytes: 0 });
+            for (; next < tasks.length; next++) for (const id of tasks[next]) this.#record(id, Status.Aborted, 0);
             for (const [first, links] of this.#waitingLinks) {
-              for (const id of links) this.#record(id, { id, status: Status.Aborted, bytes: 0 });
+              for (const id of links) this.#record(id, Status.Aborted, 0);
               this.#waitingLinks.delete(first);
             }
           }
@@ -405,76 +405,82 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
   /** A task for entries that share a directory (or one root), packed for the worker. */
   #encode(ids: number[]): CopyTask {
     const plan = this.#plan!;
-    const items = ids.map((id): ItemSource => {
-      const entry = plan.entries[id];
-      const m = entry.meta;
+    let nameBytes = 0;
+    for (const id of ids) nameBytes += plan.nameLength(id);
+    const root = plan.rootOf(ids[0]);
+    const writer = root !== undefined
+      ? new TaskWriter(dirName(root.src), dirName(root.dst), ids.length, nameBytes, baseName(root.dst))
+      : new TaskWriter(plan.dirs[plan.dirOf(ids[0])].src, plan.dirs[plan.dirOf(ids[0])].dst, ids.length, nameBytes);
+    for (const id of ids) {
+      const first = plan.linkOf(id);
+      const type = plan.type(id);
       let kind: ItemKind;
-      if (entry.linkOf >= 0) kind = ItemKind.HardLink;
-      else if (m.type === 'file') kind = ItemKind.File;
-      else if (m.type === 'symlink') kind = ItemKind.Symlink;
+      if (first >= 0) kind = ItemKind.HardLink;
+      else if (type === 'file') kind = ItemKind.File;
+      else if (type === 'symlink') kind = ItemKind.Symlink;
       else kind = ItemKind.Special;
-      return {
-        id, kind, name: entry.name, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeMs: m.atimeMs, mtimeMs: m.mtimeMs, rdev: m.rdev,
-        sparse: m.type === 'file' && m.size > 0 && m.blocks * 512 < m.size,
-        target: kind === ItemKind.HardLink ? pathsOf(plan, plan.entries[entry.linkOf]).dst : undefined,
-      };
-    });
-    const first = plan.entries[ids[0]];
-    if (first.root !== undefined) {
-      return encodeTask(dirName(first.root.src), dirName(first.root.dst), items, baseName(first.root.dst));
+      const size = plan.stat(id, Field.Size);
+      const sparse = type === 'file' && size > 0 && plan.stat(id, Field.Blocks) * 512 < size;
+      const i = writer.add(plan.name(id), kind, sparse, size, plan.stat(id, Field.Mode), plan.stat(id, Field.Uid), plan.stat(id, Field.Gid),
+        plan.stat(id, Field.AtimeMs), plan.stat(id, Field.MtimeMs), plan.stat(id, Field.Rdev));
+      if (kind === ItemKind.HardLink) writer.target(i, plan.pathsOf(first).dst);
     }
-    const dir = plan.dirs[first.dir];
-    return encodeTask(dir.src, dir.dst, items);
+    return writer.task;
   }
 
-  #taskDone(outcomes: ItemOutcome[], tasks: number[][]): void {
+  #taskDone(result: TaskResult, ids: number[], tasks: number[][]): void {
     const links: number[] = [];
-    for (const outcome of outcomes) {
-      this.#record(outcome.id, outcome);
-      const waiting = this.#waitingLinks.get(outcome.id);
+    const errors = result.errors.length > 0 ? new Map(result.errors) : null;
+    const warnings = result.warnings.length > 0 ? new Map(result.warnings) : null;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      const status = result.status[i] as Status;
+      const error = errors?.get(i);
+      this.#record(id, status, result.bytes[i], error === undefined ? undefined : fromRecord(error), undefined, warnings?.get(i));
+      if (this.#waitingLinks.size === 0) continue;
+      const waiting = this.#waitingLinks.get(id);
       if (waiting === undefined) continue;
-      this.#waitingLinks.delete(outcome.id);
-      if (outcome.status === Status.Copied || outcome.status === Status.Skipped) links.push(...waiting);
-      else for (const id of waiting) this.#record(id, { id, status: outcome.status === Status.Aborted ? Status.Aborted : Status.Failed, bytes: 0 }, 'its first name was not copied');
+      this.#waitingLinks.delete(id);
+      if (status === Status.Copied || status === Status.Skipped) links.push(...waiting);
+      else for (const l of waiting) this.#record(l, status === Status.Aborted ? Status.Aborted : Status.Failed, 0, undefined, 'its first name was not copied');
     }
     // Second names of files now in place go out as tasks of their own (one per directory).
+    const plan = this.#plan!;
     const byDir = new Map<number, number[]>();
     for (const id of links) {
-      const d = this.#plan!.entries[id].dir;
+      const d = plan.dirOf(id);
       const list = byDir.get(d) ?? [];
       list.push(id);
       byDir.set(d, list);
     }
-    for (const list of byDir.values()) {
-      if (this.#plan!.entries[list[0]].root !== undefined) for (const id of list) tasks.push([id]);
+    for (const [d, list] of byDir) {
+      if (d < 0) for (const id of list) tasks.push([id]);
       else for (let i = 0; i < list.length; i += TASK_ITEMS) tasks.push(list.slice(i, i + TASK_ITEMS));
     }
   }
 
   #taskFailed(ids: number[], err: unknown): void {
-    for (const id of ids) this.#record(id, { id, status: Status.Failed, bytes: 0, error: errorRecord(err) });
+    for (const id of ids) this.#record(id, Status.Failed, 0, fromRecord(errorRecord(err)));
   }
 
   /** One entry is finished: counters, events, failures, and its directory's count. */
-  #record(id: number, outcome: ItemOutcome, reason?: string): void {
+  #record(id: number, status: Status, bytes: number, error?: Error, reason?: string, warnings?: string[]): void {
     const plan = this.#plan!;
-    const entry = plan.entries[id];
-    let error: Error | undefined;
-    switch (outcome.status) {
+    switch (status) {
       case Status.Copied:
         this.#summary.files++;
-        this.#summary.bytes += outcome.bytes;
+        this.#summary.bytes += bytes;
         this.#filesCompleted++;
         break;
       case Status.Skipped:
         reason ??= 'identical destination';
-        this.#summary.skipped.push({ path: display(pathsOf(plan, entry).src), reason });
+        this.#summary.skipped.push({ path: display(plan.pathsOf(id).src), reason });
         this.#counts.filesSkipped++;
         this.#filesCompleted++;
         break;
       case Status.Failed: {
-        const src = display(pathsOf(plan, entry).src);
-        error = outcome.error !== undefined ? fromRecord(outcome.error) : new SaferRingError('ERR_COPY_NOT_COPIED', `'${src}' was not copied: ${reason}`, { path: src });
+        const src = display(plan.pathsOf(id).src);
+        error ??= new SaferRingError('ERR_COPY_NOT_COPIED', `'${src}' was not copied: ${reason}`, { path: src });
         this.#summary.failed.push({ path: src, error });
         this.#counts.filesFailed++;
         this.#filesCompleted++;
@@ -484,9 +490,11 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       default:
         break;
     }
-    for (const w of outcome.warnings ?? []) this.#warn(w);
-    if (this.listenerCount('file') > 0) this.emit('file', new FileResult(plan, entry, STATUS_NAMES[outcome.status], outcome.bytes, error, reason));
-    if (entry.dir >= 0 && outcome.status !== Status.Aborted) this.#entryFinished(entry.dir);
+    if (warnings !== undefined) for (const w of warnings) this.#warn(w);
+    // The result object is made only for someone who listens.
+    if (this.listenerCount('file') > 0) this.emit('file', new FileResult(plan, id, STATUS_NAMES[status], bytes, error, reason));
+    const d = plan.dirOf(id);
+    if (d >= 0 && status !== Status.Aborted) this.#entryFinished(d);
   }
 
   /** An entry of directory `d` is done; at the last one, the directory gets its metadata, and its parent hears of it. */
@@ -555,22 +563,22 @@ const STATUS_NAMES: Record<Status, CopyFileResult['status']> = {
 /** A CopyFileResult whose paths are made only when asked for (a tree of 20,000 files makes 20,000 of these). */
 class FileResult implements CopyFileResult {
   readonly #plan: Plan;
-  readonly #entry: PlanEntry;
+  readonly #id: number;
   #paths: { src: Buffer; dst: Buffer } | null = null;
   readonly type: EntryType;
 
-  constructor(plan: Plan, entry: PlanEntry, readonly status: CopyFileResult['status'], readonly bytes: number, readonly error?: Error, readonly reason?: string) {
+  constructor(plan: Plan, id: number, readonly status: CopyFileResult['status'], readonly bytes: number, readonly error?: Error, readonly reason?: string) {
     this.#plan = plan;
-    this.#entry = entry;
-    this.type = entry.meta.type;
+    this.#id = id;
+    this.type = plan.type(id);
   }
 
   get srcBytes(): Buffer {
-    return (this.#paths ??= pathsOf(this.#plan, this.#entry)).src;
+    return (this.#paths ??= this.#plan.pathsOf(this.#id)).src;
   }
 
   get dstBytes(): Buffer {
-    return (this.#paths ??= pathsOf(this.#plan, this.#entry)).dst;
+    return (this.#paths ??= this.#plan.pathsOf(this.#id)).dst;
   }
 
   get src(): string {
@@ -586,14 +594,6 @@ class FileResult implements CopyFileResult {
   }
 }
 
-async function isDirectory(p: Buffer): Promise<boolean> {
-  try {
-    return (await fsp.stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 /** Starts a job copying each pair (cp semantics are the caller's: `dst` is the exact target). */
 export function createCopyJob(pairs: CopyPair[], options?: CopyOptions): CopyJob {
   if (!Array.isArray(pairs) || pairs.length === 0) {
@@ -602,4 +602,3 @@ export function createCopyJob(pairs: CopyPair[], options?: CopyOptions): CopyJob
   return new CopyJob(pairs, options);
 }
 
-export type { PlanEntry };

@@ -17,7 +17,7 @@ import type { StatxStats } from '../fs/statx';
 import { SaferRingError } from '../errors';
 import { fromRecord } from './protocol';
 import { Field, ScanResult, STAT_FIELDS } from './scan';
-import { baseName, display, joinBytes } from './paths';
+import { asBuffer, baseName, display, joinBytes } from './paths';
 import type { EntryType, ResolvedOptions } from './options';
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK } = constants;
@@ -52,7 +52,10 @@ export interface EntryMeta {
   blocks: number;
 }
 
-export function metaOf(st: StatxStats): EntryMeta {
+/** The fields of a stat the plan keeps (from node:fs Stats or the ring's statx). */
+type StatFields = Pick<StatxStats, 'mode' | 'size' | 'uid' | 'gid' | 'atimeMs' | 'mtimeMs' | 'dev' | 'ino' | 'nlink' | 'rdev' | 'blocks'>;
+
+export function metaOf(st: StatFields): EntryMeta {
   return {
     type: entryType(st.mode), mode: st.mode, size: st.size, uid: st.uid, gid: st.gid, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs,
     dev: st.dev, ino: st.ino, nlink: st.nlink, rdev: st.rdev, blocks: st.blocks,
@@ -69,37 +72,122 @@ export interface PlanDir {
   pending: number;
 }
 
-export interface PlanEntry {
-  /** Its name in its directory (for a root: its whole path, `src`, and the copy's, `dst`). */
-  name: Buffer;
-  /** A root's own paths; every other entry's are its directory's joined with its name (pathsOf). */
-  root?: { src: Buffer; dst: Buffer };
-  meta: EntryMeta;
-  /** Index in Plan.dirs of the directory it goes into; -1 for a root entry. */
-  dir: number;
-  /** For a hard link (preserve.links): index in Plan.entries of the first name of the same file. */
-  linkOf: number;
-}
-
 export interface PlanProblem {
   path: Buffer;
   error: Error;
 }
 
-export interface Plan {
-  dirs: PlanDir[];
-  entries: PlanEntry[];
-  bytesTotal: number;
-  /** Entries left out on purpose: special files (without `special`), sockets. */
-  skipped: { path: Buffer; reason: string }[];
-  /** Entries that could not be listed or stat'ed: reported as failed, the rest goes on. */
-  failed: PlanProblem[];
+/** A directory's names and stats, as the scan packed them (scan.ts); the plan's entries point into these. */
+export interface Listing {
+  names: Buffer;
+  nameEnds: Uint32Array;
+  stats: Float64Array;
 }
 
 export interface Root {
   src: Buffer;
   dst: Buffer;
   meta: EntryMeta;
+}
+
+/**
+ * The plan: the directories, and every other entry to copy. A tree of
+ * 20,000 files has 20,000 entries, so an entry is not an object: it is a
+ * number (its id, in walk order), and what is known of it stays in the
+ * directory listing it came from (names and packed stats, as the scan sent
+ * them); the plan keeps, per id, which listing and where in it.
+ */
+export class Plan {
+  readonly dirs: PlanDir[] = [];
+  bytesTotal = 0;
+  /** Entries left out on purpose: special files (without `special`), sockets. */
+  readonly skipped: { path: Buffer; reason: string }[] = [];
+  /** Entries that could not be listed or stat'ed: reported as failed, the rest goes on. */
+  readonly failed: PlanProblem[] = [];
+  /** Per entry: index in Plan.dirs of the directory it goes into (-1 for a root entry). */
+  readonly #dir: number[] = [];
+  /** Per entry: its listing, and its index there. */
+  readonly #listing: number[] = [];
+  readonly #index: number[] = [];
+  readonly #listings: Listing[] = [];
+  /** Root entries (a source that is not a directory) name their copy themselves. */
+  readonly #roots = new Map<number, { src: Buffer; dst: Buffer }>();
+  /** Hard links (preserve.links): entry → the entry of the first name of the same file. */
+  readonly #linkOf = new Map<number, number>();
+
+  get count(): number {
+    return this.#dir.length;
+  }
+
+  /** Adds a listing; its entries are then added with addEntry(). */
+  addListing(listing: Listing): number {
+    this.#listings.push(listing);
+    return this.#listings.length - 1;
+  }
+
+  addEntry(listing: number, index: number, dir: number, root?: { src: Buffer; dst: Buffer }): number {
+    const id = this.#dir.length;
+    this.#dir.push(dir);
+    this.#listing.push(listing);
+    this.#index.push(index);
+    if (root !== undefined) this.#roots.set(id, root);
+    return id;
+  }
+
+  setLinkOf(id: number, first: number): void {
+    this.#linkOf.set(id, first);
+  }
+
+  /** The entry of the first name of this file (a hard link, with preserve.links), or -1. */
+  linkOf(id: number): number {
+    return this.#linkOf.get(id) ?? -1;
+  }
+
+  dirOf(id: number): number {
+    return this.#dir[id];
+  }
+
+  /** A root entry's own paths, or undefined. */
+  rootOf(id: number): { src: Buffer; dst: Buffer } | undefined {
+    return this.#dir[id] < 0 ? this.#roots.get(id) : undefined;
+  }
+
+  stat(id: number, field: Field): number {
+    return this.#listings[this.#listing[id]].stats[this.#index[id] * STAT_FIELDS + field];
+  }
+
+  type(id: number): EntryType {
+    return entryType(this.stat(id, Field.Mode));
+  }
+
+  /** Copies the entry's name into `target` at `at` (no object made); returns its length. */
+  copyName(id: number, target: Uint8Array, at: number): number {
+    const l = this.#listings[this.#listing[id]];
+    const i = this.#index[id];
+    const start = i === 0 ? 0 : l.nameEnds[i - 1];
+    return l.names.copy(target, at, start, l.nameEnds[i]);
+  }
+
+  nameLength(id: number): number {
+    const l = this.#listings[this.#listing[id]];
+    const i = this.#index[id];
+    return l.nameEnds[i] - (i === 0 ? 0 : l.nameEnds[i - 1]);
+  }
+
+  name(id: number): Buffer {
+    const l = this.#listings[this.#listing[id]];
+    const i = this.#index[id];
+    return l.names.subarray(i === 0 ? 0 : l.nameEnds[i - 1], l.nameEnds[i]);
+  }
+
+  /** An entry's source and destination paths. */
+  pathsOf(id: number): { src: Buffer; dst: Buffer } {
+    const root = this.rootOf(id);
+    if (root !== undefined) return root;
+    const dir = this.dirs[this.#dir[id]];
+    const name = this.name(id);
+    return { src: joinBytes(dir.src, name), dst: joinBytes(dir.dst, name) };
+  }
 }
 
 /**
@@ -110,37 +198,48 @@ export interface Root {
  * stat'ed, goes into `failed`, as the job reports it; the walk goes on.
  */
 export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots: Root[], options: ResolvedOptions, isStopped: () => boolean, parallel = 8): Promise<Plan> {
-  const plan: Plan = { dirs: [], entries: [], bytesTotal: 0, skipped: [], failed: [] };
+  const plan = new Plan();
   const firstName = new Map<string, number>();
+  const listings: Listing[] = [];
+  const addListing = (l: Listing): number => {
+    listings.push(l);
+    return plan.addListing(l);
+  };
 
-  const addEntry = (name: Buffer, meta: EntryMeta, dir: number, root?: { src: Buffer; dst: Buffer }): void => {
-    const srcOf = (): Buffer => root?.src ?? joinBytes(plan.dirs[dir].src, name);
-    if (meta.type === 'socket') {
-      plan.skipped.push({ path: srcOf(), reason: 'a socket cannot be copied' });
-      return;
-    }
-    if (meta.type === 'fifo' || meta.type === 'char-device' || meta.type === 'block-device') {
-      if (!options.special) {
-        plan.skipped.push({ path: srcOf(), reason: `${meta.type === 'fifo' ? 'a FIFO' : `a ${meta.type.replace('-', ' ')}`} is only recreated with the special option` });
+  /** Adds item `index` of `listing` (a regular file, symlink or special file), unless it is to be skipped. */
+  const addEntry = (listing: number, index: number, dir: number, root?: { src: Buffer; dst: Buffer }): void => {
+    const l = listings[listing];
+    const at = index * STAT_FIELDS;
+    const type = entryType(l.stats[at + Field.Mode]);
+    if (type !== 'file' && type !== 'symlink') {
+      const skip = type === 'socket' ? 'a socket cannot be copied'
+        : options.special ? null
+        : `${type === 'fifo' ? 'a FIFO' : `a ${type.replace('-', ' ')}`} is only recreated with the special option`;
+      if (skip !== null) {
+        const src = root?.src ?? joinBytes(plan.dirs[dir].src, l.names.subarray(index === 0 ? 0 : l.nameEnds[index - 1], l.nameEnds[index]));
+        plan.skipped.push({ path: src, reason: skip });
         return;
       }
     }
-    let linkOf = -1;
-    if (meta.type === 'file' && options.preserve.links && meta.nlink > 1) {
-      const key = `${meta.dev}:${meta.ino}`;
-      const first = firstName.get(key);
-      if (first === undefined) firstName.set(key, plan.entries.length);
-      else linkOf = first;
-    }
+    const id = plan.addEntry(listing, index, dir, root);
     if (dir >= 0) plan.dirs[dir].pending++;
-    if (meta.type === 'file' && linkOf < 0) plan.bytesTotal += meta.size;
-    plan.entries.push(root === undefined ? { name, meta, dir, linkOf } : { name, root, meta, dir, linkOf });
+    if (type !== 'file') return;
+    if (options.preserve.links && l.stats[at + Field.Nlink] > 1) {
+      const key = `${l.stats[at + Field.Dev]}:${l.stats[at + Field.Ino]}`;
+      const first = firstName.get(key);
+      if (first !== undefined) {
+        plan.setLinkOf(id, first);
+        return; // a second name: no bytes of its own
+      }
+      firstName.set(key, id);
+    }
+    plan.bytesTotal += l.stats[at + Field.Size];
   };
 
   /** With dereference, a symlink can lead back to a directory being copied: that would never end. */
-  const isLoop = (meta: EntryMeta, parent: number): boolean => {
+  const isLoop = (dev: number, ino: number, parent: number): boolean => {
     for (let d = parent; d >= 0; d = plan.dirs[d].parent) {
-      if (plan.dirs[d].meta.ino === meta.ino && plan.dirs[d].meta.dev === meta.dev) return true;
+      if (plan.dirs[d].meta.ino === ino && plan.dirs[d].meta.dev === dev) return true;
     }
     return false;
   };
@@ -151,27 +250,35 @@ export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots
       plan.failed.push({ path: dir.src, error: fromRecord(result.error) });
       return [];
     }
-    const failedAt = new Map(result.errors);
+    const listing: Listing = { names: asBuffer(result.names), nameEnds: result.nameEnds, stats: result.stats };
+    const li = addListing(listing);
+    const failedAt = result.errors.length > 0 ? new Map(result.errors) : null;
     const subdirs: number[] = [];
+    const stats = result.stats;
     let start = 0;
+    // Per entry, no object is made unless it is a directory, fails, or a filter asks.
     for (let i = 0; i < result.nameEnds.length; i++) {
-      const name = Buffer.from(result.names.buffer, result.names.byteOffset + start, result.nameEnds[i] - start);
+      const nameStart = start;
       start = result.nameEnds[i];
-      const error = failedAt.get(i);
+      const error = failedAt?.get(i);
       if (error !== undefined) {
-        plan.failed.push({ path: joinBytes(dir.src, name), error: fromRecord(error) });
+        plan.failed.push({ path: joinBytes(dir.src, listing.names.subarray(nameStart, start)), error: fromRecord(error) });
         continue;
       }
-      const meta = metaFromScan(result.stats, i);
+      const at = i * STAT_FIELDS;
+      const mode = stats[at + Field.Mode];
       if (options.filter !== undefined) {
+        const name = listing.names.subarray(nameStart, start);
         const src = joinBytes(dir.src, name);
         const dst = joinBytes(dir.dst, name);
-        const keep = await options.filter(display(src), display(dst), { type: meta.type, size: meta.size, srcBytes: src, dstBytes: dst });
+        const keep = await options.filter(display(src), display(dst), { type: entryType(mode), size: stats[at + Field.Size], srcBytes: src, dstBytes: dst });
         if (!keep) continue;
       }
-      if (meta.type === 'directory') {
+      if ((mode & S_IFMT) === S_IFDIR) {
+        const name = listing.names.subarray(nameStart, start);
         const src = joinBytes(dir.src, name);
-        if (options.dereference && isLoop(meta, dirIndex)) {
+        const meta = metaFromScan(stats, i);
+        if (options.dereference && isLoop(meta.dev, meta.ino, dirIndex)) {
           plan.failed.push({ path: src, error: loopError(src) });
           continue;
         }
@@ -179,8 +286,7 @@ export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots
         dir.pending++;
         subdirs.push(plan.dirs.length - 1);
       } else {
-        // A view into the scan's name bytes: the entry keeps them alive, no copy.
-        addEntry(name, meta, dirIndex);
+        addEntry(li, i, dirIndex);
       }
     }
     return subdirs;
@@ -192,7 +298,7 @@ export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots
       plan.dirs.push({ src: root.src, dst: root.dst, meta: root.meta, parent: -1, pending: 0 });
       queue.push(plan.dirs.length - 1);
     } else {
-      addEntry(baseName(root.src), root.meta, -1, { src: root.src, dst: root.dst });
+      addEntry(addListing(listingOfRoot(root)), 0, -1, { src: root.src, dst: root.dst });
     }
   }
 
@@ -224,11 +330,24 @@ export async function makePlan(scan: (dir: Buffer) => Promise<ScanResult>, roots
   return plan;
 }
 
-/** An entry's source and destination paths. */
-export function pathsOf(plan: Plan, entry: PlanEntry): { src: Buffer; dst: Buffer } {
-  if (entry.root !== undefined) return entry.root;
-  const dir = plan.dirs[entry.dir];
-  return { src: joinBytes(dir.src, entry.name), dst: joinBytes(dir.dst, entry.name) };
+/** A root that is not a directory, as a listing of its own (its name and stat). */
+function listingOfRoot(root: Root): Listing {
+  const name = baseName(root.src);
+  const m = root.meta;
+  const stats = new Float64Array(STAT_FIELDS);
+  stats[Field.Mode] = m.mode;
+  stats[Field.Size] = m.size;
+  stats[Field.Uid] = m.uid;
+  stats[Field.Gid] = m.gid;
+  stats[Field.AtimeMs] = m.atimeMs;
+  stats[Field.MtimeMs] = m.mtimeMs;
+  stats[Field.Dev] = m.dev;
+  stats[Field.Ino] = m.ino;
+  stats[Field.Nlink] = m.nlink;
+  stats[Field.Rdev] = m.rdev;
+  stats[Field.Blocks] = m.blocks;
+  stats[Field.Ok] = 1;
+  return { names: Buffer.from(name), nameEnds: Uint32Array.of(name.length), stats };
 }
 
 function metaFromScan(stats: Float64Array, i: number): EntryMeta {

@@ -7,7 +7,11 @@
 // request travel through a small SharedArrayBuffer, not through messages: a
 // worker adds the bytes it copies as it copies them, and the job reads the
 // counters when it draws its progress.
+import util from 'node:util';
 import type { ResolvedPreserve, OverwriteMode } from './options';
+
+/** Files up to this size are small: copied with one buffer (or by the addon's loop), several to a task. */
+export const SMALL_FILE_MAX = 1024 * 1024;
 
 export const enum ItemKind {
   File = 0,
@@ -20,8 +24,6 @@ export const enum ItemKind {
 
 /** One entry to copy, as a worker sees it. */
 export interface TaskItem {
-  /** Index in the plan's entries. */
-  id: number;
   kind: ItemKind;
   src: Buffer;
   dst: Buffer;
@@ -40,15 +42,19 @@ export interface TaskItem {
   sparse: boolean;
 }
 
-/** The numbers of an item, ITEM_FIELDS per item in CopyTask.fields. */
-export const ITEM_FIELDS = 10;
-export const enum ItemField { Id = 0, Kind, Size, Mode, Uid, Gid, AtimeMs, MtimeMs, Rdev, Sparse }
+/** The numbers of an item that only some copies need, META_FIELDS per item in CopyTask.meta. */
+export const META_FIELDS = 5;
+export const enum MetaField { Uid = 0, Gid, AtimeMs, MtimeMs, Rdev }
+
+/** Set in CopyTask.kinds beside the ItemKind: a file with holes. */
+export const SPARSE = 0x80;
 
 /**
  * A task, packed for the trip to a worker: structured clone copies a few
- * buffers instead of building an object (and two path Buffers) per entry.
- * Paths are `srcDir/name` and `dstDir/name`; a root, whose copy may have
- * another name, carries `dstName`.
+ * typed arrays instead of building an object (and two path Buffers) per
+ * entry, and the worker hands names, sizes and modes to the addon's
+ * small-file loop as they are. Paths are `srcDir/name` and `dstDir/name`; a
+ * root, whose copy may have another name, carries `dstName`.
  */
 export interface CopyTask {
   srcDir: Uint8Array;
@@ -56,8 +62,14 @@ export interface CopyTask {
   names: Uint8Array;
   /** End offset of each name in `names`. */
   nameEnds: Uint32Array;
+  /** ItemKind, with SPARSE set for a file with holes. */
+  kinds: Uint8Array;
+  sizes: Float64Array;
+  /** st_mode (type and permission bits). */
+  modes: Uint32Array;
+  /** Owner, times and device number: META_FIELDS per item. */
+  meta: Float64Array;
   dstName?: Uint8Array;
-  fields: Float64Array;
   /** Hard links: [item index, destination path of the first name]. */
   targets?: [number, Uint8Array][];
 }
@@ -83,7 +95,6 @@ export const enum Status {
 }
 
 export interface ItemOutcome {
-  id: number;
   status: Status;
   bytes: number;
   error?: ErrorRecord;
@@ -97,6 +108,22 @@ export interface TaskResult {
   bytes: Float64Array;
   errors: [number, ErrorRecord][];
   warnings: [number, string[]][];
+}
+
+/** Directories to create (full paths, packed like a task's names) and their modes. */
+export interface MkdirTask {
+  mkdir: Uint8Array;
+  /** End offset of each path in `mkdir`. */
+  ends: Uint32Array;
+  modes: Uint32Array;
+}
+
+export const enum DirOutcome { Created = 1, Existing = 2, Failed = 3 }
+
+export interface MkdirResult {
+  /** A DirOutcome per directory. */
+  status: Uint8Array;
+  errors: [number, ErrorRecord][];
 }
 
 /** Settings every worker of a job gets once, with its start. */
@@ -150,6 +177,15 @@ export class Control {
     Atomics.add(this.#i64, FILES, 1n);
   }
 
+  addFiles(n: number): void {
+    if (n > 0) Atomics.add(this.#i64, FILES, BigInt(n));
+  }
+
+  /** The stop word, for the addon's loops to read between files. */
+  get stopWord(): Int32Array {
+    return this.#i32;
+  }
+
   get bytes(): number {
     return Number(Atomics.load(this.#i64, BYTES));
   }
@@ -168,6 +204,21 @@ export function errorRecord(err: unknown): ErrorRecord {
   if (e.path !== undefined) record.path = String(e.path);
   if (e.dest !== undefined) record.dest = String(e.dest);
   return record;
+}
+
+/**
+ * The record of a failed syscall, as node:fs would report it: `code`,
+ * negative `errno`, `syscall`, `path`, and a message of the same form
+ * ("ENOENT: no such file or directory, lstat '/a/b'").
+ */
+export function errnoRecord(errno: number, syscall: string, path: string): ErrorRecord {
+  const [code, description] = systemErrors().get(-errno) ?? ['EIO', 'i/o error'];
+  return { name: 'Error', message: `${code}: ${description}, ${syscall} '${path}'`, code, errno: -errno, syscall, path };
+}
+
+let errorMap: Map<number, [string, string]> | null = null;
+function systemErrors(): Map<number, [string, string]> {
+  return (errorMap ??= util.getSystemErrorMap());
 }
 
 /** The Error again, with the fields node:fs errors have. */

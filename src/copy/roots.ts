@@ -4,7 +4,6 @@
 // fails the whole job with node:fs's codes for the same mistakes (fs.cp's
 // ERR_FS_CP_*), and the destination is left untouched.
 import fsp from 'node:fs/promises';
-import type { Ring } from '../ring/ring';
 import { SaferRingError } from '../errors';
 import { absoluteBytes, display, isSameOrInside, dirName, baseName, joinBytes } from './paths';
 import { metaOf, Root } from './plan';
@@ -39,8 +38,8 @@ export async function realLocation(p: Buffer): Promise<Buffer> {
 }
 
 /** Stat of a source root (following a symlink only with dereference), checked against its destination. */
-export async function resolveRoot(ring: Ring, src: Buffer, dst: Buffer, options: ResolvedOptions): Promise<Root> {
-  const meta = metaOf(await ring.statx(src, { noFollow: !options.dereference }));
+export async function resolveRoot(src: Buffer, dst: Buffer, options: ResolvedOptions): Promise<Root> {
+  const meta = metaOf(await (options.dereference ? fsp.stat(src) : fsp.lstat(src)));
   if (meta.type === 'directory' && !options.recursive) {
     throw cpError('ERR_FS_EISDIR', `Recursive option is required to copy a directory: ${display(src)}`, src);
   }

@@ -2,15 +2,19 @@
 // an lstat (or, with dereference, a stat) of each. Synchronous calls on the
 // worker's thread: measured here, a readdir + lstat pass runs several times
 // faster this way than as async calls or ring statx ops from the main
-// thread, and it keeps the main thread free.
+// thread, and it keeps the main thread free. Through the addon's
+// listDirectory where it loads (one call per directory, no object per entry:
+// on a 20,000-file tree node:fs's Buffer per name and Stats per entry cost
+// more than the syscalls), else node:fs.
 //
 // The result is packed for the trip back: all names in one byte array, the
 // numbers of all stats in one Float64Array (STAT_FIELDS per entry), so
 // structured clone copies three buffers instead of building thousands of
 // objects.
 import fs from 'node:fs';
-import { asBuffer, joinBytes } from './paths';
-import { errorRecord, ErrorRecord } from './protocol';
+import { binding } from '../native';
+import { asBuffer, display, joinBytes } from './paths';
+import { errnoRecord, errorRecord, ErrorRecord } from './protocol';
 
 export const STAT_FIELDS = 12;
 export const enum Field {
@@ -35,6 +39,7 @@ export interface ScanResult {
 
 export function scanDirectory(task: ScanTask): ScanResult {
   const dir = asBuffer(task.scan);
+  if (typeof binding?.listDirectory === 'function') return listNatively(dir, task.follow);
   let names: Buffer[];
   try {
     names = fs.readdirSync(dir, { encoding: 'buffer' });
@@ -69,4 +74,22 @@ export function scanDirectory(task: ScanTask): ScanResult {
     }
   }
   return { names: Buffer.concat(names), nameEnds, stats, errors };
+}
+
+function listNatively(dir: Buffer, follow: boolean): ScanResult {
+  let listing: [Buffer, Uint32Array, Float64Array, Int32Array];
+  try {
+    listing = binding!.listDirectory!(dir, follow);
+  } catch (err) {
+    return { error: errnoRecord(-(err as { errno: number }).errno, 'scandir', display(dir)), names: new Uint8Array(0), nameEnds: new Uint32Array(0), stats: new Float64Array(0), errors: [] };
+  }
+  const [names, nameEnds, stats, statErrors] = listing;
+  const errors: [number, ErrorRecord][] = [];
+  for (let i = 0; i < statErrors.length; i++) {
+    if (statErrors[i] !== 0) {
+      const name = names.subarray(i === 0 ? 0 : nameEnds[i - 1], nameEnds[i]);
+      errors.push([i, errnoRecord(statErrors[i], follow ? 'stat' : 'lstat', display(joinBytes(dir, name)))]);
+    }
+  }
+  return { names, nameEnds, stats, errors };
 }

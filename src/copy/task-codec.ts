@@ -1,85 +1,82 @@
 // Packing tasks and their results for the trip between the job and a worker
 // (the formats are described in protocol.ts).
 import { asBuffer, joinBytes } from './paths';
-import {
-  CopyTask, ErrorRecord, ITEM_FIELDS, ItemField, ItemKind, ItemOutcome, Status, TaskItem, TaskResult,
-} from './protocol';
+import { CopyTask, ErrorRecord, ItemKind, META_FIELDS, MetaField, SPARSE, Status, TaskItem, TaskResult } from './protocol';
 
-/** What the job knows of an entry when it packs it. */
-export interface ItemSource {
-  id: number;
-  kind: ItemKind;
-  name: Buffer;
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  atimeMs: number;
-  mtimeMs: number;
-  rdev: number;
-  sparse: boolean;
-  target?: Buffer;
+/** Fills a task's arrays, item after item, without an object per item. */
+export class TaskWriter {
+  readonly task: CopyTask;
+  #count = 0;
+  #nameEnd = 0;
+
+  /** `count` items whose names take `nameBytes` bytes in all. */
+  constructor(srcDir: Buffer, dstDir: Buffer, count: number, nameBytes: number, dstName?: Buffer) {
+    this.task = {
+      srcDir, dstDir,
+      names: new Uint8Array(nameBytes), nameEnds: new Uint32Array(count),
+      kinds: new Uint8Array(count), sizes: new Float64Array(count), modes: new Uint32Array(count),
+      meta: new Float64Array(count * META_FIELDS),
+    };
+    if (dstName !== undefined) this.task.dstName = dstName;
+  }
+
+  add(name: Uint8Array, kind: ItemKind, sparse: boolean, size: number, mode: number, uid: number, gid: number, atimeMs: number, mtimeMs: number, rdev: number): number {
+    const t = this.task;
+    const i = this.#count++;
+    t.names.set(name, this.#nameEnd);
+    this.#nameEnd += name.length;
+    t.nameEnds[i] = this.#nameEnd;
+    t.kinds[i] = sparse ? kind | SPARSE : kind;
+    t.sizes[i] = size;
+    t.modes[i] = mode;
+    const at = i * META_FIELDS;
+    t.meta[at + MetaField.Uid] = uid;
+    t.meta[at + MetaField.Gid] = gid;
+    t.meta[at + MetaField.AtimeMs] = atimeMs;
+    t.meta[at + MetaField.MtimeMs] = mtimeMs;
+    t.meta[at + MetaField.Rdev] = rdev;
+    return i;
+  }
+
+  /** Item `i` is a hard link to the (already copied) file at `target`. */
+  target(i: number, target: Uint8Array): void {
+    (this.task.targets ??= []).push([i, target]);
+  }
 }
 
-export function encodeTask(srcDir: Buffer, dstDir: Buffer, items: ItemSource[], dstName?: Buffer): CopyTask {
-  const nameEnds = new Uint32Array(items.length);
-  const fields = new Float64Array(items.length * ITEM_FIELDS);
-  let end = 0;
-  let targets: [number, Uint8Array][] | undefined;
-  items.forEach((it, i) => {
-    end += it.name.length;
-    nameEnds[i] = end;
-    const at = i * ITEM_FIELDS;
-    fields[at + ItemField.Id] = it.id;
-    fields[at + ItemField.Kind] = it.kind;
-    fields[at + ItemField.Size] = it.size;
-    fields[at + ItemField.Mode] = it.mode;
-    fields[at + ItemField.Uid] = it.uid;
-    fields[at + ItemField.Gid] = it.gid;
-    fields[at + ItemField.AtimeMs] = it.atimeMs;
-    fields[at + ItemField.MtimeMs] = it.mtimeMs;
-    fields[at + ItemField.Rdev] = it.rdev;
-    fields[at + ItemField.Sparse] = it.sparse ? 1 : 0;
-    if (it.target !== undefined) (targets ??= []).push([i, it.target]);
-  });
-  const names = items.length === 1 ? items[0].name : Buffer.concat(items.map((it) => it.name), end);
-  const task: CopyTask = { srcDir, dstDir, names, nameEnds, fields };
-  if (dstName !== undefined) task.dstName = dstName;
-  if (targets !== undefined) task.targets = targets;
-  return task;
+/** Number of items in a task. */
+export function itemCount(task: CopyTask): number {
+  return task.nameEnds.length;
 }
 
-export function decodeTask(task: CopyTask): TaskItem[] {
+/** The kind of item `i`, without its SPARSE flag. */
+export function kindAt(task: CopyTask, i: number): ItemKind {
+  return (task.kinds[i] & ~SPARSE) as ItemKind;
+}
+
+/** Item `i` as an object, for the copy paths that take one (everything but the addon's small-file loop). */
+export function itemAt(task: CopyTask, i: number): TaskItem {
   const srcDir = asBuffer(task.srcDir);
   const dstDir = asBuffer(task.dstDir);
-  const names = asBuffer(task.names);
-  const targets = new Map(task.targets ?? []);
-  const items: TaskItem[] = new Array(task.nameEnds.length);
-  let start = 0;
-  for (let i = 0; i < items.length; i++) {
-    const name = names.subarray(start, task.nameEnds[i]);
-    start = task.nameEnds[i];
-    const at = i * ITEM_FIELDS;
-    const f = task.fields;
-    const target = targets.get(i);
-    items[i] = {
-      id: f[at + ItemField.Id],
-      kind: f[at + ItemField.Kind] as ItemKind,
-      src: joinBytes(srcDir, name),
-      dst: joinBytes(dstDir, task.dstName === undefined ? name : asBuffer(task.dstName)),
-      dstDir,
-      size: f[at + ItemField.Size],
-      mode: f[at + ItemField.Mode],
-      uid: f[at + ItemField.Uid],
-      gid: f[at + ItemField.Gid],
-      atimeMs: f[at + ItemField.AtimeMs],
-      mtimeMs: f[at + ItemField.MtimeMs],
-      rdev: f[at + ItemField.Rdev],
-      sparse: f[at + ItemField.Sparse] === 1,
-      target: target === undefined ? undefined : asBuffer(target),
-    };
-  }
-  return items;
+  const name = asBuffer(task.names).subarray(i === 0 ? 0 : task.nameEnds[i - 1], task.nameEnds[i]);
+  const at = i * META_FIELDS;
+  const m = task.meta;
+  const target = task.targets?.find(([index]) => index === i)?.[1];
+  return {
+    kind: kindAt(task, i),
+    src: joinBytes(srcDir, name),
+    dst: joinBytes(dstDir, task.dstName === undefined ? name : asBuffer(task.dstName)),
+    dstDir,
+    size: task.sizes[i],
+    mode: task.modes[i],
+    uid: m[at + MetaField.Uid],
+    gid: m[at + MetaField.Gid],
+    atimeMs: m[at + MetaField.AtimeMs],
+    mtimeMs: m[at + MetaField.MtimeMs],
+    rdev: m[at + MetaField.Rdev],
+    sparse: (task.kinds[i] & SPARSE) !== 0,
+    target: target === undefined ? undefined : asBuffer(target),
+  };
 }
 
 /** Collects a task's outcomes in the packed form. */
@@ -96,11 +93,4 @@ export class ResultPacker {
     if (error !== undefined) this.result.errors.push([i, error]);
     if (warnings !== undefined && warnings.length > 0) this.result.warnings.push([i, warnings]);
   }
-}
-
-/** The outcomes of a packed result, given the ids of the task's items in order. */
-export function unpackResult(result: TaskResult, ids: number[]): ItemOutcome[] {
-  const errors = new Map(result.errors);
-  const warnings = new Map(result.warnings);
-  return ids.map((id, i) => ({ id, status: result.status[i] as Status, bytes: result.bytes[i], error: errors.get(i), warnings: warnings.get(i) }));
 }

@@ -1,44 +1,51 @@
-// A copy worker: a piscina worker thread that owns one Ring (its own io_uring,
-// or the node:fs fallback, chosen on this thread like anywhere else) and its
-// own arena, and copies the items of each task it is given. Several tasks run
-// at once on one worker (piscina's concurrentTasksPerWorker), sharing its ring:
-// their ops go to the kernel together, in one submit per turn of the loop.
+// A copy worker: a piscina worker thread that lists directories, creates
+// them, and copies the items of the tasks it is given.
+//
+// What a task of small files needs is loaded at start (scan, mkdir, the
+// addon's small-file loop): a worker is started for every job, and each
+// module it loads is compiled again in its own isolate. Everything else (the
+// worker's own Ring, its io_uring or the node:fs fallback, chosen on this
+// thread like anywhere else; its arena; FileCopier with the paths for large
+// files, symlinks, special files, preserve and verify) is made the first
+// time an item needs it. Several tasks run at once on one worker (piscina's
+// concurrentTasksPerWorker), sharing that ring: their ops go to the kernel
+// together, in one submit per turn of the loop.
 import Piscina from 'piscina';
-import { Ring } from '../ring/ring';
-import { FileCopier } from './file-copy';
-import { RingFileIo, SyncFileIo } from './file-io';
+import type { FileCopier } from './file-copy';
+import { makeDirectories } from './dirs';
 import { scanDirectory, ScanResult, ScanTask } from './scan';
-import { Control, CopyTask, CopyWorkerData, TaskResult } from './protocol';
-import { decodeTask, ResultPacker } from './task-codec';
+import { Control, CopyTask, CopyWorkerData, MkdirResult, MkdirTask, TaskResult } from './protocol';
+import { SmallFiles } from './small-files';
+import { runCopyTask } from './task-run';
 
+const settings = Piscina.workerData as CopyWorkerData;
+const control = new Control(settings.control);
+const small = SmallFiles.for(settings, control);
 let copier: FileCopier | null = null;
 
 function copierOfThisThread(): FileCopier {
   if (copier === null) {
-    const settings = Piscina.workerData as CopyWorkerData;
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { Ring } = require('../ring/ring') as typeof import('../ring/ring');
+    const { FileCopier } = require('./file-copy') as typeof import('./file-copy');
+    const { RingFileIo, SyncFileIo } = require('./file-io') as typeof import('./file-io');
+    /* eslint-enable @typescript-eslint/no-require-imports */
     const ring = new Ring({ entries: 256 });
     const io = settings.smallFileIo === 'ring' ? new RingFileIo(ring) : new SyncFileIo(ring);
-    copier = new FileCopier(ring, io, settings, new Control(settings.control));
+    copier = new FileCopier(ring, io, settings, control);
   }
   return copier;
 }
 
 /**
- * A scan task lists a directory (scan.ts). A copy task's items are copied one
- * after another: they share a directory, and one create at a time keeps its
- * lock uncontended.
+ * A scan task lists a directory (scan.ts); a mkdir task creates directories
+ * (dirs.ts). A copy task's items are copied one after another: they share a
+ * directory, and one create at a time keeps its lock uncontended.
  */
-export default async function copyTask(task: CopyTask | ScanTask): Promise<TaskResult | ScanResult> {
+export default async function copyTask(task: CopyTask | ScanTask | MkdirTask): Promise<TaskResult | ScanResult | MkdirResult> {
   if ('scan' in task) return scanDirectory(task);
-  const c = copierOfThisThread();
-  const items = decodeTask(task);
-  const results = new ResultPacker(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const o = c.copyNow(items[i]) ?? (await c.copy(items[i]));
-    results.set(i, o.status, o.bytes, o.error, o.warnings);
-    await yieldNowAndThen();
-  }
-  return results.result;
+  if ('mkdir' in task) return makeDirectories(task);
+  return runCopyTask(copierOfThisThread, small, control, task, yieldNowAndThen);
 }
 
 /**
