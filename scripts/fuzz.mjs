@@ -46,6 +46,14 @@ const lanes = [
       timeoutMs: Math.max(180_000, ms * 3),
     }),
   })),
+  ...['io_uring', 'fallback'].map((backend) => ({
+    name: `net/${backend}`,
+    share: backend === 'io_uring' ? 0.1 : 0.05,
+    batch: (s, ms) => runChild(path.join(fuzzDir, 'net-child.mjs'), ['--seed', String(s), '--runs', String(iterations ?? 30), '--steps', '30', ...(iterations === null ? ['--time-ms', String(ms)] : [])], {
+      env: { SAFER_RING_BACKEND: backend },
+      timeoutMs: Math.max(180_000, ms * 3),
+    }),
+  })),
 ].filter((l) => only === undefined || l.name.startsWith(only));
 
 const BATCH_MS = 15_000; // one child's share before a new seed: a crash costs little, and seeds vary
