@@ -62,6 +62,28 @@ socketTest('socket ops through the runtime: accept, connect, send, recv', async 
   for (const fd of [server, client, listener.fd]) fs.closeSync(fd);
 });
 
+test('an fd opened through a runtime outlives the runtime, and any worker may close one', async () => {
+  const file = patternFile(64);
+  const other = new Runtime({ workers: 2 });
+  const fds = [];
+  for (let i = 0; i < 4; i++) fds.push(await other.openat(file));
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    await other.close(fds.pop()); // likely on another worker than the one that opened it
+    await other.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const fd of fds) {
+      assert.is(fs.readSync(fd, Buffer.alloc(64), 0, 64, 0), 64, `fd ${fd} still open after the runtime closed`);
+      fs.closeSync(fd);
+    }
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.equal(warnings.filter((m) => /unmanaged/.test(m)), [], 'no unmanaged-fd warning');
+});
+
 test('nop and timeout', async () => {
   assert.is(await rt.nop(), 0);
   const t0 = performance.now();

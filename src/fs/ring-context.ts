@@ -9,7 +9,7 @@
 // referenced while an op is in flight, as a pending node:fs call is.
 // docs/fs.md gives the measurements behind inline-over-Runtime.
 import os from 'node:os';
-import { Ring } from '../ring/ring';
+import { kLoopDelivery, Ring, RingOptions } from '../ring/ring';
 import type { FixedFile } from '../ring/registry';
 import { SaferRingError } from '../errors';
 import { binding } from '../native';
@@ -63,7 +63,11 @@ function kernelHasDirectDescriptors(): boolean {
 
 function setup(): Context | null {
   try {
-    const ring = new Ring({ entries: RING_ENTRIES });
+    // Completions from the event loop only, as node:fs/promises delivers
+    // them: each step of a readFile takes a turn of the loop, so an abort
+    // from a timer or setImmediate in between is seen (Node's own tests
+    // check this), and I/O callbacks interleave as they would with Node.
+    const ring = new Ring({ entries: RING_ENTRIES, [kLoopDelivery]: true } as RingOptions);
     let slots: FixedFile[] = [];
     try {
       if (kernelHasDirectDescriptors()) slots = ring.registerFileSlots(DIRECT_SLOTS);

@@ -52,6 +52,13 @@ export interface EngineOptions {
    * completions instead of dropping them (IORING_FEAT_NODROP, 5.5+).
    */
   maxInFlight?: number;
+  /**
+   * Every completion comes from the event loop (the ring's eventfd), never at
+   * submit: for a layer that promises node's own ordering, where each
+   * operation takes at least one turn of the loop, as libuv's do (an abort
+   * from a setImmediate between two steps of readFile must be seen).
+   */
+  loopDelivery?: boolean;
 }
 
 export interface EngineStats {
@@ -148,7 +155,8 @@ export class Engine {
     this.sqEntries = Math.min(info.sqEntries!, options.entries);
     this.cqEntries = info.cqEntries!;
     this.maxInFlight = Math.max(1, options.maxInFlight ?? this.cqEntries);
-    this.canReap = typeof this.native.submitAndReap === 'function' && typeof this.native.reap === 'function' && INLINE_BUDGET > 0;
+    this.canReap = typeof this.native.submitAndReap === 'function' && typeof this.native.reap === 'function' && INLINE_BUDGET > 0 &&
+      options.loopDelivery !== true;
   }
 
   info(): NativeRingInfo {

@@ -185,12 +185,15 @@ export const kMetrics = Symbol('safer-ring.metrics');
  * submit, in order, op i linked to op i-1 as `links[i]` says. See linkedGroup below.
  */
 export const kLinkedGroup = Symbol('safer-ring.linkedGroup');
+/** @internal Completions only from the event loop, never at submit (EngineOptions.loopDelivery): src/fs's ring. */
+export const kLoopDelivery = Symbol('safer-ring.loopDelivery');
 /** @internal See StatxOptions. */
 export const kStatxParse = Symbol('safer-ring.statxParse');
 
 interface InternalRingOptions extends RingOptions {
   [kRingClass]?: NativeRingConstructor;
   [kBackendName]?: BackendName;
+  [kLoopDelivery]?: boolean;
 }
 
 const RING_KEYS = ['entries', 'sqpoll', 'sqThreadIdleMs', 'coopTaskrun', 'singleIssuer', 'deferTaskrun', 'fixedBuffers'] as const;
@@ -309,6 +312,7 @@ export class Ring {
     const ringClass = internal ?? chosen!.ringClass;
     this.#engine = new Engine(ringClass, {
       entries: r.entries, setupFlags: flags, sqThreadIdleMs: r.sqThreadIdleMs, metrics: this.#metrics, log: this.#log,
+      loopDelivery: (opts as InternalRingOptions)[kLoopDelivery] === true,
     });
     this.#arena = this.#engine.arena;
     // A worker's ring reports its flags later; the runtime logs those.

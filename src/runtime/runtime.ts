@@ -138,7 +138,12 @@ export class Runtime {
       spinMicros: this.#spinMicros, adaptiveSpin: this.#adaptiveSpin,
       backend: this.backend,
     };
-    const worker = new Worker(workerFile, { workerData: data, stdout: false, stderr: false });
+    // trackUnmanagedFds off: an fd a worker opens (the fallback's fs.open)
+    // belongs to the caller, not to the worker. Tracked, Node would close it
+    // when the worker exits, under the caller still using it (or under
+    // whatever file got the number since), and warn when another worker
+    // closes it.
+    const worker = new Worker(workerFile, { workerData: data, stdout: false, stderr: false, trackUnmanagedFds: false });
     const info: NativeRingInfo = {
       live: true, flags: setupFlags, sqEntries: entries, cqEntries: entries * 2, fixedBufferSlots: 0, registeredFiles: 0,
     };
