@@ -121,9 +121,6 @@ export class Engine {
   private canReap: boolean;
   /** Completions flush() may still deliver itself before the event loop turns (see INLINE_BUDGET). */
   private inlineLeft = INLINE_BUDGET;
-  /** Completions reaped at submit wait in the completion array for their nextTick delivery. */
-  private inlinePending = false;
-  private readonly deliverInlineBound = (n: number) => this.deliverInline(n);
   // The native ring holds this callback weakly while idle (so an unreferenced
   // Ring can be collected); the engine's own reference keeps it alive. It runs
   // from the event loop (the ring's eventfd), so the loop has turned: the
@@ -408,33 +405,34 @@ export class Engine {
 
   /**
    * Writes queued ops as descriptors and submits them: one submit per batch
-   * of up to sqEntries. What completed during the submits (completions at
-   * submit) is delivered from a process.nextTick callback: after the
-   * microtasks and the ticks queued before it, as node delivers I/O after
-   * them, but without waiting for the event loop to come round to the
-   * ring's eventfd. Until then the completion array holds those completions,
-   * so no other flush reaps.
+   * of up to sqEntries. Then delivers what completed during the submits
+   * (completions at submit), and goes round again while that delivery queued
+   * more work and the inline budget lasts: a loop, not a recursion through
+   * onComplete. (Measured against delivering them from a process.nextTick:
+   * 2.35 against 3.18 us per read at one read in flight.)
    */
   flush(): void {
-    this.flushScheduled = false;
-    const n = this.submitQueued();
-    if (n <= 0) return;
-    this.inlineLeft -= n;
-    this.inlinePending = true;
-    process.nextTick(this.deliverInlineBound, n);
-  }
-
-  private deliverInline(n: number): void {
-    this.inlinePending = false;
-    this.onComplete(n);
+    for (;;) {
+      this.flushScheduled = false;
+      const n = this.submitQueued();
+      if (n <= 0) return;
+      this.inlineLeft -= n;
+      this.dispatching = true;
+      try {
+        this.dispatch(n);
+      } finally {
+        this.dispatching = false;
+      }
+      if (!this.flushScheduled) return;
+    }
   }
 
   /** flush()'s submits; returns how many completions the last one reaped with it (0: none, or not asked). */
   private submitQueued(): number {
     if (this.destroyed) return 0;
     if (this.knownChunks < this.arena.chunks.length) this.syncChunks();
-    // Whether this flush reaps what completes during its submits.
-    const reapAfter = this.canReap && this.inlineLeft > 0 && !this.inlinePending;
+    // Whether this flush delivers what completes during its submits itself.
+    const reapAfter = this.canReap && this.inlineLeft > 0;
     let submitted = false;
     let reaped = -1; // completions the last submit of this flush reaped with it
     for (;;) {
@@ -510,9 +508,13 @@ export class Engine {
     }
     // Completions at submit: a page-cached read, a nop or an open usually
     // completes inside io_uring_submit, its CQE already posted. flush()
-    // delivers those from a tick rather than after a trip round the event
-    // loop to the eventfd: never inside a caller's own call, and after the
-    // ticks and microtasks already queued.
+    // delivers those now rather than after a trip round the event loop to
+    // the eventfd. That runs in the flush microtask (or at the end of a batch
+    // of completions), after the submit returned and never inside a caller's
+    // own call: settling resolves promises, whose reactions run later, so
+    // results still arrive asynchronously. Last in the flush: a settle may
+    // close the ring. A layer that promises node's own ordering opts out
+    // (loopDelivery, and callback-based ops: see enqueueCallback).
     if (!reapAfter || !submitted) return 0;
     return reaped >= 0 ? reaped : this.native.reap!();
   }
