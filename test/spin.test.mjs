@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { Runtime } from 'safer-ring';
 
 const require = createRequire(import.meta.url);
-const { SpinPolicy } = require('../dist/src/runtime/spin.js');
+const { SpinPolicy, PROBE_EVERY } = require('../dist/src/runtime/spin.js');
 
 test('SpinPolicy: fixed watches the full bound; 0 never watches', () => {
   const fixed = new SpinPolicy(50, false);
@@ -17,23 +17,34 @@ test('SpinPolicy: fixed watches the full bound; 0 never watches', () => {
   assert.is(never.budgetMs(), 0);
 });
 
-test('SpinPolicy: adaptive watches the whole bound while work comes within it, stops when it comes later, and comes back', () => {
+test('SpinPolicy: adaptive watches while watches catch work, stops after misses, probes, and comes back', () => {
   const p = new SpinPolicy(100, true); // at most 100 us
   assert.is(p.budgetMs(), 0.1, 'starts out watching');
-  for (let i = 0; i < 40; i++) p.observe(0.01); // requests every 10 us
+  for (let i = 0; i < 40; i++) p.observe(0.01); // requests every 10 us, caught
   assert.is(p.budgetMs(), 0.1);
   for (let i = 0; i < 40; i++) p.observe(0.08); // every 80 us: still within the bound
   assert.is(p.budgetMs(), 0.1);
-  for (let i = 0; i < 40; i++) p.observe(2); // then every 2 ms: no watch could catch them
-  assert.is(p.budgetMs(), 0);
-  assert.ok(p.averageGapMs <= 0.4 + 1e-9, 'an idle spell counts as at most 4 x the bound');
-  let batches = 0;
-  while (p.budgetMs() === 0 && batches < 100) {
-    p.observe(0.03); // requests come fast again (30 us, wake-up included)
-    batches++;
-  }
-  assert.ok(batches < 30, `watching again after ${batches} quick batches`);
-  assert.is(p.budgetMs(), 0.1);
+  p.observe(2);
+  assert.is(p.budgetMs(), 0.1, 'one miss does not stop it');
+  p.observe(2);
+  const budgets = Array.from({ length: 2 * PROBE_EVERY }, () => p.budgetMs());
+  assert.is(budgets.filter((b) => b > 0).length, 2, `two misses stop it, but for a probe every ${PROBE_EVERY} batches: ${budgets}`);
+  // Slept through: a long gap measured across a sleep (wake-up included) says nothing, and changes nothing.
+  const before = p.hitRate;
+  for (let i = 0; i < 10; i++) p.observe(0.5, false);
+  assert.is(p.hitRate, before);
+  // A probe that catches work, then another: watching again.
+  p.observe(0.02);
+  p.observe(0.02);
+  assert.is(p.budgetMs(), 0.1, 'two caught probes bring the watch back');
+  // A short gap even across a sleep means a watch would have caught it.
+  const q = new SpinPolicy(100, true);
+  q.observe(5);
+  q.observe(5);
+  assert.ok(q.hitRate < 0.5);
+  q.observe(0.05, false);
+  q.observe(0.05, false);
+  assert.ok(q.hitRate >= 0.5, `hit rate ${q.hitRate}`);
 });
 
 test('RuntimeOptions: spinMicros and adaptiveSpin are checked', () => {

@@ -248,6 +248,7 @@ function spinForWork(budgetMs: number, from: number): boolean {
 async function serve(): Promise<void> {
   let servedAt = -1; // when the last batch with work was served (-1: none yet)
   let arrivedAt = 0; // when the worker last stopped waiting
+  let watched = false; // whether it watched for that work (or slept, and the gap includes its wake-up)
   while (!closing) {
     if (!drain()) {
       await new Promise<void>((resolve) => (chunkArrived = resolve));
@@ -259,10 +260,11 @@ async function serve(): Promise<void> {
       arrivedAt = performance.now();
       continue;
     }
-    if (servedAt >= 0) spin.observe(arrivedAt - servedAt);
+    if (servedAt >= 0) spin.observe(arrivedAt - servedAt, watched);
     servedAt = performance.now();
     const budget = spin.budgetMs();
-    if (budget > 0 && spinForWork(budget, servedAt)) {
+    watched = budget > 0;
+    if (watched && spinForWork(budget, servedAt)) {
       arrivedAt = performance.now();
       continue;
     }

@@ -9,7 +9,9 @@
 // to a file, through a Ring and through a Runtime; aborts (at once or a turn
 // later); releases; pool get/return; transfers to a worker thread that claims
 // the buffer, writes it and sends it back (with double and forged claims that
-// must be refused); ring close, runtime close/terminate and worker kills.
+// must be refused); readOwnedMany/writeOwnedMany calls (with the same buffer
+// twice or a released one among them, which must refuse the whole call);
+// ring close, runtime close/terminate and worker kills.
 //
 // Checked after every command: each completed read returned exactly the bytes
 // on disk (or the next bytes of the pipe's stream), each completed write put
@@ -366,6 +368,87 @@ class WriteCommand {
 }
 
 /**
+ * readOwnedMany / writeOwnedMany: N file reads or writes in one call, with
+ * owned buffers (a fresh one, a pooled one, sometimes the same one twice or
+ * one already moved, which must refuse the whole call and move nothing).
+ * Resolved: every buffer is back, live, on its own slot, in order, holding
+ * the file's bytes (reads) or having put them on disk (writes). Rejected: a
+ * coded error, and every buffer the call took is given up.
+ */
+class ManyCommand {
+  constructor(p) { this.p = p; }
+  toString() { return `many(${JSON.stringify(this.p)})`; }
+  check(w) { return !this.p.write || this.p.ops.every((o) => !w.regionBusy[o.region]); }
+  async run(w) {
+    const { through, write, ops, misuse, abort } = this.p;
+    w.log.push(this.toString());
+    const rt = through === 'ring' ? w.getRing() : w.getRuntime();
+    const bufs = [];
+    for (const o of ops) {
+      const b = o.pooled ? w.pool.get() : w.newOwned(o.size);
+      if (b === undefined) { for (const x of bufs) x.release(); return; } // pool empty
+      bufs.push(b);
+    }
+    const positions = ops.map((o) => (write ? o.region * REGION : Math.floor(o.posFrac * FILE_SIZE)));
+    const datas = ops.map((o, i) => Buffer.alloc(Math.min(bufs[i].length, REGION), o.fill));
+    if (write) bufs.forEach((b, i) => b.bytes.set(datas[i].subarray(0, b.length)));
+    let given = bufs;
+    if (misuse === 'twice' && bufs.length > 1) given = [...bufs.slice(0, -1), bufs[0]];
+    else if (misuse === 'moved') {
+      const dead = w.newOwned(16);
+      dead.release(); // a handle that no longer owns anything
+      given = [...bufs, dead];
+      positions.push(0);
+    }
+    const keys = given.map((b) => (b.isValid ? slotKey(b.bytes) : null));
+    const lengths = given.map((b) => (b.isValid ? b.length : 0));
+    const refused = given !== bufs;
+    let p;
+    try {
+      p = withAbort(w, abort, (signal) => (write ? rt.writeOwnedMany(w.writeFd, given, positions, { signal }) : rt.readOwnedMany(w.contentFd, given, positions, { signal })));
+    } catch (err) {
+      w.violation('readOwnedMany/writeOwnedMany threw instead of rejecting', { error: String(err?.stack ?? err) });
+      return;
+    }
+    if (write) for (const o of ops) w.regionBusy[o.region] = true;
+    const hold = { slots: keys.filter((k) => k !== null) };
+    w.track(p, hold);
+    const judged = p.then(
+      (res) => {
+        if (refused) { w.violation('a call with a buffer twice or a moved buffer was accepted'); return; }
+        const counts = write ? res.bytesWritten : res.bytesRead;
+        res.buffers.forEach((b, i) => {
+          if (!b.isValid) { w.violation('many: a dead handle came back'); return; }
+          if (slotKey(b.bytes) !== keys[i]) w.violation('many: a handle came back on another slot', { i });
+          w.live.push({ buf: b, pooled: ops[i]?.pooled ?? false });
+          if (write) {
+            if (counts[i] !== lengths[i]) w.violation('writeOwnedMany: a short write to a file', { i, n: counts[i] });
+            const back = Buffer.alloc(lengths[i]);
+            fs.readSync(w.writeFd, back, 0, lengths[i], positions[i]);
+            if (!back.equals(datas[i].subarray(0, lengths[i]))) w.violation('writeOwnedMany: the bytes on disk differ', { i });
+          } else {
+            const want = fileBytes.subarray(positions[i], positions[i] + lengths[i]);
+            if (counts[i] !== want.length) w.violation('readOwnedMany: a file read came back short', { i, n: counts[i], want: want.length });
+            if (!Buffer.from(b.bytes.subarray(0, counts[i])).equals(want.subarray(0, counts[i]))) w.violation('readOwnedMany: bytes differ from the file', { i });
+          }
+        });
+      },
+      (err) => {
+        w.checkRefusal(err, write ? 'writeOwnedMany' : 'readOwnedMany');
+        if (refused) {
+          // Refused before anything moved: the caller still owns every valid buffer.
+          bufs.forEach((b, i) => { if (b.isValid) w.live.push({ buf: b, pooled: ops[i].pooled }); });
+          if (bufs.some((b) => !b.isValid)) w.violation('many: a refused call moved a buffer');
+        } else if (bufs.some((b) => b.isValid)) {
+          w.violation('many: a failed call left a buffer it took alive in the caller\'s hands');
+        }
+      },
+    ).finally(() => { if (write) for (const o of ops) w.regionBusy[o.region] = false; });
+    w.track(judged);
+  }
+}
+
+/**
  * A Batch of file reads (owned, lent, copied, lying buffers), some linked to
  * the one before, sometimes with a read of a closed fd among them. A linked
  * read whose predecessor failed or came back short completes with ECANCELED;
@@ -628,6 +711,19 @@ const commands = [
       badFd: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
     }), { minLength: 1, maxLength: 5 }),
   }).map((p) => new BatchCommand(p)),
+  fc.record({
+    through: via,
+    write: fc.boolean(),
+    ops: fc.uniqueArray(fc.record({
+      size: fc.oneof(fc.integer({ min: 1, max: 512 }), fc.integer({ min: 1, max: 8192 })),
+      pooled: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
+      posFrac: fc.double({ min: 0, max: 0.9999, noNaN: true }),
+      region: fc.integer({ min: 0, max: REGIONS - 1 }),
+      fill: fc.integer({ min: 0, max: 255 }),
+    }), { minLength: 1, maxLength: 6, selector: (o) => o.region }),
+    misuse: fc.constantFrom('none', 'none', 'none', 'twice', 'moved'),
+    abort: abortMode,
+  }).map((p) => new ManyCommand(p)),
   fc.integer({ min: 1, max: 8192 }).map((n) => new PipeFeedCommand(n)),
   fc.nat().map((i) => new ReleaseCommand(i)),
   fc.boolean().map((g) => new PoolCommand(g)),
