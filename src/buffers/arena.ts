@@ -342,13 +342,12 @@ export function releaseWhenIdle(slot: Slot, release: () => void): void {
   else release();
 }
 
+/** The smallest class whose slots hold `size` bytes: log2 rounded up, from the leading zeros (every allocation asks). */
 function classShift(size: number): number {
-  let shift = MIN_CLASS_SHIFT;
-  while (2 ** shift < size) shift++;
-  if (shift > MAX_CLASS_SHIFT) {
+  if (size > 2 ** MAX_CLASS_SHIFT) {
     throw SaferRingError.for('ERR_OUT_OF_RANGE', `The value of "size" is out of range. It must be <= ${MAX_BUFFER_SIZE}. Received ${size}`);
   }
-  return shift;
+  return size <= 2 ** MIN_CLASS_SHIFT ? MIN_CLASS_SHIFT : Math.max(MIN_CLASS_SHIFT, 32 - Math.clz32(Math.ceil(size) - 1));
 }
 
 function badToken(why: string): SaferRingError {

@@ -15,7 +15,7 @@ function isURLLike(value: unknown): value is URL {
 
 /** getValidatedPath: a file: URL becomes its path; then a string or bytes without NUL, else Node's errors. */
 export function validPath(value: unknown, name = 'path'): ValidPath {
-  const path = isURLLike(value) ? fileURLToPath(value) : value;
+  const path = typeof value === 'string' || !isURLLike(value) ? value : fileURLToPath(value);
   if (typeof path === 'string') {
     if (path.includes('\u0000')) throw invalidArgValue(name, path, 'must be a string, Uint8Array, or URL without null bytes');
     return path;
