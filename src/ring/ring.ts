@@ -258,9 +258,15 @@ interface CheckedPath {
 const EMPTY_PATH: CheckedPath = { bytes: Buffer.alloc(0), text: '' };
 
 function pathBytes(path: unknown, name = 'path'): CheckedPath {
+  if (typeof path === 'string') {
+    // The common case, without decoding the bytes back for `text` (paths are hot: every open, stat, unlink).
+    if (path.includes('\u0000')) {
+      throw SaferRingError.for('ERR_INVALID_ARG_VALUE', `The argument '${name}' must be a string, Uint8Array, or URL without null bytes. Received '${path}'`);
+    }
+    return { bytes: Buffer.from(path), text: path };
+  }
   let bytes: Buffer;
-  if (typeof path === 'string') bytes = Buffer.from(path);
-  else if (path instanceof URL) bytes = Buffer.from(fileURLToPath(path));
+  if (path instanceof URL) bytes = Buffer.from(fileURLToPath(path));
   // A copy made from the view's true geometry: its own `length` may lie.
   else if (isUint8Array(path)) bytes = Buffer.from(windowOver(path, 0, byteLengthOf(path)));
   else throw invalidType(name, 'of type string or an instance of Buffer or URL', path);
