@@ -58,9 +58,10 @@ export interface RuntimeOptions {
    */
   spinMicros?: number;
   /**
-   * Watch only while requests have recently come within `spinMicros` of each
-   * other (a moving average of the gaps): an idle or slow client then costs
-   * no spinning. Default true; false watches `spinMicros` after every batch.
+   * Watch only while recent watches caught the next request (two misses in a
+   * row stop it; a probe every eighth batch brings it back): an idle or slow
+   * client then costs almost no spinning. Default true; false watches
+   * `spinMicros` after every batch.
    */
   adaptiveSpin?: boolean;
 }
