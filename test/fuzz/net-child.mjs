@@ -261,6 +261,11 @@ async function step(w, act) {
     case 'reset':
       conn.broken = true;
       if (c.connecting || c.destroyed) return c.destroy();
+      // node:net 20 (the fallback's module): a reset while end()'s shutdown is
+      // still pending fails in libuv with EINVAL, and Node then emits 'error'
+      // and never closes the handle (no 'close', the fd leaks). Not ours to
+      // check there; safer-ring/net resets and closes (docs/net.md).
+      if (!net.usingIoUring && c.writableEnded) return c.destroy();
       return c.resetAndDestroy();
     case 'pause': return c.pause();
     case 'resume': return c.resume();
