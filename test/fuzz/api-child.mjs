@@ -732,8 +732,6 @@ const commands = [
   fc.constantFrom('close', 'terminate', 'kill').map((h) => new RuntimeEndCommand(h)),
 ];
 
-/** Write ends of pipes kept open (fallback): closed before exit, so reads still in the pool see EOF and let the process end. */
-const keptPipeWriters = [];
 let baselineSlots = null;
 let baselineFds = null;
 let sequences = 0;
@@ -780,8 +778,13 @@ async function runSequence(cmds, entries) {
     // On the fallback a cancelled read may still be queued in libuv's pool: it runs on the fd
     // *number*, so closing the pipe could let it read from whatever gets that number next
     // (docs/safety.md, "What is not guaranteed"). This pipe stays open for the rest of the run.
-    baselineFds += 2;
-    keptPipeWriters.push(w.pipeW);
+    // Such a read also holds one of libuv's four pool threads until it gets
+    // bytes or EOF (docs/fallback.md): closing the write end now gives it EOF,
+    // or after four such sequences every later fallback op of the run would
+    // wait for a thread that never comes. The read end (the number it reads)
+    // stays open.
+    baselineFds += 1;
+    fs.closeSync(w.pipeW);
   }
   if (slots !== baselineSlots) w.violation('slots still in use after shutdown', { slots, baseline: baselineSlots });
   let fds = openFds();
@@ -827,7 +830,6 @@ if (timeMs > 0) {
 } else {
   result = await fc.check(property, { seed, numRuns: runs, endOnFailure: true });
 }
-for (const fd of keptPipeWriters) fs.closeSync(fd);
 const stats = { seed, backend, sequences, steps: totalSteps, ms: Date.now() - started };
 if (result.failed) {
   process.stdout.write(`${JSON.stringify({ violation: String(result.errorInstance?.stack ?? result.error).slice(0, 4000), counterexample: fc.stringify(result.counterexample).slice(0, 4000), seed: result.seed, path: result.counterexamplePath, stats })}\n`);
