@@ -290,6 +290,35 @@ test('closing a ring with a pipe read in flight loses no stream bytes: the next 
   await b.close();
 });
 
+test('the same with a vectored read: closing a ring with a pipe readv in flight loses no stream bytes, and readv takes its turn in the stream (found by the API fuzzer)', async () => {
+  const [r, w] = createPipe();
+  const a = new Ring(4);
+  const b = new Ring(4);
+  const cut = a.readv(r, [Buffer.alloc(7), Buffer.alloc(16)]).then(() => 'resolved', (err) => err.code);
+  await sleep(20);
+  await a.close();
+  const outcome = await cut;
+  const sent = Buffer.from(Array.from({ length: 64 }, (_, i) => i + 1));
+  const parts = [Buffer.alloc(10), Buffer.alloc(54)];
+  const first = b.readv(r, parts);
+  await sleep(20);
+  fs.writeSync(w, sent);
+  fs.closeSync(w);
+  let got = Buffer.alloc(0);
+  if (outcome === 'resolved') got = sent.subarray(0, 23);
+  else assert.is(outcome, 'ERR_RING_CLOSED');
+  let n = (await first).bytesRead;
+  got = Buffer.concat([got, Buffer.concat(parts).subarray(0, n)]);
+  while (n > 0 && got.length < sent.length) {
+    const more = Buffer.alloc(64);
+    n = (await b.read(r, more)).bytesRead;
+    got = Buffer.concat([got, more.subarray(0, n)]);
+  }
+  assert.equal([...got], [...sent], 'every byte, in order');
+  fs.closeSync(r);
+  await b.close();
+});
+
 test('bytes a cancelled read kept for an fd never reach another pipe that gets the same fd number later (found by the API fuzzer)', async () => {
   const ring = new Ring(4);
   const [r, w] = createPipe();

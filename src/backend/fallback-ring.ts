@@ -202,7 +202,8 @@ export class FallbackRing implements NativeRing {
       case Op.RECV: {
         this.#bytes(chunk, off, len); // range checked now, not in a thread-pool callback
         const stream = position === null || pending.op === Op.RECV;
-        return this.#task(pending, this.#inOrder(fd, stream, pending, () => this.#read(pending, fd, chunk, off, len, position)));
+        return this.#task(pending, this.#inOrder(fd, stream, pending, () =>
+          this.#read(pending, fd, len, position, (from, n) => this.#bytes(chunk, off, n).set(from.subarray(0, n)))));
       }
       case Op.WRITE:
       case Op.SEND: {
@@ -223,20 +224,21 @@ export class FallbackRing implements NativeRing {
           const bufs = parts.map((p) => Buffer.from(this.#bytes(p.chunk, p.off, p.len)));
           return this.#task(pending, () => fs.writev(fd, bufs, position, (err, n) => (err ? fail(err) : done(n))));
         }
-        const bufs = parts.map((p) => Buffer.alloc(p.len));
-        return this.#task(pending, () =>
-          fs.readv(fd, bufs, position, (err, n) => {
-            if (err) return fail(err);
-            if (!pending.cancelled) {
-              let left = n;
-              parts.forEach((p, k) => {
-                const m = Math.min(left, p.len);
-                if (m > 0) this.#bytes(p.chunk, p.off, m).set(bufs[k].subarray(0, m));
-                left -= m;
-              });
-            }
-            done(n);
-          }));
+        // A vectored read is one read into the parts in order: at the current
+        // position it is a stream read like READ's (in order with the fd's
+        // other stream ops, kept bytes first, its bytes kept if it is
+        // cancelled while libuv still runs it), scattered on delivery.
+        const total = parts.reduce((t, p) => t + p.len, 0);
+        const scatter = (from: Uint8Array, n: number) => {
+          let at = 0;
+          for (const part of parts) {
+            const m = Math.min(n - at, part.len);
+            if (m <= 0) break;
+            this.#bytes(part.chunk, part.off, m).set(from.subarray(at, at + m));
+            at += m;
+          }
+        };
+        return this.#task(pending, this.#inOrder(fd, position === null, pending, () => this.#read(pending, fd, total, position, scatter)));
       }
       case Op.OPENAT: {
         const file = this.#path(fd, chunk, off, len);
@@ -340,8 +342,11 @@ export class FallbackRing implements NativeRing {
     return { pending, run: () => (pending.cancelled ? undefined : run()) };
   }
 
-  /** A stream read (position -1) first returns what a cancelled read left behind. */
-  #read(pending: Pending, fd: number, chunk: number, off: number, len: number, position: number | null): void {
+  /**
+   * A read of `len` bytes, handed to `deliver` (into the op's slot or slots).
+   * A stream read (position -1) first returns what a cancelled read left behind.
+   */
+  #read(pending: Pending, fd: number, len: number, position: number | null, deliver: (from: Uint8Array, n: number) => void): void {
     let kept = position === null ? pushback.get(fd) : undefined;
     if (kept !== undefined && kept.file !== fileIdentity(fd)) {
       pushback.delete(fd); // another file has this number now
@@ -349,7 +354,7 @@ export class FallbackRing implements NativeRing {
     }
     if (kept !== undefined) {
       const n = Math.min(len, kept.bytes.length);
-      this.#bytes(chunk, off, n).set(kept.bytes.subarray(0, n));
+      deliver(kept.bytes, n);
       if (n === kept.bytes.length) pushback.delete(fd);
       else pushback.set(fd, { file: kept.file, bytes: kept.bytes.subarray(n) });
       setImmediate(() => this.#complete(pending, n));
@@ -368,7 +373,7 @@ export class FallbackRing implements NativeRing {
         this.#settle(pending);
         return;
       }
-      this.#bytes(chunk, off, n).set(private_.subarray(0, n));
+      deliver(private_, n);
       this.#complete(pending, n);
     });
   }
@@ -380,10 +385,11 @@ export class FallbackRing implements NativeRing {
     if (target.op === Op.WRITE || target.op === Op.SEND || target.op === Op.WRITEV || target.op === Op.OPENAT ||
         target.op === Op.CLOSE || target.op === Op.FSYNC) return -E.EALREADY;
     if (target.timer !== undefined) clearTimeout(target.timer);
-    if (target.op === Op.READ || target.op === Op.RECV) target.file = target.stream?.file ?? fileIdentity(target.fd);
+    const read = target.op === Op.READ || target.op === Op.RECV || target.op === Op.READV;
+    if (read) target.file = target.stream?.file ?? fileIdentity(target.fd);
     this.#complete(target, -E.ECANCELED, true);
     target.cancelled = true;
-    if (target.op !== Op.READ && target.op !== Op.RECV) this.#settle(target);
+    if (!read) this.#settle(target);
     return 0;
   }
 
