@@ -17,7 +17,7 @@ import { RingFileIo, SyncFileIo } from './file-io';
 import { makeDirectories } from './dirs';
 import { joinBytes, asBuffer } from './paths';
 import { Control, CopyTask, CopyWorkerData, DirOutcome, errorRecord, ErrorRecord, MkdirResult, MkdirTask, TaskResult } from './protocol';
-import { Field, scanDirectory, ScanResult, ScanTask, STAT_FIELDS } from './scan';
+import { packStat, scanDirectory, ScanResult, ScanTask, STAT_FIELDS } from './scan';
 import { SmallFiles } from './small-files';
 import { runCopyTask } from './task-run';
 
@@ -73,20 +73,7 @@ export class LocalRunner implements TaskRunner {
         errors.push([i, errorRecord(r.reason)]);
         return;
       }
-      const st = r.value;
-      const at = i * STAT_FIELDS;
-      stats[at + Field.Mode] = st.mode;
-      stats[at + Field.Size] = st.size;
-      stats[at + Field.Uid] = st.uid;
-      stats[at + Field.Gid] = st.gid;
-      stats[at + Field.AtimeMs] = st.atimeMs;
-      stats[at + Field.MtimeMs] = st.mtimeMs;
-      stats[at + Field.Dev] = st.dev;
-      stats[at + Field.Ino] = st.ino;
-      stats[at + Field.Nlink] = st.nlink;
-      stats[at + Field.Rdev] = st.rdev;
-      stats[at + Field.Blocks] = st.blocks;
-      stats[at + Field.Ok] = 1;
+      packStat(stats, i, r.value);
     });
     return { names: Buffer.concat(names), nameEnds, stats, errors };
   }

@@ -54,26 +54,35 @@ export function scanDirectory(task: ScanTask): ScanResult {
   for (let i = 0; i < names.length; i++) {
     end += names[i].length;
     nameEnds[i] = end;
-    const at = i * STAT_FIELDS;
     try {
-      const st = task.follow ? fs.statSync(joinBytes(dir, names[i])) : fs.lstatSync(joinBytes(dir, names[i]));
-      stats[at + Field.Mode] = st.mode;
-      stats[at + Field.Size] = st.size;
-      stats[at + Field.Uid] = st.uid;
-      stats[at + Field.Gid] = st.gid;
-      stats[at + Field.AtimeMs] = st.atimeMs;
-      stats[at + Field.MtimeMs] = st.mtimeMs;
-      stats[at + Field.Dev] = st.dev;
-      stats[at + Field.Ino] = st.ino;
-      stats[at + Field.Nlink] = st.nlink;
-      stats[at + Field.Rdev] = st.rdev;
-      stats[at + Field.Blocks] = st.blocks;
-      stats[at + Field.Ok] = 1;
+      packStat(stats, i, task.follow ? fs.statSync(joinBytes(dir, names[i])) : fs.lstatSync(joinBytes(dir, names[i])));
     } catch (err) {
       errors.push([i, errorRecord(err)]);
     }
   }
   return { names: Buffer.concat(names), nameEnds, stats, errors };
+}
+
+/** The numbers of a stat (node:fs's Stats or a ring statx result) a scan sends, for entry `i`. */
+export interface StatNumbers {
+  mode: number; size: number; uid: number; gid: number; atimeMs: number; mtimeMs: number;
+  dev: number; ino: number; nlink: number; rdev: number; blocks: number;
+}
+
+export function packStat(stats: Float64Array, i: number, st: StatNumbers): void {
+  const at = i * STAT_FIELDS;
+  stats[at + Field.Mode] = st.mode;
+  stats[at + Field.Size] = st.size;
+  stats[at + Field.Uid] = st.uid;
+  stats[at + Field.Gid] = st.gid;
+  stats[at + Field.AtimeMs] = st.atimeMs;
+  stats[at + Field.MtimeMs] = st.mtimeMs;
+  stats[at + Field.Dev] = st.dev;
+  stats[at + Field.Ino] = st.ino;
+  stats[at + Field.Nlink] = st.nlink;
+  stats[at + Field.Rdev] = st.rdev;
+  stats[at + Field.Blocks] = st.blocks;
+  stats[at + Field.Ok] = 1;
 }
 
 function listNatively(dir: Buffer, follow: boolean): ScanResult {
