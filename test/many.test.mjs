@@ -169,6 +169,35 @@ test('ring: positions in a Float64Array', async () => {
   fs.closeSync(wr);
 });
 
+(backend === 'fallback' ? test.skip : test)('io_uring: an aborted call keeps every buffer it took until it settles, those of dropped ops too', async () => {
+  // Ring(2): four reads in flight (its CQ budget), four still queued. The
+  // abort drops the queued ones at once and cancels the others in the
+  // kernel; until the call rejects, no new buffer may land on any of its slots.
+  const r = new Ring(2);
+  const [rd, wr] = createPipe();
+  const bufs = buffers(8, 64);
+  const slots = new Set(bufs.map((b) => `${b.bytes.byteOffset}`));
+  const ac = new AbortController();
+  let settled = false;
+  const p = r.readOwnedMany(rd, bufs, Array(8).fill(0), { signal: ac.signal });
+  p.then(() => { settled = true; }, () => { settled = true; });
+  await new Promise((res) => setTimeout(res, 10));
+  assert.is(r.stats().inFlight, 4);
+  ac.abort();
+  const probes = [];
+  while (!settled) {
+    const fresh = buffers(8, 64);
+    for (const b of fresh) assert.not.ok(!settled && slots.has(`${b.bytes.byteOffset}`), 'a new buffer on a slot of the pending call');
+    probes.push(...fresh);
+    await new Promise((res) => setImmediate(res));
+  }
+  await p.then(() => assert.unreachable(), (e) => assert.is(e.code, 'ABORT_ERR'));
+  for (const b of probes) b.release();
+  await r.close();
+  fs.closeSync(rd);
+  fs.closeSync(wr);
+});
+
 (backend === 'fallback' ? test.skip : test)('io_uring: closing the ring with a call in flight rejects it with ERR_RING_CLOSED', async () => {
   const r = new Ring(8);
   const [rd, wr] = createPipe();

@@ -354,7 +354,10 @@ export class Engine {
 
   /** Frees the memory an op held: moved buffers go home (the caller gave them up), copies back to the arena. */
   releaseAll(rec: OpRecord, keepMoved: boolean): void {
-    if (rec.moved !== null && !keepMoved) discard(rec.moved);
+    if (rec.moved !== null && !keepMoved) {
+      if (rec.giveBack !== null) rec.giveBack(rec.moved);
+      else discard(rec.moved);
+    }
     rec.moved = null;
     releaseTemps(rec, this.arena);
   }

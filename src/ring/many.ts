@@ -14,6 +14,10 @@
 // order, once the kernel has given back every one of them. If any read fails,
 // the call rejects with the first failure's error (by index) and every buffer
 // is released to the arena, as readOwned releases the buffer of a failed read.
+// A call's buffers go back to the arena together, when the call settles: one
+// whose op was cancelled or failed early is held until the last op is over,
+// so no new OwnedBuffer shares memory with a call still pending (a rule a
+// caller, or a checking program, can rely on without knowing which op ran).
 import { discard, MovedSlot, OwnedBuffer, peekSlot, restore, takeSlot, trueLength, untakeSlot } from '../buffers/owned-buffer';
 import { errnoError, movedError, SaferRingError } from '../errors';
 import { checkInteger, invalidType, invalidValue, outOfRange } from '../validate';
@@ -50,6 +54,11 @@ class ManyCall {
   pending: number;
   readonly counts: number[];
   readonly buffers: OwnedBuffer[];
+  /** Buffers of ops that ended without a result, held until the call settles. */
+  readonly held: MovedSlot[] = [];
+  readonly keep = (moved: MovedSlot): void => {
+    this.held.push(moved);
+  };
   error: Error | null = null;
   errorIndex = MAX_MANY;
   signal: AbortSignal | undefined;
@@ -95,6 +104,8 @@ class ManyCall {
     if (this.error !== null) {
       // Every op is over: the kernel holds none of these buffers any more.
       for (const b of this.buffers) b?.release();
+      for (const moved of this.held) discard(moved);
+      this.held.length = 0;
       this.reject(this.error);
       return;
     }
@@ -112,7 +123,7 @@ function settleMany(rec: OpRecord, res: number): void {
   const moved = rec.moved as MovedSlot;
   rec.moved = null;
   if (res < 0) {
-    discard(moved);
+    call.keep(moved);
     call.failAt(rec.index, res);
     return;
   }
@@ -206,6 +217,8 @@ export function runMany(
     // Nothing was queued; the engine gave the moved buffers back to the arena.
     return Promise.reject(refused);
   }
+  // Taken: from now on an op that ends without a result leaves its buffer with the call.
+  for (const rec of recs) rec.giveBack = call.keep;
   if (signal !== undefined) {
     // One listener for the whole call: queued ops are dropped, in-flight ones
     // cancelled in the kernel; the call rejects once every op is over.

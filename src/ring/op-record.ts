@@ -44,6 +44,12 @@ export class OpRecord {
 
   // Memory the op holds until its completion.
   moved: MovedSlot | null = null; // an OwnedBuffer moved into the op
+  /**
+   * Where `moved` goes when the op ends without giving it back (failed,
+   * aborted, closed): null discards it to the arena at once; a
+   * readOwnedMany call keeps its buffers until the whole call settles.
+   */
+  giveBack: ((moved: MovedSlot) => void) | null = null;
   temp: Slot | null = null; // a copy slot (or path) the op allocated
   temp2: Slot | null = null; // a second one (statx output, socket address)
   borrowed: Slot | null = null; // caller's arena memory lent without a copy
