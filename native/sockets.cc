@@ -186,6 +186,37 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, shutdown(fd, how) < 0 ? -errno : 0);
 }
 
+// trySend(fd, bytes, offset): one send(2) of bytes[offset..] with
+// MSG_DONTWAIT, on the calling thread, as libuv's try-write: the byte count
+// the socket took, or a negative errno (-EAGAIN when its buffer is full). The
+// kernel copies from the caller's memory during the call and keeps no
+// reference, which is why this, unlike a ring send, may read a plain Buffer.
+// The extent is the view's own (its intrinsic length), never a count the
+// caller passes; MSG_NOSIGNAL, as for every send here.
+Napi::Value TrySend(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd, offset;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (!GetInt32(info[0], 0, INT32_MAX, &fd) || !info[1].IsTypedArray() || !GetInt32(info[2], 0, INT32_MAX, &offset) ||
+      napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", "trySend(fd, Uint8Array bytes, offset)");
+    return env.Undefined();
+  }
+  if (static_cast<size_t>(offset) > length) {
+    ThrowError(env, "ERR_OUT_OF_RANGE", "trySend: offset past the end of the bytes");
+    return env.Undefined();
+  }
+  if (InternalFds::Contains(fd)) return Napi::Number::New(env, -EBADF);
+  if (data == nullptr || static_cast<size_t>(offset) == length) return Napi::Number::New(env, 0);
+  ssize_t n;
+  do {
+    n = send(fd, static_cast<const char*>(data) + offset, length - offset, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
+}
+
 // close(fd): 0 or a negative errno. The net handles close their sockets here,
 // not through node:fs, which warns when a worker thread closes an fd it did
 // not open itself.
@@ -227,6 +258,7 @@ void DefineSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("setSocketOption", Napi::Function::New(env, SetSocketOption, "setSocketOption"));
   exports.Set("socketInfo", Napi::Function::New(env, SocketInfo, "socketInfo"));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
+  exports.Set("trySend", Napi::Function::New(env, TrySend, "trySend"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
 }
 

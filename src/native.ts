@@ -88,6 +88,8 @@ export interface NativeSockets {
   socketInfo(fd: number): [number, number, boolean] | number;
   /** shutdown(2): 0, or a negative errno. */
   shutdown(fd: number, how: number): number;
+  /** One non-blocking send(2) of bytes[offset..] now: the count taken, or a negative errno (-EAGAIN: full). */
+  trySend(fd: number, bytes: Uint8Array, offset: number): number;
   /** close(2): 0, or a negative errno (EBADF, without closing it, for a ring's own io_uring fd or eventfd). */
   close(fd: number): number;
   pipe(): [number, number];

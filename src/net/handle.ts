@@ -76,6 +76,8 @@ const bufferOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Arra
 /** Arena memory is sent in place from this size on (smaller writes are coalesced by copying). */
 const IN_PLACE_MIN = 16 * 1024;
 const IN_PLACE_MAX = 1 << 30;
+/** A plain Buffer from this size on is offered to the socket at once before any copy (see #sendNow). */
+const SEND_NOW_MIN = 16 * 1024;
 
 function isUint8Array(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
@@ -407,6 +409,7 @@ export abstract class StreamHandle implements OpTarget {
       const job = this.#jobs.shift()!;
       queueMicrotask(() => this.#complete(job, 0));
     }
+    this.#sendNow();
     let pending = 0;
     for (let j = 0; j < this.#jobs.length && pending < MAX_SEND; j++) pending += this.#jobs[j].bytes;
     if (pending === 0) return;
@@ -450,6 +453,31 @@ export abstract class StreamHandle implements OpTarget {
     this.#send = rec;
     this.#sendLength = length;
     if (!this.io.submit(rec)) this.#send = null;
+  }
+
+  /**
+   * Large plain Buffers at the front of the queue are first offered to the
+   * socket at once: one send(2) with MSG_DONTWAIT each, as libuv's try-write.
+   * The kernel copies from the Buffer during the call, which saves the copy
+   * into an arena slot that a ring send needs (the ring's send runs later, so
+   * it may only read arena memory). What the socket does not take now (its
+   * buffer full, or an error) goes the ring's way, which reports errors.
+   * Writes finished here complete asynchronously, as node:net expects.
+   */
+  #sendNow(): void {
+    while (this.#jobs.length > 0) {
+      const head = this.#jobs[0];
+      if (head.str !== null || this.#ackBuf >= head.bufs.length) return;
+      const b = head.bufs[this.#ackBuf];
+      const left = b.length - this.#ackOff;
+      if (left < SEND_NOW_MIN || bufferOf.call(b) instanceof SharedArrayBuffer) return;
+      const n = binding!.trySend(this.fdValue, b, this.#ackOff);
+      if (n <= 0) return;
+      const completed: [WriteJob, number][] = [];
+      this.#advance(n, completed);
+      for (const [job, status] of completed) queueMicrotask(() => this.#complete(job, status));
+      if (n < left) return; // the socket's buffer is full: the ring's send waits for room
+    }
   }
 
   /**
