@@ -465,6 +465,7 @@ export abstract class StreamHandle implements OpTarget {
    * Writes finished here complete asynchronously, as node:net expects.
    */
   #sendNow(): void {
+    if (this.fdValue < 0) return;
     while (this.#jobs.length > 0) {
       const head = this.#jobs[0];
       if (head.str !== null || this.#ackBuf >= head.bufs.length) return;
