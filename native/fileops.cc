@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -78,10 +79,31 @@ Napi::Value Mknod(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// linkAt(fd, path): gives the open file `fd` the name `path`, never replacing
-// an existing one (EEXIST). Made for files opened with O_TMPFILE, which have
-// no name until then: linkat(2) on /proc/self/fd/N with AT_SYMLINK_FOLLOW,
-// which needs no privilege (AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH).
+// Gives the open file `fd`, made with O_TMPFILE and so without a name, the
+// name `name` in `dirfd` (or a path, with AT_FDCWD), never replacing one
+// (EEXIST). linkat(2) of the descriptor itself (AT_EMPTY_PATH) where this
+// process may do that (CAP_DAC_READ_SEARCH, or a kernel that lets a file's
+// opener), else of /proc/self/fd/N with AT_SYMLINK_FOLLOW, which needs no
+// privilege but walks procfs: a C loop of the small-file copy's calls over
+// 20,000 files took ~12% less time with the direct form (medians of 6; in
+// the whole job the host's ext4 state moves the time by more). Once the procfs
+// form succeeds where the direct one was refused, the process keeps to it.
+// Returns 0, or -1 with errno.
+int LinkUnnamed(int fd, int dirfd, const char* name) {
+  static std::atomic<bool> direct{true};
+  if (direct.load(std::memory_order_relaxed)) {
+    if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0) return 0;
+    if (errno != ENOENT && errno != EPERM) return -1;
+  }
+  char proc[40];
+  std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) < 0) return -1;
+  direct.store(false, std::memory_order_relaxed);
+  return 0;
+}
+
+// linkAt(fd, path): names an O_TMPFILE file (LinkUnnamed), never replacing
+// an existing name (EEXIST).
 Napi::Value LinkAt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t fd;
@@ -96,8 +118,7 @@ Napi::Value LinkAt(const Napi::CallbackInfo& info) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "linkAt: the path must be non-empty and hold no NUL byte");
     return env.Undefined();
   }
-  std::string from = "/proc/self/fd/" + std::to_string(fd);
-  if (linkat(AT_FDCWD, from.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) < 0) ThrowErrno(env, errno, "link");
+  if (LinkUnnamed(fd, AT_FDCWD, path.c_str()) < 0) ThrowErrno(env, errno, "link");
   return env.Undefined();
 }
 
@@ -134,7 +155,7 @@ Napi::Value CopyFileRange(const Napi::CallbackInfo& info) {
 //   openat(srcDir, name, O_RDONLY [| O_NOFOLLOW])
 //   openat(dstDir, ".", O_WRONLY | O_TMPFILE, mode & 0777)   a file with no name
 //   read/write until a read comes back short (at most size + 1 bytes per read)
-//   linkat("/proc/self/fd/N", dstDir, name)           its name, never replacing
+//   linkat of the file to dstDir/name (LinkUnnamed)   its name, never replacing
 // so nothing ever appears under a final name before it is complete (the copy
 // job's rule, see src/copy/file-copy.ts, which decides which files come here).
 //
@@ -260,9 +281,7 @@ Napi::Value CopySmallFiles(const Napi::CallbackInfo& info) {
       }
       if (step != 0) break;
       if (__atomic_load_n(stop, __ATOMIC_SEQ_CST) != 0) { step = kStepStopped; break; }
-      char proc[40];
-      std::snprintf(proc, sizeof proc, "/proc/self/fd/%d", dst);
-      if (linkat(AT_FDCWD, proc, dstDir, name, AT_SYMLINK_FOLLOW) < 0) { step = kStepLink; err = errno; break; }
+      if (LinkUnnamed(dst, dstDir, name) < 0) { step = kStepLink; err = errno; break; }
     } while (false);
     // The temporary (named now, or about to vanish) and the source.
     if (dst >= 0 && close(dst) < 0 && step == 0 && errno != EINTR) { step = kStepClose; err = errno; }

@@ -10,6 +10,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { nativeBinding, oncePerBackend, pattern, tmpPath } from './helpers/env.mjs';
 
 const native = nativeBinding();
@@ -77,6 +79,55 @@ once('copySmallFiles copies each file whole under its name, with the mode asked 
   } finally {
     d.close();
   }
+});
+
+/** test/support/no-flink.c built, or why it cannot be here. */
+function noFlinkLauncher() {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const exe = tmpPath('no-flink');
+  const cc = spawnSync('cc', ['-O2', '-Wall', '-o', exe, path.join(root, 'test', 'support', 'no-flink.c')], { encoding: 'utf8', timeout: 60_000 });
+  if (cc.error?.code === 'ENOENT') return { skip: 'no C compiler (cc) on PATH' };
+  if (/unsupported architecture/.test(cc.stderr ?? '')) return { skip: `no seccomp launcher for ${process.arch}` };
+  if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
+  return { exe, root };
+}
+
+once('copySmallFiles names its files through /proc/self/fd where linkat(AT_EMPTY_PATH) is refused (older kernels, no CAP_DAC_READ_SEARCH)', () => {
+  const launcher = noFlinkLauncher();
+  if (launcher.skip) {
+    console.log(`  skipped: ${launcher.skip}`);
+    return;
+  }
+  const files = { a: pattern(10), b: pattern(70_000, 5), c: pattern(0) };
+  const d = dirs(files);
+  d.close(); // the child opens its own
+  // The child runs the loop under a seccomp filter that refuses the direct form, as such a kernel does.
+  const child = `
+    const fs = require('node:fs');
+    const native = ${JSON.stringify(process.env.SAFER_RING_NATIVE_ADDON ?? '')}
+      ? require(${JSON.stringify(process.env.SAFER_RING_NATIVE_ADDON ?? '')})
+      : require(${JSON.stringify(path.join(launcher.root, 'node_modules', 'node-gyp-build'))})(${JSON.stringify(launcher.root)});
+    const O_DIR = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY;
+    const names = ['a', 'b', 'c'];
+    const ends = new Uint32Array([1, 2, 3]);
+    const sizes = new Float64Array(names.map((n) => fs.statSync(${JSON.stringify(d.src)} + '/' + n).size));
+    const bytes = new Float64Array(3), errors = new Int32Array(6);
+    const done = native.copySmallFiles(fs.openSync(${JSON.stringify(d.src)}, O_DIR), fs.openSync(${JSON.stringify(d.dst)}, O_DIR),
+      Buffer.from('abc'), ends, sizes, new Uint32Array(3).fill(0o100644), 0, 3, 0, new Int32Array(1), 1e9, bytes, errors);
+    // linkAt (the large files' way) takes the same turn.
+    let link = 'ok';
+    try { native.linkAt(fs.openSync(${JSON.stringify(d.dst)}, fs.constants.O_WRONLY | 0o20200000), Buffer.from(${JSON.stringify(d.dst)} + '/probe')); } catch (e) { link = e.code; }
+    console.log(JSON.stringify({ done, bytes: [...bytes], errors: [...errors], link }));
+  `;
+  const r = spawnSync(launcher.exe, [process.execPath, '-e', child], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  assert.is(out.done, 3);
+  assert.equal(out.errors, [0, 0, 0, 0, 0, 0]);
+  assert.equal(out.bytes, [10, 70_000, 0]);
+  for (const [name, bytes] of Object.entries(files)) assert.ok(fs.readFileSync(path.join(d.dst, name)).equals(bytes), name);
+  assert.is(out.link, 'ok');
+  assert.ok(fs.existsSync(path.join(d.dst, 'probe')));
 });
 
 once('copySmallFiles stops at the first failure with its step and errno, and never replaces an existing name', () => {
