@@ -395,6 +395,15 @@ async function run(tw, act) {
         })();
         return p.then((r) => ({ n: r.bytesWritten, keys: Object.keys(r) }));
       };
+      // A length of -0 passes node:fs/promises' checks in Node 20 and then fails an assertion in its
+      // native write (args[3]->IsInt32()), which aborts the process: not comparable. Where our module
+      // is node:fs/promises itself (the fallback) it is not tried; on the ring ours must write nothing.
+      if ((act.form === 0 || act.form === 1) && Object.is(act.length, -0)) {
+        if (!viaRing) return;
+        const o1 = await tw.outcome(() => call(pair[0]));
+        if (o1.error ? typeof o1.error.code !== 'string' : o1.value.n !== 0) tw.violation('write with a length of -0', { ours: show(o1.error ?? o1.value) });
+        return;
+      }
       tw.compare(`write form ${act.form}`, await tw.outcome(() => call(pair[0])), await tw.outcome(() => call(pair[1])));
       return tw.compareTrees(`write form ${act.form}`);
     }
