@@ -476,7 +476,7 @@ export abstract class StreamHandle implements OpTarget {
       if (n <= 0) return;
       const completed: [WriteJob, number][] = [];
       this.#advance(n, completed);
-      for (const [job, status] of completed) queueMicrotask(() => this.#complete(job, status));
+      if (completed.length > 0) queueMicrotask(() => { for (const [job, status] of completed) this.#complete(job, status); });
       if (n < left) return; // the socket's buffer is full: the ring's send waits for room
     }
   }

@@ -54,10 +54,10 @@ class ManyCall {
   pending: number;
   readonly counts: number[];
   readonly buffers: OwnedBuffer[];
-  /** Buffers of ops that ended without a result, held until the call settles. */
-  readonly held: MovedSlot[] = [];
+  /** Buffers of ops that ended without a result, held until the call settles (made on the first). */
+  held: MovedSlot[] | null = null;
   readonly keep = (moved: MovedSlot): void => {
-    this.held.push(moved);
+    (this.held ??= []).push(moved);
   };
   error: Error | null = null;
   errorIndex = MAX_MANY;
@@ -95,6 +95,13 @@ class ManyCall {
     this.done();
   }
 
+  /** Every buffer the call holds for ops that ended without a result goes back to the arena. */
+  dropHeld(): void {
+    if (this.held === null) return;
+    for (const moved of this.held) discard(moved);
+    this.held = null;
+  }
+
   done(): void {
     if (--this.pending > 0) return;
     if (this.onAbort !== null) {
@@ -104,8 +111,7 @@ class ManyCall {
     if (this.error !== null) {
       // Every op is over: the kernel holds none of these buffers any more.
       for (const b of this.buffers) b?.release();
-      for (const moved of this.held) discard(moved);
-      this.held.length = 0;
+      this.dropHeld();
       this.reject(this.error);
       return;
     }
@@ -211,14 +217,14 @@ export function runMany(
     rec.extra = call;
     rec.reject = call.failOne;
     rec.signal = signal;
+    rec.giveBack = call.keep; // an op that ends without a result leaves its buffer with the call
   }
   const refused = engine.enqueueMany(recs, signal);
   if (refused !== null) {
-    // Nothing was queued; the engine gave the moved buffers back to the arena.
+    // Nothing was queued, and nothing will settle the call: its buffers go back now.
+    call.dropHeld();
     return Promise.reject(refused);
   }
-  // Taken: from now on an op that ends without a result leaves its buffer with the call.
-  for (const rec of recs) rec.giveBack = call.keep;
   if (signal !== undefined) {
     // One listener for the whole call: queued ops are dropped, in-flight ones
     // cancelled in the kernel; the call rejects once every op is over.
