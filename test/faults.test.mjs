@@ -9,7 +9,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Ring, Runtime, OwnedBuffer, SaferRingConfig, createPipe } from 'safer-ring';
-import { backend, tmpPath, pattern, patternFile, oncePerBackend } from './helpers/env.mjs';
+import { backend, tmpPath, pattern, patternFile, oncePerBackend, withinDeadline } from './helpers/env.mjs';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fuzz', 'fault-child.mjs');
 const isRoot = process.getuid?.() === 0;
@@ -134,20 +134,22 @@ test('a burst of 20,000 ops on rings of 2 entries (CQ of 4): backpressure, nothi
   const n = 20_000;
   let wrong = 0;
   let pipeBytes = 0;
+  const settledKinds = { nop: 0, pipe: 0, file: 0 };
   const ops = [];
   for (let i = 0; i < n; i++) {
     const x = i % 2 === 0 ? ring : rt;
     const kind = i % 5;
     if (kind === 4) {
-      ops.push(x.nop());
+      ops.push(x.nop().then(() => { settledKinds.nop++; }));
     } else if (kind === 3 && i % 10 === 3) {
       // A pipe read whose data arrives later: it waits in the queue or in flight without blocking the rest.
-      ops.push(x.read(r, Buffer.alloc(8)).then(({ bytesRead }) => { pipeBytes += bytesRead; }));
+      ops.push(x.read(r, Buffer.alloc(8)).then(({ bytesRead }) => { pipeBytes += bytesRead; settledKinds.pipe++; }));
     } else {
       const pos = (i * 977) % (size - 256);
       ops.push(x.readOwned(fd, new OwnedBuffer(256), { position: pos }).then(({ bytesRead, buffer }) => {
         if (bytesRead !== 256 || !Buffer.from(buffer.bytes).equals(data.subarray(pos, pos + 256))) wrong++;
         buffer.release();
+        settledKinds.file++;
       }));
     }
   }
@@ -155,7 +157,10 @@ test('a burst of 20,000 ops on rings of 2 entries (CQ of 4): backpressure, nothi
   // Feed the pipe reads: 8 bytes each.
   const pipeReads = Math.ceil(n / 10);
   fs.writeSync(w, Buffer.alloc(pipeReads * 8, 1));
-  const settled = await Promise.allSettled(ops);
+  // Seconds normally; a stall fails here with where each side stood.
+  const settled = await withinDeadline(Promise.allSettled(ops), 60_000, () => ({
+    settledKinds, pipeBytes, ring: ring.stats(), runtime: rt.stats(),
+  }));
   const failed = settled.filter((s) => s.status === 'rejected');
   assert.is(failed.length, 0, `${failed.length} ops failed: ${failed[0]?.reason?.stack}`);
   assert.is(wrong, 0, 'every read got its bytes');

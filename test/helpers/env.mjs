@@ -87,3 +87,21 @@ export async function quiesce() {
     await new Promise((res) => setImmediate(res));
   }
 }
+
+/**
+ * Awaits `promise`, or fails after `ms` with `describe()`'s account of the
+ * state: a test that stops making progress fails on its own, saying where it
+ * stood, instead of running into the runner's limit for the whole
+ * configuration (which reports no more than a timeout).
+ */
+export async function withinDeadline(promise, ms, describe) {
+  let timer;
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no progress after ${ms} ms: ${JSON.stringify(describe())}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
