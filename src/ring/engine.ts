@@ -505,7 +505,16 @@ export class Engine {
         this.log.debug('ring full: ops wait for completions', { inFlight: this.inFlight, queued: this.queue.length - this.queueHead });
       }
     }
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+    // Let go of the records already taken. The queue array lives long (it is
+    // old in V8's heap), so a record it still points at survives every minor
+    // collection, and with it the op's promise, closures and the caller's
+    // async frame: with a thousand of them held, V8 promotes what lives
+    // through a scavenge wholesale, and large results (readFile's 1 MiB
+    // Buffers) then wait for full collections (docs/benchmarks.md).
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
     }
