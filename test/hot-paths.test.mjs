@@ -3,7 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Ring } from 'safer-ring';
+import fs from 'node:fs';
+import { Ring, createPipe } from 'safer-ring';
 import { quiesce } from './helpers/env.mjs';
 
 const dist = fileURLToPath(new URL('../dist/src/', import.meta.url));
@@ -44,6 +45,35 @@ test('a finished op is not kept reachable by its ring: its promise can be collec
   await quiesce();
   const alive = refs.filter((r) => r.deref() !== undefined).length;
   await ring.close();
+  assert.ok(alive <= 1, `${alive} of 64 finished ops' promises still reachable`);
+});
+
+test('finished ops are collectable while later ones still wait in the queue', async () => {
+  if (typeof globalThis.gc !== 'function') return;
+  const ring = new Ring(2);
+  const [r, w] = createPipe();
+  const refs = [];
+  const done = [];
+  for (let i = 0; i < 64; i++) {
+    const op = ring.nop();
+    refs.push(new WeakRef(op));
+    done.push(op);
+  }
+  // Pipe reads that wait for data take every slot in flight; the nops behind them stay queued.
+  const later = [];
+  for (let i = 0; i < 8; i++) later.push(ring.read(r, Buffer.alloc(1)));
+  for (let i = 0; i < 8; i++) later.push(ring.nop());
+  await Promise.all(done);
+  done.length = 0;
+  await quiesce();
+  const queued = ring.stats().queued;
+  const alive = refs.filter((x) => x.deref() !== undefined).length;
+  fs.writeSync(w, Buffer.alloc(8, 1));
+  await Promise.all(later);
+  fs.closeSync(r);
+  fs.closeSync(w);
+  await ring.close();
+  assert.ok(queued > 0, 'ops were still queued when the finished ones were counted');
   assert.ok(alive <= 1, `${alive} of 64 finished ops' promises still reachable`);
 });
 

@@ -92,7 +92,8 @@ export class Engine {
   private readonly table: (OpRecord | undefined)[] = [];
   private readonly gens: number[] = [];
   private readonly freeIds: number[] = [];
-  private queue: OpRecord[] = [];
+  /** Ops waiting for the kernel from queueHead on; the slots before it are emptied as ops are taken (see takeHead). */
+  private queue: (OpRecord | undefined)[] = [];
   private queueHead = 0;
   private urgent: OpRecord[] = []; // cancels: never wait behind ordinary work
   private inFlight = 0;
@@ -333,7 +334,7 @@ export class Engine {
       return this.closePromise;
     }
     for (let i = this.queueHead; i < this.queue.length; i++) {
-      const rec = this.queue[i];
+      const rec = this.queue[i]!;
       if (rec.state !== OpState.Queued) continue;
       this.finish(rec);
       this.releaseAll(rec, false);
@@ -447,9 +448,9 @@ export class Engine {
         this.queueHead < this.queue.length &&
         this.inFlight + batch.length < this.maxInFlight
       ) {
-        const rec = this.queue[this.queueHead];
+        const rec = this.queue[this.queueHead]!;
         if (rec.state !== OpState.Queued) {
-          this.queueHead++;
+          this.takeHead();
           continue;
         }
         if (rec.group !== null) {
@@ -463,14 +464,14 @@ export class Engine {
           for (const m of members) iovWords = this.take(batch, m, iovWords);
           const group = rec.group;
           while (this.queueHead < this.queue.length &&
-                 (this.queue[this.queueHead].group === group || this.queue[this.queueHead].state !== OpState.Queued)) this.queueHead++;
+                 (this.queue[this.queueHead]!.group === group || this.queue[this.queueHead]!.state !== OpState.Queued)) this.takeHead();
           continue;
         }
         const need = rec.iovs === null ? 0 : rec.iovs.length;
         // The constant, not this.iovs.length: V8 does not inline the length of a
         // view over a SharedArrayBuffer, and this runs once per op.
         if (iovWords + need > IOV_CAPACITY_WORDS) break;
-        this.queueHead++;
+        this.takeHead();
         iovWords = this.take(batch, rec, iovWords);
       }
       if (batch.length === 0) break;
@@ -505,12 +506,6 @@ export class Engine {
         this.log.debug('ring full: ops wait for completions', { inFlight: this.inFlight, queued: this.queue.length - this.queueHead });
       }
     }
-    // Let go of the records already taken. The queue array lives long (it is
-    // old in V8's heap), so a record it still points at survives every minor
-    // collection, and with it the op's promise, closures and the caller's
-    // async frame: with a thousand of them held, V8 promotes what lives
-    // through a scavenge wholesale, and large results (readFile's 1 MiB
-    // Buffers) then wait for full collections (docs/benchmarks.md).
     if (this.queueHead === this.queue.length) {
       this.queue.length = 0;
       this.queueHead = 0;
@@ -529,6 +524,19 @@ export class Engine {
     // (loopDelivery, and callback-based ops: see enqueueCallback).
     if (!reapAfter || !submitted) return 0;
     return reaped >= 0 ? reaped : this.native.reap!();
+  }
+
+  /**
+   * Moves past the queue's head, letting go of its record. The queue array
+   * lives long (it is old in V8's heap), so a record it still pointed at
+   * would survive every minor collection, and with it the op's promise,
+   * closures and the caller's async frame: with a thousand of them held, V8
+   * promotes what lives through a scavenge wholesale, and large results
+   * (readFile's 1 MiB Buffers) then wait for full collections
+   * (docs/benchmarks.md).
+   */
+  private takeHead(): void {
+    this.queue[this.queueHead++] = undefined;
   }
 
   /** Adds `rec` to the submit being built, its iovec triples (if any) after those already there. */
