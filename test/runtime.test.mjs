@@ -209,6 +209,32 @@ test('a batch with an invalid operation submits nothing', async () => {
   assert.is(rt.stats().perWorker.reduce((n, w) => n + w.submitted, 0), before);
 });
 
+test('stats say where ops in flight stand: in the kernel ring of the worker, or posted back and not yet delivered', async () => {
+  const local = new Runtime({ workers: 1, entries: 8 });
+  const [r, w] = createPipe();
+  try {
+    const read = local.read(r, Buffer.alloc(1)); // waits for data, in the worker's ring
+    await local.nop();
+    let st = local.stats().perWorker[0];
+    assert.equal({ inFlight: st.inFlight, toWorker: st.toWorker, fromWorker: st.fromWorker }, { inFlight: 1, toWorker: 0, fromWorker: 0 });
+    // Three nops go out at the microtask flush; hold this thread while the worker answers them.
+    const nops = [local.nop(), local.nop(), local.nop()];
+    await Promise.resolve();
+    const until = Date.now() + 5000;
+    do st = local.stats().perWorker[0]; while (st.fromWorker < 3 && Date.now() < until);
+    assert.is(st.fromWorker, 3, 'three completions posted by the worker, not yet delivered here');
+    assert.is(st.toWorker, 0);
+    await Promise.all(nops);
+    assert.is(local.stats().perWorker[0].fromWorker, 0);
+    fs.writeSync(w, Buffer.from('x'));
+    assert.is((await read).bytesRead, 1);
+  } finally {
+    fs.closeSync(r);
+    fs.closeSync(w);
+    await local.close();
+  }
+});
+
 test('a worker killed mid-flight: its ops reject with ERR_WORKER_DIED, slots come back, a new worker serves', async () => {
   const local = new Runtime({ workers, entries: 8 });
   const [r, w] = createPipe();

@@ -68,7 +68,13 @@ export interface RuntimeOptions {
 
 export interface RuntimeStats {
   workers: number;
-  perWorker: (Omit<RingStats, 'arena'> & { threadId: number })[];
+  perWorker: (Omit<RingStats, 'arena'> & {
+    threadId: number;
+    /** Queue records (ops, and iovec records of vectored ops) published to the worker and not yet taken by it. */
+    toWorker: number;
+    /** Completions the worker posted that this thread has not yet delivered. */
+    fromWorker: number;
+  })[];
   arena: RingStats['arena'];
   workersReplaced: number;
 }
@@ -356,7 +362,9 @@ export class Runtime {
   stats(): RuntimeStats {
     const per = this.#slots.map(({ ring, channel }) => {
       const { arena: _arena, ...rest } = ring.stats();
-      return { ...rest, threadId: channel.worker.threadId };
+      // Where ops in flight stand between the threads: a stall shows which side holds them.
+      const { sq, cq } = channel;
+      return { ...rest, threadId: channel.worker.threadId, toWorker: sq.available(sq.head), fromWorker: cq.available(cq.head) };
     });
     return { workers: this.#slots.length, perWorker: per, arena: this.#slots[0].ring.stats().arena, workersReplaced: this.#replaced };
   }
