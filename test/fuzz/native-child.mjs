@@ -655,9 +655,9 @@ class Harness {
     }
     this.checkSentinels([...named, ...dirty]);
     // The spare fd: closed by an op or by us. Once an op closed it, its number
-    // may already belong to someone else (the socket drainer's ring, made
-    // during this round, took it once, and closing it here left that ring's
-    // number listed as the ring's own): close it only if no op did.
+    // may already belong to someone else (a ring made during the round, such
+    // as the socket drainer's, can take it; closing that by number would leave
+    // the number listed as a ring's own fd): close it only if no op did.
     const closedByOp = recs.some((rec) => rec.op === OP.CLOSE && rec.closes === this.spare && !(rec.sqe & SQE_FIXED_FILE) &&
       (rec.cqes ?? []).some(([res]) => res === 0));
     if (!closedByOp) fs.closeSync(this.spare);
