@@ -506,10 +506,7 @@ export class Engine {
         this.log.debug('ring full: ops wait for completions', { inFlight: this.inFlight, queued: this.queue.length - this.queueHead });
       }
     }
-    if (this.queueHead === this.queue.length) {
-      this.queue.length = 0;
-      this.queueHead = 0;
-    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
     }
