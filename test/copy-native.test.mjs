@@ -81,23 +81,22 @@ once('copySmallFiles copies each file whole under its name, with the mode asked 
   }
 });
 
-/** test/support/no-flink.c built, or why it cannot be here. */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Why test/support/no-flink.c cannot be built and run here, or null when it can (decided at load, without compiling). */
+const noFlinkRefusal = spawnSync('sh', ['-c', 'command -v cc']).status !== 0 ? 'no C compiler (cc) on PATH'
+  : !['x64', 'arm64'].includes(process.arch) ? `no seccomp launcher for ${process.arch}` : null;
+
+/** test/support/no-flink.c, built into the test's temporary directory. */
 function noFlinkLauncher() {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const exe = tmpPath('no-flink');
   const cc = spawnSync('cc', ['-O2', '-Wall', '-o', exe, path.join(root, 'test', 'support', 'no-flink.c')], { encoding: 'utf8', timeout: 60_000 });
-  if (cc.error?.code === 'ENOENT') return { skip: 'no C compiler (cc) on PATH' };
-  if (/unsupported architecture/.test(cc.stderr ?? '')) return { skip: `no seccomp launcher for ${process.arch}` };
-  if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
-  return { exe, root };
+  if (cc.status !== 0) throw new Error(`cc failed: ${cc.error?.message ?? cc.stderr}`);
+  return exe;
 }
 
-once('copySmallFiles names its files through /proc/self/fd where linkat(AT_EMPTY_PATH) is refused (older kernels, no CAP_DAC_READ_SEARCH)', () => {
-  const launcher = noFlinkLauncher();
-  if (launcher.skip) {
-    console.log(`  skipped: ${launcher.skip}`);
-    return;
-  }
+const flinkTest = 'copySmallFiles names its files through /proc/self/fd where linkat(AT_EMPTY_PATH) is refused (older kernels, no CAP_DAC_READ_SEARCH)';
+(noFlinkRefusal === null ? once : (name, fn) => test.skip(`${name} [skipped: ${noFlinkRefusal}]`, fn))(flinkTest, () => {
+  const exe = noFlinkLauncher();
   const files = { a: pattern(10), b: pattern(70_000, 5), c: pattern(0) };
   const d = dirs(files);
   d.close(); // the child opens its own
@@ -106,7 +105,7 @@ once('copySmallFiles names its files through /proc/self/fd where linkat(AT_EMPTY
     const fs = require('node:fs');
     const native = ${JSON.stringify(process.env.SAFER_RING_NATIVE_ADDON ?? '')}
       ? require(${JSON.stringify(process.env.SAFER_RING_NATIVE_ADDON ?? '')})
-      : require(${JSON.stringify(path.join(launcher.root, 'node_modules', 'node-gyp-build'))})(${JSON.stringify(launcher.root)});
+      : require(${JSON.stringify(path.join(root, 'node_modules', 'node-gyp-build'))})(${JSON.stringify(root)});
     const O_DIR = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY;
     const names = ['a', 'b', 'c'];
     const ends = new Uint32Array([1, 2, 3]);
@@ -119,7 +118,7 @@ once('copySmallFiles names its files through /proc/self/fd where linkat(AT_EMPTY
     try { native.linkAt(fs.openSync(${JSON.stringify(d.dst)}, fs.constants.O_WRONLY | 0o20200000), Buffer.from(${JSON.stringify(d.dst)} + '/probe')); } catch (e) { link = e.code; }
     console.log(JSON.stringify({ done, bytes: [...bytes], errors: [...errors], link }));
   `;
-  const r = spawnSync(launcher.exe, [process.execPath, '-e', child], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(exe, [process.execPath, '-e', child], { encoding: 'utf8', timeout: 30_000 });
   assert.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1));
   assert.is(out.done, 3);
