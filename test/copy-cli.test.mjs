@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { tmpPath, pattern, oncePerBackend } from './helpers/env.mjs';
-import { temporariesBelow } from './helpers/tree.mjs';
+import { temporariesBelow, makeTree, compareTrees } from './helpers/tree.mjs';
 
 const test = oncePerBackend(base);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -143,6 +143,19 @@ test('--json prints the summary on stdout; progress lines and a summary line go 
   assert.equal(s.failed, []);
   assert.match(r.err, /100%, .* of .*, 9\/9 files/);
   assert.match(r.err, /copied 9 files, 2 directories, /);
+});
+
+test('the special-case tree, with this thread copying beside the workers (the command line\'s way), at 1 and 2 workers', () => {
+  const src = tmpPath('cli-special');
+  makeTree(src, { fifo: false });
+  for (const workers of [1, 2]) {
+    const dst = tmpPath(`cli-special-dst-${workers}`);
+    const r = run('cp', '-r', '--json', `--workers=${workers}`, src, dst);
+    assert.is(r.code, 0, r.err);
+    assert.equal(JSON.parse(r.out).failed, []);
+    assert.equal(compareTrees(src, dst), []);
+    assert.equal(temporariesBelow(dst), []);
+  }
 });
 
 test('Ctrl-C (SIGINT): stops, removes temporaries, reports, exit 130', async () => {

@@ -246,7 +246,7 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     }
     // Loaded only here: a job on its own thread (workers: 0) needs no pool.
     const PiscinaPool = require('piscina') as typeof Piscina;
-    return new PiscinaPool({
+    const pool = new PiscinaPool({
       filename: workerFile,
       minThreads: this.#options.workers,
       maxThreads: this.#options.workers,
@@ -254,6 +254,12 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       idleTimeout: 60_000,
       workerData: settings,
     });
+    if ((this.#options as InternalOptions)[kBlockingAllowed] !== true) return pool;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { LocalRunner } = require('./local') as typeof import('./local');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { SharedRunner } = require('./shared-runner') as typeof import('./shared-runner');
+    return new SharedRunner(new LocalRunner(settings, true), pool, this.#options.workers * this.#options.concurrency);
   }
 
   /** Totals from the plan; what the walk left out or could not read goes into the summary now. */
@@ -348,20 +354,35 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
     });
     large.sort((a, b) => plan.stat(b, Field.Size) - plan.stat(a, Field.Size));
     const tasks: number[][] = [...large.map((id) => [id]), ...roots.map((id) => [id])];
+    // A directory with more entries than a task holds becomes several tasks.
+    // They go out a round apart (every directory's first task, then every
+    // second one...), so tasks running at once on different threads are
+    // seldom in one directory: creating and naming files there takes the
+    // directory's lock, and two threads in one directory wait on each other.
+    const perDir: number[][][] = [];
     for (const ids of byDir.values()) {
+      const parts: number[][] = [];
       let current: number[] = [];
       let bytes = 0;
       for (const id of ids) {
         const size = plan.stat(id, Field.Size);
         if (current.length > 0 && (current.length >= TASK_ITEMS || bytes + size > TASK_BYTES)) {
-          tasks.push(current);
+          parts.push(current);
           current = [];
           bytes = 0;
         }
         current.push(id);
         bytes += size;
       }
-      if (current.length > 0) tasks.push(current);
+      if (current.length > 0) parts.push(current);
+      perDir.push(parts);
+    }
+    for (let round = 0, more = true; more; round++) {
+      more = false;
+      for (const parts of perDir) {
+        if (round < parts.length) tasks.push(parts[round]);
+        if (round + 1 < parts.length) more = true;
+      }
     }
 
     // Keep a few tasks queued per worker slot, no more: what is not queued
