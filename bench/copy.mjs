@@ -8,14 +8,22 @@
 //                       [--only TEXT] [--json FILE] [--svg FILE] [--markdown FILE]
 //
 // Method (see docs/benchmarks.md#copy-jobs):
-//  - rounds are interleaved: every variant runs once per round, in the same order;
+//  - rounds are interleaved: every variant runs once per round, and each
+//    round rotates the order within a group, so each variant runs in each
+//    position (see rotatedWithinGroups);
 //  - before each timed run, `sync` (so no run pays for the previous one's
 //    writeback), then the source is read (the host reclaims idle page cache,
 //    and every variant should start from a warm one);
-//  - between runs the previous destination is moved aside (rename), and all of
-//    them are deleted only after the last timed run: on ext4 here, an `rm -rf`
-//    of 20,000 files makes the next run's creates several times slower, which
-//    would hide every difference;
+//  - between runs of the tree the previous destination is moved aside
+//    (rename), and all of them are deleted only after the last timed run: on
+//    ext4 here, an `rm -rf` of 20,000 files makes the next run's creates
+//    several times slower, which would hide every difference;
+//  - the large file's previous copy, by contrast, is deleted before the next
+//    run: kept, each copy adds a GiB of page cache, and once the guest's
+//    recently used memory is taken every copy writes into pages the VM's host
+//    has to back first, which measured 4-5 s of memcpy in the kernel per GiB
+//    (against 0.4 s) for every variant alike: a measure of the host, not of
+//    the copy. Deleting one file has no after-effect on the next run;
 //  - wall time per run (spawn to exit), and CPU time (user + system, from
 //    /usr/bin/time when present), medians over the rounds; ratios against cp
 //    and fs.promises.cp.
@@ -134,6 +142,23 @@ function runTimed(argv) {
   });
 }
 
+/**
+ * The jobs in the order of round `k`: each group's variants rotated by k, so
+ * every variant runs in every position of its group. The position matters
+ * here: in one group of large-file copies the first ran in 0.6-0.7 s and the
+ * next ones in 2.7-5 s, whichever program ran there (the host backs the
+ * guest's memory lazily, and the first copy after a pause gets the recently
+ * freed pages).
+ */
+function rotatedWithinGroups(jobs, k) {
+  const groups = [...new Set(jobs.map((j) => j.group))];
+  return groups.flatMap((g) => {
+    const list = jobs.filter((j) => j.group === g);
+    const at = k % list.length;
+    return [...list.slice(at), ...list.slice(0, at)];
+  });
+}
+
 /** Moves a destination aside; everything moved aside is deleted at the very end. */
 const trash = path.join(dataDir, 'copy-trash');
 let trashed = 0;
@@ -176,10 +201,11 @@ async function main() {
   log(`copy benchmark: ${machineLine()}`);
   log(`tree: ${opts.files} x ${formatBytes(opts.fileSize)} in ${opts.dirs} directories; large file: ${formatBytes(opts.size)}; ${opts.rounds} rounds`);
   for (let round = 1; round <= opts.rounds; round++) {
-    for (const j of jobs) {
+    for (const j of rotatedWithinGroups(jobs, round - 1)) {
       const src = j.group === 'tree' ? tree : large;
       const dst = path.join(out, `${j.group}-${j.name.replace(/[^a-z0-9]+/gi, '-')}`);
-      moveAside(dst);
+      if (j.group === 'tree') moveAside(dst);
+      else fs.rmSync(dst, { force: true });
       // The previous run's dirty pages are written back first (untimed), so a
       // run does not pay for the one before it.
       spawnSync('sync');
