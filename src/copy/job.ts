@@ -225,6 +225,8 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
   /**
    * The workers, or this thread (`workers: 0`, and by default when no source
    * is a directory: a worker costs more to start than copying a few files).
+   * A caller that lets the job block its thread (the command line) gets both:
+   * this thread takes tasks beside the workers (shared-runner.ts).
    */
   #startPool(roots: Root[]): TaskRunner {
     const settings: CopyWorkerData = {
