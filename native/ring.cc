@@ -81,14 +81,21 @@ NativeRing::NativeRing(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Native
 bool NativeRing::Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned sqThreadIdleMs) {
   // Ask for what was requested, then drop the newest optional flags one at a
   // time on EINVAL so an older kernel still gets a working ring.
+  //
+  // SUBMIT_ALL (5.18) is always asked for, and dropped last: without it the
+  // kernel stops a submit at an SQE it cannot set up (a path longer than
+  // PATH_MAX fails while the op is prepared), fails that one and leaves the
+  // ones after it in the SQ ring, where nothing may ever submit them again.
+  // SubmitPending() resubmits what is left either way.
   struct Attempt { uint32_t drop; };
-  static const uint32_t kDropOrder[] = {0, SETUP_DEFER_TASKRUN, SETUP_SINGLE_ISSUER, SETUP_COOP_TASKRUN};
-  uint32_t want = flags;
+  static const uint32_t kDropOrder[] = {0, SETUP_DEFER_TASKRUN, SETUP_SINGLE_ISSUER, SETUP_COOP_TASKRUN, kSetupSubmitAll};
+  uint32_t want = flags | kSetupSubmitAll;
   int ret = -EINVAL;
   for (uint32_t drop : kDropOrder) {
     want &= ~drop;
     if ((want & SETUP_DEFER_TASKRUN) && !(want & SETUP_SINGLE_ISSUER)) want &= ~SETUP_DEFER_TASKRUN;
     struct io_uring_params p {};
+    if (want & kSetupSubmitAll) p.flags |= IORING_SETUP_SUBMIT_ALL;
     if (want & SETUP_SQPOLL) { p.flags |= IORING_SETUP_SQPOLL; p.sq_thread_idle = sqThreadIdleMs; }
     if (want & SETUP_COOP_TASKRUN) p.flags |= IORING_SETUP_COOP_TASKRUN;
     if (want & SETUP_SINGLE_ISSUER) p.flags |= IORING_SETUP_SINGLE_ISSUER;
@@ -334,15 +341,25 @@ int32_t* NativeRing::SnapshotBatch(const int32_t* desc, uint32_t count, const in
   return snapDesc_.data();
 }
 
-// Hands queued SQEs to the kernel. EBUSY/EAGAIN leave them queued in the SQ
-// ring; they are retried on the next completion wake-up (there is always one,
-// since EBUSY means completions are waiting to be reaped).
+// Hands queued SQEs to the kernel. The kernel may take fewer than were
+// queued: it stops at an SQE it cannot set up (without SUBMIT_ALL) or when it
+// cannot allocate a request, and EBUSY/EAGAIN take none. What it left stays
+// in the SQ ring and is submitted again at once while the kernel keeps taking
+// some; when it takes none, on a wake-up this ring gives itself (its own
+// eventfd), since no completion may be coming to give one.
 int NativeRing::SubmitPending() {
   int ret;
-  do {
-    ret = io_uring_submit(&ring_);
-  } while (ret == -EINTR);
-  submitDeferred_ = ret == -EBUSY || ret == -EAGAIN;
+  for (;;) {
+    do {
+      ret = io_uring_submit(&ring_);
+    } while (ret == -EINTR);
+    // With SQPOLL the kernel's thread takes the SQEs in its own time.
+    if (ret <= 0 || (appliedFlags_ & SETUP_SQPOLL) || io_uring_sq_ready(&ring_) == 0) break;
+  }
+  const bool left = ret == -EBUSY || ret == -EAGAIN ||
+                    (ret == 0 && !(appliedFlags_ & SETUP_SQPOLL) && io_uring_sq_ready(&ring_) > 0);
+  submitDeferred_ = left;
+  if (left) eventfd_write(eventFd_, 1);
   return ret;
 }
 

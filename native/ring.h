@@ -29,6 +29,8 @@ enum SetupFlag : uint32_t {
   SETUP_DEFER_TASKRUN = 1 << 3,
   SETUP_FIXED_BUFFERS = 1 << 4,  // register arena chunks as fixed buffers when possible
 };
+// IORING_SETUP_SUBMIT_ALL, asked for by every ring (not a caller's choice).
+constexpr uint32_t kSetupSubmitAll = 1u << 30;
 
 // An Int32Array the ring reads or writes in place (descriptors, completions,
 // iovecs). Over a SharedArrayBuffer, which can never be detached, moved or
@@ -88,7 +90,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   bool live_ = false;
   bool holdingRefs_ = false;        // JS object and callback referenced: ops in flight
   bool loopRef_ = false;            // poll handle referenced: ops in flight that keep the loop alive
-  bool submitDeferred_ = false;     // the kernel refused a submit (EBUSY/EAGAIN): retry on next wake
+  bool submitDeferred_ = false;     // the kernel left SQEs unsubmitted: retry on the next wake
   uint32_t appliedFlags_ = 0;
   unsigned fixedCapacity_ = 0;      // size of the sparse registered-buffer table
   unsigned registeredFiles_ = 0;

@@ -124,6 +124,37 @@ testUnless(memlockRefusal, 'RLIMIT_MEMLOCK too small (1 MiB, no CAP_IPC_LOCK): b
   assert.match(out.warnings[0].message, /RLIMIT_MEMLOCK/);
 });
 
+test('an op the kernel fails while setting it up (a path past PATH_MAX) does not hold up the ops submitted with it', async () => {
+  // Without IORING_SETUP_SUBMIT_ALL the kernel stops a submit at such an
+  // SQE and leaves the ones after it in the SQ ring; nothing resubmitted
+  // them, so they never settled (and on a worker, held its budget).
+  const tooLong = path.join(tmpPath('long'), 'x'.repeat(5000));
+  const fsp = (await import('safer-ring/fs/promises')).default;
+  const file = patternFile(4096);
+  const ring = new Ring(8);
+  const rt = new Runtime({ workers: 1, entries: 8 });
+  try {
+    for (const x of [ring, rt]) {
+      const ops = [x.openat(tooLong, 'r'), x.nop(), x.statx(tooLong), x.nop(), x.mkdirat(tooLong), x.nop()];
+      const settled = await withinDeadline(Promise.allSettled(ops), 10_000, () => ({ ring: x.stats() }));
+      assert.equal(settled.map((r) => r.status), ['rejected', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+      for (const r of settled) if (r.status === 'rejected') assert.is(r.reason.code, 'ENAMETOOLONG');
+    }
+    // The drop-in, with its linked open → read chains: the same errors as node:fs, and the good read beside them.
+    const got = await withinDeadline(Promise.allSettled([fsp.readFile(tooLong), fsp.readFile(file), fsp.stat(tooLong), fsp.open(tooLong)]), 10_000, () => ({}));
+    assert.equal(got.map((r) => r.status), ['rejected', 'fulfilled', 'rejected', 'rejected']);
+    assert.ok(got[1].value.equals(fs.readFileSync(file)));
+    for (const i of [0, 2, 3]) {
+      const nodeErr = await [fs.promises.readFile, null, fs.promises.stat, fs.promises.open][i](tooLong).catch((e) => e);
+      assert.is(got[i].reason.code, nodeErr.code);
+      assert.is(got[i].reason.syscall, nodeErr.syscall);
+    }
+  } finally {
+    await ring.close();
+    await rt.close();
+  }
+});
+
 test('a burst of 20,000 ops on rings of 2 entries (CQ of 4): backpressure, nothing dropped, no CQ overflow', async () => {
   const size = 64 * 1024;
   const data = pattern(size);
