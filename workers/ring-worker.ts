@@ -287,6 +287,10 @@ port.on('message', (msg: ToWorker) => {
     const wake = chunkArrived;
     chunkArrived = null;
     wake?.();
+  } else if (msg.type === 'wake') {
+    // The dispatcher saw records stay untaken: if this thread waits on them, its wake-up was lost.
+    const overdue = sq.overdueWait();
+    if (overdue !== 0 && sq.rescue(overdue)) port.postMessage({ type: 'rescued' });
   } else if (msg.type === 'close') {
     closing = true;
     ring.destroy(); // the dispatcher closes only once nothing is in flight

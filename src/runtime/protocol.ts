@@ -31,10 +31,14 @@ export const SQ_FLAGS_WORD = 49;
 
 export type ToWorker =
   | { type: 'chunk'; index: number; view: Uint8Array; slotSize: number }
-  | { type: 'close' };
+  | { type: 'close' }
+  /** The dispatcher's watchdog saw published records stay untaken: end the queue wait if its wake-up was lost. */
+  | { type: 'wake' };
 
 export type FromWorker =
   | { type: 'ready'; flags: number; sqEntries: number; cqEntries: number; fixedBufferSlots: number }
   | { type: 'failed'; code: string; message: string }
   /** The kernel refused to register an arena chunk as a fixed buffer (positive errno): the dispatcher warns once. */
-  | { type: 'unregistered'; errno: number };
+  | { type: 'unregistered'; errno: number }
+  /** A 'wake' found the worker waiting on records already there: its wake-up had been lost. */
+  | { type: 'rescued' };

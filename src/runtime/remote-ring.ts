@@ -16,10 +16,39 @@ export interface WorkerChannel {
   sq: SharedQueue;
   cq: SharedQueue;
   info: NativeRingInfo;
+  /** Cross-thread wake-ups that never came, found and replaced by the watchdog (either direction). */
+  lostWakeups: number;
 }
 
 /** Completions delivered per step of the pump (see #pump). */
 const DELIVERY_CHUNK = 16;
+
+/**
+ * The watchdog for lost wake-ups (see shared-queue.ts): while any ring has
+ * ops in flight, it looks every WATCH_MS. A wait that is still pending on
+ * records already published at two looks in a row has lost its wake-up: the
+ * event loop turned in between (this check runs from a timer), and a wake-up
+ * that had been posted would have run then.
+ */
+const WATCH_MS = 50;
+const watched = new Set<RemoteRing>();
+let watchdog: ReturnType<typeof setInterval> | null = null;
+
+function watch(ring: RemoteRing): void {
+  watched.add(ring);
+  if (watchdog === null) {
+    watchdog = setInterval(() => { for (const r of watched) r.lookForLostWakeups(); }, WATCH_MS);
+    watchdog.unref();
+  }
+}
+
+function unwatch(ring: RemoteRing): void {
+  watched.delete(ring);
+  if (watched.size === 0 && watchdog !== null) {
+    clearInterval(watchdog);
+    watchdog = null;
+  }
+}
 
 export function remoteRingClass(channel: WorkerChannel): NativeRingConstructor {
   return class extends RemoteRing {
@@ -38,6 +67,9 @@ class RemoteRing implements NativeRing {
   #inFlight = 0;
   #pumping = false;
   #live = true;
+  /** At the watchdog's previous look: the pump's overdue wait (0: none); the head the worker had not taken records past (-1: none). */
+  #cqOverdue = 0;
+  #sqStuckAt = -1;
 
   constructor(channel: WorkerChannel, desc: Int32Array, comps: Int32Array, iovs: Int32Array, onComplete: (n: number) => void) {
     this.#channel = channel;
@@ -101,6 +133,7 @@ class RemoteRing implements NativeRing {
     this.#pumping = true;
     const { cq, worker } = this.#channel;
     worker.ref();
+    watch(this);
     // Never deliver from inside submit(): the engine is mid-flush there.
     await null;
     const capacity = this.#comps.length / COMPLETION_WORDS;
@@ -135,7 +168,29 @@ class RemoteRing implements NativeRing {
       }
     }
     this.#pumping = false;
+    unwatch(this);
     worker.unref();
+  }
+
+  /** The watchdog's look (see WATCH_MS): ends a wait whose wake-up was lost, or has the worker end its own. */
+  lookForLostWakeups(): void {
+    const { cq, sq, worker } = this.#channel;
+    const overdue = cq.overdueWait();
+    if (overdue !== 0 && overdue === this.#cqOverdue && cq.rescue(overdue)) {
+      this.#channel.lostWakeups++;
+      this.#cqOverdue = 0;
+    } else {
+      this.#cqOverdue = overdue;
+    }
+    // Records the worker has not taken, at the same head as at the last look:
+    // if it sleeps on them, only it can end its wait (it answers 'rescued').
+    const head = sq.head;
+    if (sq.available(head) === 0) this.#sqStuckAt = -1;
+    else if (this.#sqStuckAt !== head) this.#sqStuckAt = head;
+    else if (this.#live) {
+      this.#sqStuckAt = -1;
+      worker.postMessage({ type: 'wake' });
+    }
   }
 
   destroy(): void {

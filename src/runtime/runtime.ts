@@ -74,6 +74,8 @@ export interface RuntimeStats {
     toWorker: number;
     /** Completions the worker posted that this thread has not yet delivered. */
     fromWorker: number;
+    /** Wake-ups between this thread and the worker that never came, found and replaced by the runtime's watchdog (normally 0). */
+    lostWakeups: number;
   })[];
   arena: RingStats['arena'];
   workersReplaced: number;
@@ -154,7 +156,7 @@ export class Runtime {
     const info: NativeRingInfo = {
       live: true, flags: setupFlags, sqEntries: entries, cqEntries: entries * 2, fixedBufferSlots: 0, registeredFiles: 0,
     };
-    const channel: WorkerChannel = { worker, sq, cq, info };
+    const channel: WorkerChannel = { worker, sq, cq, info, lostWakeups: 0 };
     const ring = new Ring({ config: this.#config, [kRingClass]: remoteRingClass(channel), [kBackendName]: this.backend } as RingOptions);
     const slot: Slot = { channel, ring };
     worker.on('message', (msg: FromWorker) => {
@@ -164,6 +166,8 @@ export class Runtime {
         logRingSetup(this.#log, 'worker ring', setupFlags, msg.flags, { worker: index, threadId: worker.threadId, entries: msg.sqEntries });
       } else if (msg.type === 'unregistered') {
         warnUnregisteredBuffers(msg.errno);
+      } else if (msg.type === 'rescued') {
+        channel.lostWakeups++;
       } else if (msg.type === 'failed') {
         this.#log.error('worker ring failed to start', { worker: index, code: msg.code, message: msg.message });
         slot.startError = new SaferRingError(msg.code, msg.message);
@@ -364,7 +368,9 @@ export class Runtime {
       const { arena: _arena, ...rest } = ring.stats();
       // Where ops in flight stand between the threads: a stall shows which side holds them.
       const { sq, cq } = channel;
-      return { ...rest, threadId: channel.worker.threadId, toWorker: sq.available(sq.head), fromWorker: cq.available(cq.head) };
+      return {
+        ...rest, threadId: channel.worker.threadId, toWorker: sq.available(sq.head), fromWorker: cq.available(cq.head), lostWakeups: channel.lostWakeups,
+      };
     });
     return { workers: this.#slots.length, perWorker: per, arena: this.#slots[0].ring.stats().arena, workersReplaced: this.#replaced };
   }

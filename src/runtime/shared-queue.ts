@@ -12,6 +12,14 @@
 // the doorbell (Atomics.notify) only when the consumer has said, through its
 // `waiting` word, that it is about to sleep. The consumer re-checks the tail
 // after raising `waiting`, so a publish that raced with it is never missed.
+//
+// The wake-up itself is V8's: Atomics.notify on one thread resolves the
+// other's Atomics.waitAsync promise through a task posted to its event loop.
+// Under heavy load that wake-up was seen to go missing (a worker's
+// completions published, the dispatcher still waiting 60 s later, every
+// word of the protocol as it should be), so a wait can also be ended from
+// outside: overdueWait() names a pending wait whose records are already
+// there, and rescue() ends it (RemoteRing's watchdog does both).
 
 const HEAD = 0; // consumer-owned
 const TAIL = 16; // producer-owned (64 bytes away from head: separate cache lines)
@@ -22,12 +30,18 @@ const WAITING = 32; // 1 while the consumer sleeps (or is about to)
 export const USER_WORD = 48;
 const HEADER_WORDS = 64;
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 export class SharedQueue {
   readonly sab: SharedArrayBuffer;
   readonly recordWords: number;
   readonly capacity: number;
   readonly header: Int32Array;
   readonly data: Int32Array;
+  /** Ends the consumer's pending wait (null: none pending); the head that wait was for, and its serial number. */
+  #wake: (() => void) | null = null;
+  #waitHead = 0;
+  #waitSerial = 0;
 
   /** Creates a queue, or attaches to one another thread created (pass its `sab`). */
   constructor(recordWords: number, capacity: number, sab?: SharedArrayBuffer) {
@@ -80,15 +94,41 @@ export class SharedQueue {
   }
 
   /** Resolves when records past `head` are (or may be) available. Never blocks the thread. */
-  async waitForData(head: number): Promise<void> {
+  waitForData(head: number): Promise<void> {
     Atomics.store(this.header, WAITING, 1);
     const tail = Atomics.load(this.header, TAIL);
-    if (tail !== head) {
+    const w = tail === head ? Atomics.waitAsync(this.header, TAIL, tail) : null;
+    if (w === null || !w.async) {
       Atomics.store(this.header, WAITING, 0);
-      return;
+      return RESOLVED;
     }
-    const w = Atomics.waitAsync(this.header, TAIL, tail);
-    if (w.async) await w.value;
-    Atomics.store(this.header, WAITING, 0);
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        if (this.#wake !== wake) return; // this wait was already ended by rescue()
+        this.#wake = null;
+        Atomics.store(this.header, WAITING, 0);
+        resolve();
+      };
+      this.#wake = wake;
+      this.#waitHead = head;
+      this.#waitSerial++;
+      void w.value.then(wake);
+    });
+  }
+
+  /**
+   * The pending wait's serial number when records past the head it waits on
+   * are already published (its wake-up is due, or lost); 0 otherwise.
+   */
+  overdueWait(): number {
+    return this.#wake !== null && this.available(this.#waitHead) > 0 ? this.#waitSerial : 0;
+  }
+
+  /** Ends the pending wait (its promise resolves) if it is the one numbered `serial`; returns whether it was. */
+  rescue(serial: number): boolean {
+    const wake = this.#wake;
+    if (wake === null || serial !== this.#waitSerial) return false;
+    wake();
+    return true;
   }
 }
