@@ -36,7 +36,7 @@ test('SharedQueue: a pending wait can be found overdue and ended; a late wake-up
   const serial = q.overdueWait();
   assert.ok(serial > 0, 'overdue');
   assert.not.ok(q.rescue(serial + 1), 'another wait\'s number ends nothing');
-  assert.ok(q.rescue(serial));
+  assert.is(q.rescue(serial), 'early', 'the producer had not taken the waiting flag down: not notified yet');
   await wait;
   assert.ok(ended);
   assert.is(q.overdueWait(), 0);
@@ -68,10 +68,12 @@ test('RemoteRing: completions published without a wake-up are delivered by the w
   ring.submit(1);
   assert.is(ring.inFlight(), 1);
   await sleep(5);
-  // The "worker" answers: a completion record for op id 42, published without notify.
+  // The "worker" answers: a completion record for op id 42, published, the
+  // waiting flag taken down as a notifying producer does, and the wake-up lost.
   const cq = channel.cq;
   cq.data.set([42, 1, 0, 0], cq.offsetOf(cq.tail));
   publishSilently(cq, 1);
+  assert.is(Atomics.compareExchange(cq.header, 32, 1, 0), 1, 'the pump was waiting');
   const start = Date.now();
   while (delivered.length === 0 && Date.now() - start < 2000) await sleep(10);
   assert.equal(delivered, [42], 'the completion arrived without its wake-up');

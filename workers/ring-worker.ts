@@ -290,7 +290,7 @@ port.on('message', (msg: ToWorker) => {
   } else if (msg.type === 'wake') {
     // The dispatcher saw records stay untaken: if this thread waits on them, its wake-up was lost.
     const overdue = sq.overdueWait();
-    if (overdue !== 0 && sq.rescue(overdue)) port.postMessage({ type: 'rescued' });
+    if (overdue !== 0 && sq.rescue(overdue) === 'lost') port.postMessage({ type: 'rescued' });
   } else if (msg.type === 'close') {
     closing = true;
     ring.destroy(); // the dispatcher closes only once nothing is in flight

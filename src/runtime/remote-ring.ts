@@ -176,8 +176,9 @@ class RemoteRing implements NativeRing {
   lookForLostWakeups(): void {
     const { cq, sq, worker } = this.#channel;
     const overdue = cq.overdueWait();
-    if (overdue !== 0 && overdue === this.#cqOverdue && cq.rescue(overdue)) {
-      this.#channel.lostWakeups++;
+    if (overdue !== 0 && overdue === this.#cqOverdue) {
+      // Ended either way; counted only when the worker had notified (see SharedQueue.rescue).
+      if (cq.rescue(overdue) === 'lost') this.#channel.lostWakeups++;
       this.#cqOverdue = 0;
     } else {
       this.#cqOverdue = overdue;

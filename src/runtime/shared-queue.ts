@@ -124,11 +124,18 @@ export class SharedQueue {
     return this.#wake !== null && this.available(this.#waitHead) > 0 ? this.#waitSerial : 0;
   }
 
-  /** Ends the pending wait (its promise resolves) if it is the one numbered `serial`; returns whether it was. */
-  rescue(serial: number): boolean {
+  /**
+   * Ends the pending wait (its promise resolves) if it is the one numbered
+   * `serial`. Returns 'lost' when the producer had already taken the waiting
+   * flag down (it notified, and the wake-up went missing), 'early' when it had
+   * not yet (it published and has not reached its notify: a thread descheduled
+   * in between), false when there was no such wait.
+   */
+  rescue(serial: number): 'lost' | 'early' | false {
     const wake = this.#wake;
     if (wake === null || serial !== this.#waitSerial) return false;
+    const notified = Atomics.load(this.header, WAITING) === 0;
     wake();
-    return true;
+    return notified ? 'lost' : 'early';
   }
 }
