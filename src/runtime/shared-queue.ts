@@ -24,6 +24,7 @@
 const HEAD = 0; // consumer-owned
 const TAIL = 16; // producer-owned (64 bytes away from head: separate cache lines)
 const WAITING = 32; // 1 while the consumer sleeps (or is about to)
+const NOTIFIED = 40; // how many notifies the producer has made (counted after each returns)
 // Words 48..63 are free for the users of a queue: the runtime keeps its chunk
 // announcements in word 48 of a submission queue, and a worker's kernel
 // counters in words 48..49 of its completion queue (see protocol.ts).
@@ -42,6 +43,7 @@ export class SharedQueue {
   #wake: (() => void) | null = null;
   #waitHead = 0;
   #waitSerial = 0;
+  #notifiedBefore = 0;
 
   /** Creates a queue, or attaches to one another thread created (pass its `sab`). */
   constructor(recordWords: number, capacity: number, sab?: SharedArrayBuffer) {
@@ -75,7 +77,10 @@ export class SharedQueue {
     Atomics.store(this.header, TAIL, tail);
     // Taking the flag down ourselves means only the first publish after the
     // consumer went to sleep pays for a notify (each takes V8's futex mutex).
-    if (Atomics.compareExchange(this.header, WAITING, 1, 0) === 1) Atomics.notify(this.header, TAIL);
+    if (Atomics.compareExchange(this.header, WAITING, 1, 0) === 1) {
+      Atomics.notify(this.header, TAIL);
+      Atomics.add(this.header, NOTIFIED, 1);
+    }
   }
 
   // ---- consumer side ----
@@ -112,6 +117,7 @@ export class SharedQueue {
       this.#wake = wake;
       this.#waitHead = head;
       this.#waitSerial++;
+      this.#notifiedBefore = Atomics.load(this.header, NOTIFIED);
       void w.value.then(wake);
     });
   }
@@ -126,15 +132,15 @@ export class SharedQueue {
 
   /**
    * Ends the pending wait (its promise resolves) if it is the one numbered
-   * `serial`. Returns 'lost' when the producer had already taken the waiting
-   * flag down (it notified, and the wake-up went missing), 'early' when it had
-   * not yet (it published and has not reached its notify: a thread descheduled
-   * in between), false when there was no such wait.
+   * `serial`. Returns 'lost' when the producer has made a notify since the
+   * wait began (and the wake-up went missing), 'early' when it has not yet (it
+   * published and has not finished its notify: a thread descheduled in
+   * between), false when there was no such wait.
    */
   rescue(serial: number): 'lost' | 'early' | false {
     const wake = this.#wake;
     if (wake === null || serial !== this.#waitSerial) return false;
-    const notified = Atomics.load(this.header, WAITING) === 0;
+    const notified = Atomics.load(this.header, NOTIFIED) !== this.#notifiedBefore;
     wake();
     return notified ? 'lost' : 'early';
   }
