@@ -288,9 +288,12 @@ port.on('message', (msg: ToWorker) => {
     chunkArrived = null;
     wake?.();
   } else if (msg.type === 'wake') {
-    // The dispatcher saw records stay untaken: if this thread waits on them, its wake-up was lost.
+    // The dispatcher saw records stay untaken at two of its looks, 50 ms
+    // apart: if this thread still waits on them although the dispatcher's
+    // notify has returned, that wake-up was lost (this message came after it).
     const overdue = sq.overdueWait();
-    if (overdue !== 0 && sq.rescue(overdue) === 'lost') port.postMessage({ type: 'rescued' });
+    const lost = overdue !== 0 && sq.notifiedDuringWait();
+    if (overdue !== 0 && sq.rescue(overdue) && lost) port.postMessage({ type: 'rescued' });
   } else if (msg.type === 'close') {
     closing = true;
     ring.destroy(); // the dispatcher closes only once nothing is in flight

@@ -67,8 +67,13 @@ class RemoteRing implements NativeRing {
   #inFlight = 0;
   #pumping = false;
   #live = true;
-  /** At the watchdog's previous look: the pump's overdue wait (0: none); the head the worker had not taken records past (-1: none). */
+  /**
+   * At the watchdog's previous look: the pump's overdue wait (0: none), and
+   * whether its producer had notified by then; the head the worker had not
+   * taken records past (-1: none).
+   */
   #cqOverdue = 0;
+  #cqNotified = false;
   #sqStuckAt = -1;
 
   constructor(channel: WorkerChannel, desc: Int32Array, comps: Int32Array, iovs: Int32Array, onComplete: (n: number) => void) {
@@ -177,11 +182,16 @@ class RemoteRing implements NativeRing {
     const { cq, sq, worker } = this.#channel;
     const overdue = cq.overdueWait();
     if (overdue !== 0 && overdue === this.#cqOverdue) {
-      // Ended either way; counted only when the worker had notified (see SharedQueue.rescue).
-      if (cq.rescue(overdue) === 'lost') this.#channel.lostWakeups++;
+      // Ended either way. Lost for certain only if the worker's notify had
+      // returned by the previous look: a turn of the loop since would have run
+      // its wake-up. (Otherwise the worker may have been descheduled between
+      // publishing and notifying, and the wake-up may be on its way.)
+      if (cq.rescue(overdue) && this.#cqNotified) this.#channel.lostWakeups++;
       this.#cqOverdue = 0;
+      this.#cqNotified = false;
     } else {
       this.#cqOverdue = overdue;
+      this.#cqNotified = overdue !== 0 && cq.notifiedDuringWait();
     }
     // Records the worker has not taken, at the same head as at the last look:
     // if it sleeps on them, only it can end its wait (it answers 'rescued').

@@ -130,18 +130,16 @@ export class SharedQueue {
     return this.#wake !== null && this.available(this.#waitHead) > 0 ? this.#waitSerial : 0;
   }
 
-  /**
-   * Ends the pending wait (its promise resolves) if it is the one numbered
-   * `serial`. Returns 'lost' when the producer has made a notify since the
-   * wait began (and the wake-up went missing), 'early' when it has not yet (it
-   * published and has not finished its notify: a thread descheduled in
-   * between), false when there was no such wait.
-   */
-  rescue(serial: number): 'lost' | 'early' | false {
+  /** Whether the producer has made a notify (and it has returned) since the pending wait began. */
+  notifiedDuringWait(): boolean {
+    return this.#wake !== null && Atomics.load(this.header, NOTIFIED) !== this.#notifiedBefore;
+  }
+
+  /** Ends the pending wait (its promise resolves) if it is the one numbered `serial`; returns whether it was. */
+  rescue(serial: number): boolean {
     const wake = this.#wake;
     if (wake === null || serial !== this.#waitSerial) return false;
-    const notified = Atomics.load(this.header, NOTIFIED) !== this.#notifiedBefore;
     wake();
-    return notified ? 'lost' : 'early';
+    return true;
   }
 }
