@@ -289,11 +289,17 @@ port.on('message', (msg: ToWorker) => {
     wake?.();
   } else if (msg.type === 'wake') {
     // The dispatcher saw records stay untaken at two of its looks, 50 ms
-    // apart: if this thread still waits on them although the dispatcher's
-    // notify has returned, that wake-up was lost (this message came after it).
+    // apart. Looked at after this turn's poll phase (a thread that was not
+    // scheduled for a while may find this message and the notify's wake-up
+    // ready together, this one first): if this thread still waits on them
+    // although the dispatcher's notify has returned, that wake-up was lost.
     const overdue = sq.overdueWait();
-    const lost = overdue !== 0 && sq.notifiedDuringWait();
-    if (overdue !== 0 && sq.rescue(overdue) && lost) port.postMessage({ type: 'rescued' });
+    if (overdue === 0) return;
+    setImmediate(() => {
+      if (sq.overdueWait() !== overdue) return;
+      const lost = sq.notifiedDuringWait();
+      if (sq.rescue(overdue) && lost) port.postMessage({ type: 'rescued' });
+    });
   } else if (msg.type === 'close') {
     closing = true;
     ring.destroy(); // the dispatcher closes only once nothing is in flight
