@@ -26,9 +26,10 @@ const DELIVERY_CHUNK = 16;
 /**
  * The watchdog for lost wake-ups (see shared-queue.ts): while any ring has
  * ops in flight, it looks every WATCH_MS. A wait that is still pending on
- * records already published at two looks in a row has lost its wake-up: the
- * event loop turned in between (this check runs from a timer), and a wake-up
- * that had been posted would have run then.
+ * records already published at two looks in a row is ended: the event loop
+ * turned in between (this check runs from a timer), so a wake-up posted
+ * before the first look would have run; the wake-up was lost, or its
+ * producer has not sent it yet (see lookForLostWakeups).
  */
 const WATCH_MS = 50;
 const watched = new Set<RemoteRing>();
