@@ -38,17 +38,23 @@ let watchdog: ReturnType<typeof setInterval> | null = null;
 function watch(ring: RemoteRing): void {
   watched.add(ring);
   if (watchdog === null) {
-    watchdog = setInterval(() => { for (const r of watched) r.lookForLostWakeups(); }, WATCH_MS);
+    watchdog = setInterval(look, WATCH_MS);
     watchdog.unref();
   }
 }
 
+/** The timer stops at its first look with nothing to watch, not when a pump ends: at one op in flight a pump ends per op. */
 function unwatch(ring: RemoteRing): void {
   watched.delete(ring);
-  if (watched.size === 0 && watchdog !== null) {
-    clearInterval(watchdog);
+}
+
+function look(): void {
+  if (watched.size === 0) {
+    clearInterval(watchdog!);
     watchdog = null;
+    return;
   }
+  for (const r of watched) r.lookForLostWakeups();
 }
 
 export function remoteRingClass(channel: WorkerChannel): NativeRingConstructor {
