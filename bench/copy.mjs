@@ -144,11 +144,12 @@ function runTimed(argv) {
 
 /**
  * The jobs in the order of round `k`: each group's variants rotated by k, so
- * every variant runs in every position of its group. The position matters
- * here: in one group of large-file copies the first ran in 0.6-0.7 s and the
- * next ones in 2.7-5 s, whichever program ran there (the host backs the
- * guest's memory lazily, and the first copy after a pause gets the recently
- * freed pages).
+ * every variant runs in every position of its group. On this host a copy's
+ * speed depends on the memory the runs before it left behind (the host backs
+ * the guest's memory lazily): with a fixed order, the first large-file copy of
+ * each round ran in 0.6-0.7 s and the next ones in 2.7-5 s, and run by hand
+ * in a fixed order, `cp` first was the fast one. Rotating keeps any such
+ * effect from always favouring one variant.
  */
 function rotatedWithinGroups(jobs, k) {
   const groups = [...new Set(jobs.map((j) => j.group))];
