@@ -66,6 +66,22 @@ test('a task holding a large file, scans and mkdir tasks: large files only on th
   assert.ok(here.ran.includes(4), 'a mkdir task may run here');
 });
 
+test('a large file waiting for a worker does not keep this thread idle: it takes the next small task', async () => {
+  const here = side('here', { manual: true });
+  const pool = side('pool', { manual: true });
+  const runner = new SharedRunner(here, pool, 1);
+  const results = [runner.run(large(1)), runner.run(large(2)), runner.run(small(3))];
+  await turn();
+  assert.equal(pool.ran, [1], 'one worker slot: the first large file');
+  assert.equal(here.ran, [3], 'the small task behind the waiting large file');
+  pool.pending.shift()();
+  await turn();
+  assert.equal(pool.ran, [1, 2]);
+  pool.pending.shift()();
+  here.pending.shift()();
+  assert.equal((await Promise.all(results)).map((r) => r.id), [1, 2, 3]);
+});
+
 test('the event loop turns before each task run here; failures reach their caller; destroy ends both sides', async () => {
   const pool = side('pool', { manual: true });
   // A ticker that counts turns of the event loop; each task run here notes the count it saw.

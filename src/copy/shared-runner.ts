@@ -21,8 +21,8 @@ export class SharedRunner implements TaskRunner {
   readonly #local: LocalRunner;
   readonly #pool: TaskRunner;
   readonly #poolSlots: number;
+  /** Tasks not started yet: a few per worker slot (the job keeps no more in flight). */
   readonly #queue: Waiting[] = [];
-  #queueHead = 0;
   #localBusy = false;
   #poolBusy = 0;
 
@@ -41,28 +41,19 @@ export class SharedRunner implements TaskRunner {
   }
 
   #pump(): void {
-    while (this.#queueHead < this.#queue.length) {
-      const next = this.#queue[this.#queueHead];
-      if (!this.#localBusy && suitsThisThread(next.task)) {
-        this.#take();
-        this.#runHere(next);
-        continue;
-      }
-      if (this.#poolBusy >= this.#poolSlots) break;
-      this.#take();
+    // This thread first: the first waiting task it can take (a large file
+    // waiting for a worker does not keep it idle).
+    if (!this.#localBusy) {
+      const i = this.#queue.findIndex((w) => suitsThisThread(w.task));
+      if (i >= 0) this.#runHere(this.#queue.splice(i, 1)[0]);
+    }
+    while (this.#queue.length > 0 && this.#poolBusy < this.#poolSlots) {
+      const next = this.#queue.shift()!;
       this.#poolBusy++;
       this.#pool.run(next.task).then(next.resolve, next.reject).finally(() => {
         this.#poolBusy--;
         this.#pump();
       });
-    }
-  }
-
-  #take(): void {
-    this.#queue[this.#queueHead++] = undefined as unknown as Waiting;
-    if (this.#queueHead === this.#queue.length) {
-      this.#queue.length = 0;
-      this.#queueHead = 0;
     }
   }
 
