@@ -25,7 +25,7 @@ import { mkdirTask } from './dirs';
 import { TaskWriter } from './task-codec';
 import { Counts, progressOf, RateMeter } from './progress';
 import type { ScanResult, ScanTask } from './scan';
-import type { TaskRunner } from './local';
+import type { LocalRunner, TaskRunner } from './local';
 
 /** Per-entry result, as the 'file' event and the async iterator give it. */
 export interface CopyFileResult {
@@ -240,12 +240,12 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       largeFileIo: this.#options.largeFileIo,
       unnamedTemporaries: process.env.SAFER_RING_COPY_TEMPORARIES !== 'named',
     };
+    const blocking = (this.#options as InternalOptions)[kBlockingAllowed] === true;
+    // Loaded only when used: a job copying through workers alone never needs it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const thisThread = (): LocalRunner => new (require('./local') as typeof import('./local')).LocalRunner(settings, blocking);
     const onlyFiles = roots.every((r) => r.meta.type !== 'directory');
-    if (this.#options.workers === 0 || (onlyFiles && !this.#workersGiven)) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { LocalRunner } = require('./local') as typeof import('./local');
-      return new LocalRunner(settings, (this.#options as InternalOptions)[kBlockingAllowed] === true);
-    }
+    if (this.#options.workers === 0 || (onlyFiles && !this.#workersGiven)) return thisThread();
     // Loaded only here: a job on its own thread (workers: 0) needs no pool.
     const PiscinaPool = require('piscina') as typeof Piscina;
     const pool = new PiscinaPool({
@@ -256,12 +256,10 @@ export class CopyJob extends EventEmitter implements AsyncIterable<CopyFileResul
       idleTimeout: 60_000,
       workerData: settings,
     });
-    if ((this.#options as InternalOptions)[kBlockingAllowed] !== true) return pool;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { LocalRunner } = require('./local') as typeof import('./local');
+    if (!blocking) return pool;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { SharedRunner } = require('./shared-runner') as typeof import('./shared-runner');
-    return new SharedRunner(new LocalRunner(settings, true), pool, this.#options.workers * this.#options.concurrency);
+    return new SharedRunner(thisThread(), pool, this.#options.workers * this.#options.concurrency);
   }
 
   /** Totals from the plan; what the walk left out or could not read goes into the summary now. */
