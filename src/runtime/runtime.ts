@@ -367,10 +367,14 @@ export class Runtime {
     const per = this.#slots.map(({ ring, channel }) => {
       const { arena: _arena, ...rest } = ring.stats();
       // Where ops in flight stand between the threads: a stall shows which side holds them.
+      // The completion queue is read first: the worker frees an op's record
+      // before its completion can be posted, so an op counted in fromWorker is
+      // never also counted in toWorker (read the other way round, a worker
+      // running between the two reads made one op show on both sides).
       const { sq, cq } = channel;
-      return {
-        ...rest, threadId: channel.worker.threadId, toWorker: sq.available(sq.head), fromWorker: cq.available(cq.head), lostWakeups: channel.lostWakeups,
-      };
+      const fromWorker = cq.available(cq.head);
+      const toWorker = sq.available(sq.head);
+      return { ...rest, threadId: channel.worker.threadId, toWorker, fromWorker, lostWakeups: channel.lostWakeups };
     });
     return { workers: this.#slots.length, perWorker: per, arena: this.#slots[0].ring.stats().arena, workersReplaced: this.#replaced };
   }
