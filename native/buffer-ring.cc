@@ -56,24 +56,61 @@ void RecycleBuffer(BufferRing& br, uint16_t bid) {
   br.inKernel[bid] = 1;
 }
 
-int UnregisterBufferRing(struct io_uring* ring, uint32_t bgid, BufferRing& br) {
+bool NewOwnedBlock(Napi::Env env, uint32_t size, Napi::Reference<Napi::Buffer<uint8_t>>* ref, uint8_t** data) {
+  Napi::Buffer<uint8_t> block = Napi::Buffer<uint8_t>::New(env, size);
+  if (env.IsExceptionPending() || block.IsEmpty()) return false;
+  *data = block.Data();
+  *ref = Napi::Persistent(block);
+  return true;
+}
+
+int RegisterOwnedBufferRing(Napi::Env env, struct io_uring* ring, uint32_t bgid, uint32_t size, uint32_t count,
+                            BufferRing* out) {
+  std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> blocks(count);
+  std::vector<uint8_t*> addrs(count);
+  for (uint32_t i = 0; i < count; i++) {
+    if (!NewOwnedBlock(env, size, &blocks[i], &addrs[i])) {
+      env.GetAndClearPendingException();
+      return -ENOMEM;  // the blocks made so far go with `blocks`: the kernel never had them
+    }
+  }
+  int ret = RegisterBufferRing(ring, bgid, size, std::move(addrs), out);
+  if (ret < 0) return ret;
+  out->owned = true;
+  out->blocks = std::move(blocks);
+  return 0;
+}
+
+int UnregisterBufferRing(struct io_uring* ring, uint32_t bgid, BufferRing& br, int64_t opsInFlight) {
   if (br.ring == nullptr) return 0;
   int ret = io_uring_unregister_buf_ring(ring, static_cast<int>(bgid));
-  if (ret == 0) free(br.ring);
+  if (ret == 0) {
+    free(br.ring);
+  }
+  // A receive still running (the ring gave up waiting for it at teardown) may
+  // have picked a block before the unregister: then the blocks stay referenced.
+  if (ret != 0 || opsInFlight != 0) {
+    for (auto& block : br.blocks) block.SuppressDestruct();
+  }
+  br.blocks.clear();
   br.ring = nullptr;
   return ret;
 }
 
 // registerBufferRing(groupId, size, Int32Array [chunk, offset] per buffer id):
 // every buffer must lie wholly inside one slot of a chunk this ring knows, and no two may
-// overlap. Throws the kernel's errno (EINVAL before 5.19) if registration fails.
+// overlap. registerBufferRing(groupId, size, count): an owned group of `count` blocks
+// allocated here (see buffer-ring.h). Throws the kernel's errno (EINVAL before 5.19) if
+// registration fails.
 Napi::Value NativeRing::RegisterBufferRingJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckLive(env)) return env.Undefined();
-  uint32_t bgid, size;
-  if (info.Length() < 3 || !GetUint32(info[0], &bgid) || !GetUint32(info[1], &size) || !info[2].IsTypedArray() ||
-      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    ThrowError(env, "ERR_INVALID_ARG_TYPE", "registerBufferRing(groupId, size, Int32Array)");
+  uint32_t bgid, size, ownedCount = 0;
+  bool owned = info.Length() >= 3 && info[2].IsNumber();
+  if (info.Length() < 3 || !GetUint32(info[0], &bgid) || !GetUint32(info[1], &size) ||
+      (owned ? !GetUint32(info[2], &ownedCount)
+             : (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array))) {
+    ThrowError(env, "ERR_INVALID_ARG_TYPE", "registerBufferRing(groupId, size, Int32Array | count)");
     return env.Undefined();
   }
   if (bgid > kMaxGroupId) {
@@ -87,6 +124,20 @@ Napi::Value NativeRing::RegisterBufferRingJs(const Napi::CallbackInfo& info) {
   if (size < 1 || size > kMaxGroupBufferSize) {
     ThrowError(env, "ERR_OUT_OF_RANGE", "buffer size must be between 1 and 2^30");
     return env.Undefined();
+  }
+  if (owned) {
+    if (ownedCount < 1 || ownedCount > kMaxGroupBuffers || size > kMaxOwnedBufferSize) {
+      ThrowError(env, "ERR_OUT_OF_RANGE", "an owned group has 1 to 32768 buffers of at most 1 MiB");
+      return env.Undefined();
+    }
+    BufferRing br;
+    int ret = RegisterOwnedBufferRing(env, &ring_, bgid, size, ownedCount, &br);
+    if (ret < 0) {
+      ThrowErrno(env, -ret, "io_uring_register_buf_ring");
+      return env.Undefined();
+    }
+    bufferRings_.emplace(bgid, std::move(br));
+    return Napi::Number::New(env, static_cast<double>(ownedCount));
   }
   Napi::Int32Array list = info[2].As<Napi::Int32Array>();
   size_t words = list.ElementLength();
@@ -135,22 +186,90 @@ Napi::Value NativeRing::RecycleBufferJs(const Napi::CallbackInfo& info) {
     ThrowError(env, "ERR_INVALID_ARG_TYPE", "recycleBuffer(groupId, bufferId)");
     return env.Undefined();
   }
+  BufferRing* br = ReturnedBuffer(env, bgid, bid);
+  if (br == nullptr) return env.Undefined();
+  RecycleBuffer(*br, static_cast<uint16_t>(bid));
+  return env.Undefined();
+}
+
+// The group `bgid` if buffer `bid` of it is out of the kernel's ring (a reaped
+// CQE reported it selected); otherwise throws and returns null.
+BufferRing* NativeRing::ReturnedBuffer(Napi::Env env, uint32_t bgid, uint32_t bid) {
   auto it = bufferRings_.find(bgid);
   if (it == bufferRings_.end()) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "no buffer group with this id on this ring");
-    return env.Undefined();
+    return nullptr;
   }
   BufferRing& br = it->second;
   if (bid >= br.addrs.size()) {
     ThrowError(env, "ERR_OUT_OF_RANGE", "buffer id out of range for this group");
-    return env.Undefined();
+    return nullptr;
   }
   if (br.inKernel[bid]) {
     ThrowError(env, "ERR_INVALID_ARG_VALUE", "buffer id is already in the kernel's ring");
+    return nullptr;
+  }
+  return &br;
+}
+
+// copyBuffer(groupId, bufferId, into): copies the first into.length bytes of
+// a returned buffer of an owned group into `into`, then gives the buffer back
+// to the kernel. The length is the typed array's own; at most the buffer's size.
+Napi::Value NativeRing::CopyBufferJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckLive(env)) return env.Undefined();
+  uint32_t bgid, bid;
+  if (info.Length() < 3 || !GetUint32(info[0], &bgid) || !GetUint32(info[1], &bid) || !info[2].IsTypedArray() ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowError(env, "ERR_INVALID_ARG_TYPE", "copyBuffer(groupId, bufferId, Uint8Array)");
     return env.Undefined();
   }
-  RecycleBuffer(br, static_cast<uint16_t>(bid));
+  BufferRing* br = ReturnedBuffer(env, bgid, bid);
+  if (br == nullptr) return env.Undefined();
+  Napi::Uint8Array into = info[2].As<Napi::Uint8Array>();
+  if (!br->owned || into.ElementLength() > br->size) {
+    ThrowError(env, "ERR_OUT_OF_RANGE", "copyBuffer: not an owned group, or more bytes than a buffer holds");
+    return env.Undefined();
+  }
+  if (into.ElementLength() > 0) std::memcpy(into.Data(), br->addrs[bid], into.ElementLength());
+  RecycleBuffer(*br, static_cast<uint16_t>(bid));
   return env.Undefined();
+}
+
+// takeBuffer(groupId, bufferId, length): a returned buffer of an owned group,
+// handed over as it is (a Buffer of the group's size: the caller views its
+// first `length` bytes). The kernel has finished with it and never gets it
+// back; a new block takes its id. The bytes past `length` are zeroed, so the
+// Buffer's memory shows nothing but what this receive brought. Out of memory
+// for a new block, the bytes are copied instead and the block stays.
+Napi::Value NativeRing::TakeBufferJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckLive(env)) return env.Undefined();
+  uint32_t bgid, bid, length;
+  if (info.Length() < 3 || !GetUint32(info[0], &bgid) || !GetUint32(info[1], &bid) || !GetUint32(info[2], &length)) {
+    ThrowError(env, "ERR_INVALID_ARG_TYPE", "takeBuffer(groupId, bufferId, length)");
+    return env.Undefined();
+  }
+  BufferRing* br = ReturnedBuffer(env, bgid, bid);
+  if (br == nullptr) return env.Undefined();
+  if (!br->owned || length < 1 || length > br->size) {
+    ThrowError(env, "ERR_OUT_OF_RANGE", "takeBuffer: not an owned group, or a length outside 1..buffer size");
+    return env.Undefined();
+  }
+  Napi::Reference<Napi::Buffer<uint8_t>> fresh;
+  uint8_t* freshData = nullptr;
+  if (!NewOwnedBlock(env, br->size, &fresh, &freshData)) {
+    env.GetAndClearPendingException();
+    Napi::Buffer<uint8_t> copy = Napi::Buffer<uint8_t>::Copy(env, br->addrs[bid], length);
+    RecycleBuffer(*br, static_cast<uint16_t>(bid));
+    return copy;
+  }
+  Napi::Buffer<uint8_t> out = br->blocks[bid].Value();
+  if (length < br->size) std::memset(br->addrs[bid] + length, 0, br->size - length);
+  br->blocks[bid] = std::move(fresh);
+  br->addrs[bid] = freshData;
+  RecycleBuffer(*br, static_cast<uint16_t>(bid));
+  return out;
 }
 
 // unregisterBufferRing(groupId): refused while an op selecting from it is in flight.
@@ -171,7 +290,7 @@ Napi::Value NativeRing::UnregisterBufferRingJs(const Napi::CallbackInfo& info) {
     ThrowError(env, "ERR_RING_BUSY", "operations selecting from this buffer group are still in flight");
     return env.Undefined();
   }
-  int ret = UnregisterBufferRing(&ring_, bgid, it->second);
+  int ret = UnregisterBufferRing(&ring_, bgid, it->second, inFlight_);
   bufferRings_.erase(it);
   if (ret < 0) {
     ThrowErrno(env, -ret, "io_uring_unregister_buf_ring");
@@ -198,7 +317,7 @@ void NativeRing::FinishBufferSelect(uint64_t userData) {
 }
 
 void NativeRing::UnregisterAllBufferRings() {
-  for (auto& [bgid, br] : bufferRings_) UnregisterBufferRing(&ring_, bgid, br);
+  for (auto& [bgid, br] : bufferRings_) UnregisterBufferRing(&ring_, bgid, br, inFlight_);
   bufferRings_.clear();
 }
 

@@ -43,6 +43,8 @@ Napi::Function NativeRing::Define(Napi::Env env) {
       InstanceMethod<&NativeRing::RegisterBufferRingJs>("registerBufferRing"),
       InstanceMethod<&NativeRing::RecycleBufferJs>("recycleBuffer"),
       InstanceMethod<&NativeRing::UnregisterBufferRingJs>("unregisterBufferRing"),
+      InstanceMethod<&NativeRing::CopyBufferJs>("copyBuffer"),
+      InstanceMethod<&NativeRing::TakeBufferJs>("takeBuffer"),
   });
   GetInstance(env)->ringCtor = Napi::Persistent(ctor);
   return ctor;

@@ -67,6 +67,9 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   Napi::Value RegisterBufferRingJs(const Napi::CallbackInfo& info);
   Napi::Value RecycleBufferJs(const Napi::CallbackInfo& info);
   Napi::Value UnregisterBufferRingJs(const Napi::CallbackInfo& info);
+  Napi::Value CopyBufferJs(const Napi::CallbackInfo& info);
+  Napi::Value TakeBufferJs(const Napi::CallbackInfo& info);
+  BufferRing* ReturnedBuffer(Napi::Env env, uint32_t bgid, uint32_t bid);
   void NoteSelectedBuffer(uint64_t userData, uint32_t cqeFlags);
   void FinishBufferSelect(uint64_t userData);
   void UnregisterAllBufferRings();

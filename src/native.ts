@@ -57,9 +57,12 @@ export interface NativeRing {
   inFlight(): number;
   info(): NativeRingInfo;
   /** Buffer rings (absent on a worker-backed ring): see native/buffer-ring.cc. */
-  registerBufferRing?(groupId: number, size: number, buffers: Int32Array): number;
+  registerBufferRing?(groupId: number, size: number, buffers: Int32Array | number): number;
   recycleBuffer?(groupId: number, bufferId: number): void;
   unregisterBufferRing?(groupId: number): void;
+  /** Owned groups (registered with a count): copy a returned buffer out, or hand it over as a Buffer. */
+  copyBuffer?(groupId: number, bufferId: number, into: Uint8Array): void;
+  takeBuffer?(groupId: number, bufferId: number, length: number): Buffer;
   /** Copies already-posted completions into the completion array without a callback; returns the count. */
   reap?(): number;
 }

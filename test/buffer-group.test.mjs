@@ -317,4 +317,76 @@ test('native: buffer-select descriptors name a registered group and stay within 
   fs.closeSync(server);
 });
 
+test('native: an owned group refuses hostile arguments; a returned block is copied or handed over once, and the kernel never gets a handed-over block again', async () => {
+  const { r, desc, completions } = nativeRing();
+  const [server, client] = await pair();
+  code(() => r.registerBufferRing(5, 64, 0), 'ERR_OUT_OF_RANGE');
+  code(() => r.registerBufferRing(5, 64, 32769), 'ERR_OUT_OF_RANGE');
+  code(() => r.registerBufferRing(5, 2 ** 20 + 1, 2), 'ERR_OUT_OF_RANGE');
+  code(() => r.registerBufferRing(5, 64, 1.5), 'ERR_INVALID_ARG_TYPE');
+  assert.is(r.registerBufferRing(5, 64, 2), 2);
+  r.registerBufferRing(6, 64, Int32Array.from([0, 0])); // an arena group beside it
+  // Nothing has come back from the kernel yet: no id can be copied, taken or recycled.
+  code(() => r.takeBuffer(5, 0, 8), 'ERR_INVALID_ARG_VALUE');
+  code(() => r.copyBuffer(5, 1, Buffer.alloc(8)), 'ERR_INVALID_ARG_VALUE');
+  code(() => r.takeBuffer(5, 2, 8), 'ERR_OUT_OF_RANGE');
+  code(() => r.takeBuffer(7, 0, 8), 'ERR_INVALID_ARG_VALUE');
+  code(() => r.takeBuffer(5, 0), 'ERR_INVALID_ARG_TYPE');
+  code(() => r.copyBuffer(5, 0, new Uint16Array(4)), 'ERR_INVALID_ARG_TYPE');
+  const recvFrom = async (group, text) => {
+    desc.fill(0);
+    desc[0] = 15; // RECV with buffer select
+    desc[1] = server;
+    desc[5] = -1;
+    desc[7] = 64;
+    desc[11] = group;
+    desc[12] = -1;
+    completions.length = 0;
+    assert.is(r.submit(1), 1);
+    fs.writeSync(client, Buffer.from(text));
+    while (completions.length === 0) await sleep(1);
+    assert.is(completions[0].res, text.length);
+    assert.ok(completions[0].flags & 1, 'IORING_CQE_F_BUFFER');
+    return completions[0].flags >>> 16;
+  };
+  // Copied out: the bytes the kernel wrote, the length the typed array's own; the block goes back.
+  let bid = await recvFrom(5, 'copied bytes');
+  code(() => r.copyBuffer(5, bid, Buffer.alloc(65)), 'ERR_OUT_OF_RANGE');
+  const into = Buffer.alloc(12);
+  r.copyBuffer(5, bid, into);
+  assert.is(into.toString(), 'copied bytes');
+  code(() => r.copyBuffer(5, bid, into), 'ERR_INVALID_ARG_VALUE'); // in the kernel's ring again
+  // Handed over: the whole block, the bytes past the receive zeroed; a new block takes its id.
+  const handed = [];
+  for (let i = 0; i < 4; i++) {
+    const text = `handed over ${i}`; // 13 bytes
+    bid = await recvFrom(5, text);
+    code(() => r.takeBuffer(5, bid, 0), 'ERR_OUT_OF_RANGE');
+    code(() => r.takeBuffer(5, bid, 65), 'ERR_OUT_OF_RANGE');
+    const block = r.takeBuffer(5, bid, text.length);
+    assert.ok(Buffer.isBuffer(block));
+    assert.is(block.length, 64);
+    assert.is(block.subarray(0, 13).toString(), text);
+    assert.ok(block.subarray(13).every((b) => b === 0), 'nothing past the receive shows');
+    code(() => r.takeBuffer(5, bid, 8), 'ERR_INVALID_ARG_VALUE'); // once
+    handed.push(block);
+  }
+  // Later receives never land in a handed-over block.
+  for (let i = 0; i < 4; i++) r.copyBuffer(5, await recvFrom(5, 'x'.repeat(40)), Buffer.alloc(40));
+  handed.forEach((block, i) => assert.is(block.subarray(0, 13).toString(), `handed over ${i}`));
+  // An arena group is not an owned one.
+  bid = await recvFrom(6, 'arena');
+  code(() => r.takeBuffer(6, bid, 5), 'ERR_OUT_OF_RANGE');
+  code(() => r.copyBuffer(6, bid, Buffer.alloc(5)), 'ERR_OUT_OF_RANGE');
+  r.recycleBuffer(6, bid);
+  r.unregisterBufferRing(5);
+  code(() => r.takeBuffer(5, 0, 8), 'ERR_INVALID_ARG_VALUE');
+  assert.is(r.registerBufferRing(5, 128, 1), 1); // the id is free again
+  r.destroy(); // lets the remaining blocks go after the kernel unregisters them
+  code(() => r.takeBuffer(5, 0, 8), 'ERR_RING_CLOSED');
+  handed.forEach((block, i) => assert.is(block.subarray(0, 13).toString(), `handed over ${i}`));
+  fs.closeSync(client);
+  fs.closeSync(server);
+});
+
 test.run();

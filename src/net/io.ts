@@ -8,15 +8,16 @@
 // complete by callback, not promise: a busy server settles hundreds of
 // thousands of ops a second, and each promise would cost an allocation and a
 // microtask. This module uses Engine's internal callback seam
-// (enqueueCallback) and BufferGroup's copy-out path; nothing else below Ring.
+// (enqueueCallback) and the native layer's owned buffer groups
+// (receive-buffers.ts); nothing else below Ring.
 import { constants as osConstants } from 'node:os';
 import { backend } from '../backend/select';
 import { Arena, Slot } from '../buffers/arena';
-import { BufferGroup } from '../buffers/buffer-group';
 import { FeatureDetector } from '../features';
 import { Op, SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN, SETUP_FIXED_BUFFERS, SETUP_SINGLE_ISSUER, SQE_WEAK } from '../ring/descriptor';
-import { Engine, kEngine } from '../ring/engine';
+import { Engine } from '../ring/engine';
 import { OpRecord } from '../ring/op-record';
+import { ReceiveBuffers } from './receive-buffers';
 
 const E = osConstants.errno;
 const SOCK_CLOEXEC = 0o2000000;
@@ -47,7 +48,7 @@ export interface OpTarget {
 export class NetIo {
   readonly engine: Engine;
   readonly arena: Arena;
-  readonly group: BufferGroup | null;
+  readonly group: ReceiveBuffers | null;
   readonly recvMode: RecvMode;
   readonly multishotAccept: boolean;
   /** Sends of at least this many bytes are zero-copy (Infinity: never). */
@@ -74,16 +75,12 @@ export class NetIo {
     // never drop a completion (IORING_FEAT_NODROP, 5.5), they hold it back.
     this.engine = new Engine(choice.ringClass, { entries: 1024, setupFlags: flags, sqThreadIdleMs: 0, maxInFlight: 1 << 22 });
     this.arena = this.engine.arena;
-    let group: BufferGroup | null = null;
+    let group: ReceiveBuffers | null = null;
     if (FeatureDetector.supports('bufferRings')) {
       try {
-        group = new BufferGroup({ [kEngine]: this.engine }, { id: 1, count: RECV_BUFFER_COUNT, size: RECV_BUFFER_SIZE });
+        group = new ReceiveBuffers(this.engine, 1, RECV_BUFFER_COUNT, RECV_BUFFER_SIZE);
       } catch {
-        group = null; // the kernel refused the buffer ring (memory limits): receive into arena slots instead
-      }
-      if (group !== null && group.mode !== 'ring') {
-        group.close();
-        group = null;
+        group = null; // the kernel refused the buffer ring (memory limits, or none before 5.19): receive into arena slots instead
       }
     }
     this.group = group;
@@ -141,24 +138,22 @@ export class NetIo {
   }
 
   /**
-   * The `res` bytes a successful receive CQE delivered, copied into a new
-   * Buffer; the kernel's buffer goes straight back to its ring (or the plain
-   * slot is freed with the op).
+   * The `res` bytes a successful receive CQE delivered, as a new Buffer: a
+   * kernel-picked buffer is handed over or copied out (see
+   * receive-buffers.ts); a plain slot's bytes are copied, and the slot is
+   * freed with the op.
    */
   received(rec: OpRecord, res: number, flags: number): Buffer {
+    if (flags & IORING_CQE_F_BUFFER) return this.group!.consume(flags, res);
     const out = Buffer.allocUnsafe(res);
-    if (flags & IORING_CQE_F_BUFFER) {
-      this.group!.consumeKernelBuffer(flags, out);
-    } else {
-      const slot = rec.temp!;
-      out.set(this.arena.chunks[slot.chunk].subarray(slot.offset, slot.offset + res));
-    }
+    const slot = rec.temp!;
+    out.set(this.arena.chunks[slot.chunk].subarray(slot.offset, slot.offset + res));
     return out;
   }
 
   /** A CQE that failed or ended the stream may still carry a kernel buffer: give it back. */
   dropBuffer(flags: number): void {
-    if (flags & IORING_CQE_F_BUFFER) this.group!.consumeKernelBuffer(flags, null);
+    if (flags & IORING_CQE_F_BUFFER) this.group!.drop(flags);
   }
 
   // ---- send ----

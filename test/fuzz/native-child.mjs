@@ -7,8 +7,8 @@
 //
 // Drives every entry point of the addon (the NativeRing constructor, addChunk,
 // submit with random and adversarial descriptors of every opcode, reap,
-// registerFiles/updateFiles/unregisterFiles, registerBufferRing/recycleBuffer/
-// unregisterBufferRing, inFlight, info, destroy, and the socket helpers) and
+// registerFiles/updateFiles/unregisterFiles, registerBufferRing (arena and owned
+// groups)/recycleBuffer/takeBuffer/copyBuffer/unregisterBufferRing, inFlight, info, destroy, and the socket helpers) and
 // checks after every round:
 //   - every refusal is an Error with a code (ERR_* or an errno name), and a
 //     refused submit names the bad descriptor and puts nothing in flight;
@@ -74,6 +74,7 @@ const SENTINEL = 0xa5;
 const stats = {
   seed, rounds: 0, descriptors: 0, accepted: 0, refusedBatches: 0, completions: 0, rings: 0, ringsRefused: 0,
   calls: 0, refusals: {}, opsAccepted: {}, weakAccepted: 0, opcodes: OPCODES.length, opCount: OP_COUNT,
+  blocksHandedOver: 0, blocksCopied: 0,
 };
 
 function fail(message, extra = {}) {
@@ -193,7 +194,24 @@ class Harness {
       if (flags & CQE_F_BUFFER) {
         const g = this.groups.get(rec.group);
         const bid = flags >>> 16;
-        if (g !== undefined) {
+        if (g !== undefined && g.owned && res > 0 && rng.chance(0.7)) {
+          // An owned group's block: handed over (the whole block, zeroed past the receive) or copied out.
+          if (rng.chance(0.5)) {
+            const [ok, block] = attempt('takeBuffer', () => this.ring.takeBuffer(rec.group, bid, res));
+            if (!ok) fail('a block the kernel just filled could not be handed over', { group: rec.group, bid, res });
+            if (!Buffer.isBuffer(block) || block.length !== g.size) fail('takeBuffer returned another block size', { length: block?.length, size: g.size });
+            if (!block.subarray(res).every((b) => b === 0)) fail('a handed-over block shows bytes past the receive');
+            g.handed.push([block, Buffer.from(block)]);
+            stats.blocksHandedOver++;
+          } else {
+            const into = Buffer.alloc(res);
+            const [ok] = attempt('copyBuffer', () => this.ring.copyBuffer(rec.group, bid, into));
+            if (!ok) fail('a block the kernel just filled could not be copied out', { group: rec.group, bid, res });
+            stats.blocksCopied++;
+          }
+          const [again] = attempt('takeBuffer twice', () => this.ring.takeBuffer(rec.group, bid, 1));
+          if (again) fail('a block already back in the kernel\'s ring was handed over');
+        } else if (g !== undefined) {
           const [ok] = attempt('recycleBuffer', () => this.ring.recycleBuffer(rec.group, bid));
           if (!ok) fail('a buffer the kernel just selected could not be recycled', { group: rec.group, bid });
           // A second recycle of the same id must be refused: it is in the kernel's ring again.
@@ -654,6 +672,7 @@ class Harness {
       fail('ops still in flight after a cancel-all', { inFlight: ring.inFlight(), pending: this.pending, ops: [...this.ops.values()].filter((r) => !r.done && r.op !== undefined).map((r) => ({ op: r.op, id: r.id, cqes: r.cqes, sqe: r.sqe, fd: r.fd })) });
     }
     this.checkSentinels([...named, ...dirty]);
+    this.checkHandedOver();
     // The spare fd: closed by an op or by us. Once an op closed it, its number
     // may already belong to someone else (a ring made during the round, such
     // as the socket drainer's, can take it; closing that by number would leave
@@ -749,7 +768,15 @@ class Harness {
   }
 
   dropGroup(bgid) {
+    this.checkHandedOver();
     this.groups.delete(bgid);
+  }
+
+  /** The kernel never writes a block it has handed over: each still holds what it held then. */
+  checkHandedOver() {
+    for (const g of this.groups.values()) {
+      for (const [block, copy] of g.handed ?? []) if (!block.equals(copy)) fail('a handed-over block changed');
+    }
   }
 
   sideCalls() {
@@ -760,6 +787,14 @@ class Harness {
     if (rng.chance(0.05)) {
       const [ok] = attempt('recycleBuffer', () => ring.recycleBuffer(rng.pick([...this.groups.keys(), 9, -1, 1.5]), rng.pick([0, 1, 65535, -1, 70000, NaN])));
       if (ok) fail('recycleBuffer accepted a buffer the kernel never handed out');
+    }
+    if (rng.chance(0.05)) {
+      const group = rng.pick([...this.groups.keys(), 9, -1, 1.5]);
+      const bid = rng.pick([0, 1, 65535, -1, 70000, NaN]);
+      const [took] = attempt('takeBuffer', () => ring.takeBuffer(group, bid, rng.pick([1, 64, 0, -1, 2 ** 31, undefined])));
+      if (took) fail('takeBuffer accepted a buffer the kernel never handed out');
+      const [copied] = attempt('copyBuffer', () => ring.copyBuffer(group, bid, rng.pick([Buffer.alloc(8), new Uint16Array(4), null, 'x'])));
+      if (copied) fail('copyBuffer accepted a buffer the kernel never handed out');
     }
     if (rng.chance(0.05)) {
       const info = ring.info();
@@ -811,6 +846,18 @@ class Harness {
     const bgid = rng.chance(0.85) ? rng.int(0, 8) : rng.pick([65535, 65536, -1, 1.5]);
     const size = rng.chance(0.85) ? rng.pick([64, 256, 4096]) : rng.pick([0, 1, 65, 1 << 20, 2 ** 31, -1]);
     const count = rng.chance(0.9) ? rng.int(1, 8) : rng.pick([0, 32769]);
+    if (rng.chance(0.3)) {
+      // An owned group: the native layer allocates the blocks (count and size are all it takes).
+      const [ok, n] = attempt('registerBufferRing owned', () => ring.registerBufferRing(bgid, size, count));
+      if (!ok) return;
+      if (!Number.isInteger(bgid) || bgid < 0 || bgid > 65535 || !(size >= 1 && size <= 1 << 20) || !(count >= 1 && count <= 32768)) {
+        fail('registerBufferRing accepted an owned group out of range', { bgid, size, count });
+      }
+      if (n !== count) fail('registerBufferRing returned another count', { n, count });
+      if (this.groups.has(bgid)) fail('registerBufferRing accepted a group id already in use', { bgid });
+      this.groups.set(bgid, { size, ranges: [], owned: true, handed: [] });
+      return;
+    }
     const words = [];
     const ranges = [];
     const used = new Set();
