@@ -65,7 +65,8 @@ enum Op : int32_t {
   OP_FIXED_FD_INSTALL = 28,  // D_FD a table slot: a new ordinary fd for its file (6.8+); D_FLAGS 0 or NO_CLOEXEC
   // 29..39 are free for filesystem ops; 40 and up belong to the network ops.
   OP_SEND_ZC = 40,  // zero-copy send (6.0+): a result CQE, then a notification once the buffer is free
-  OP_COUNT = 41,
+  OP_POLL_ADD = 41,  // D_FD fd; D_FLAGS the events to wait for (POLLIN, POLLOUT, ...): one-shot, res = the events seen
+  OP_COUNT = 42,
 };
 
 // Our own stable bit numbers, translated to IOSQE_* by the native layer.

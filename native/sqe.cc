@@ -6,6 +6,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -28,6 +29,7 @@ constexpr int32_t kMsgFlags = MSG_OOB | MSG_PEEK | MSG_DONTROUTE | MSG_CTRUNC | 
 constexpr int32_t kStatxFlags = AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT |
                                 AT_STATX_SYNC_TYPE;
 constexpr int32_t kAcceptFlags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+constexpr int32_t kPollEvents = POLLIN | POLLPRI | POLLOUT | POLLRDHUP;
 constexpr int32_t kTimeoutFlags = IORING_TIMEOUT_ABS | IORING_TIMEOUT_BOOTTIME | IORING_TIMEOUT_REALTIME;
 constexpr int32_t kCancelFlags = IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY;
 // Address slot of accept: [socklen_t capacity/result][4 bytes pad][sockaddr ...]
@@ -248,6 +250,10 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
       if (flags & MSG_WAITALL) return Bad("MSG_WAITALL cannot be used with multishot recv");
       if (d[D_LEN] != 0) return Bad("multishot recv takes its length from the group");
       return CheckGroup(ctx, d);
+    case OP_POLL_ADD:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (flags == 0 || (flags & ~kPollEvents)) return Bad("poll events must be some of POLLIN, POLLPRI, POLLOUT, POLLRDHUP");
+      return {};
     case OP_ACCEPT_MULTISHOT:
       if (Invalid bad = CheckFd(ctx, d, false)) return bad;
       if (flags & ~kAcceptFlags) return Bad("unknown accept flags");
@@ -390,6 +396,9 @@ std::unique_ptr<Aux> PrepareSqe(const SqeContext& ctx, const int32_t* d, struct 
       break;
     case OP_SEND:
       io_uring_prep_send(sqe, fd, Address(ctx, d[D_CHUNK], d[D_OFF]), d[D_LEN], flags);
+      break;
+    case OP_POLL_ADD:
+      io_uring_prep_poll_add(sqe, fd, static_cast<unsigned>(flags));
       break;
     case OP_SEND_ZC: {
       // The kernel sends from the pages themselves and says when it is done

@@ -153,13 +153,67 @@ test('an OwnedBuffer written to a socket goes out in place, and its memory is no
   await new Promise((res) => server.close(res));
 });
 
+test('a large plain Buffer the socket cannot take at once waits for room and goes out from the Buffer itself; a close while it waits ends the wait', async () => {
+  const { netIo } = await import('../dist/src/net/io.js');
+  const io = netIo();
+  const until = async (cond, what) => {
+    const deadline = Date.now() + 10_000;
+    while (!cond()) {
+      if (Date.now() > deadline) assert.unreachable(`timed out waiting: ${what}`);
+      await new Promise((res) => setTimeout(res, 2));
+    }
+  };
+  let peer;
+  const accepted = [];
+  const server = createServer((s) => {
+    peer ??= s;
+    accepted.push(s);
+    s.pause(); // nothing read: the sender's socket fills up
+  });
+  const { port } = await listening(server, 0, '127.0.0.1');
+  const client = connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  await until(() => peer !== undefined, 'the connection');
+  const polls = io.writablePolls;
+  const copies = io.copiedSends;
+  const data = patterned(32 * 1024 * 1024, 3);
+  let written = false;
+  client.write(data, () => (written = true));
+  await until(() => io.writablePolls > polls, 'a wait for room to send');
+  assert.not.ok(written, 'not all sent while the peer reads nothing');
+  const parts = [];
+  peer.on('data', (d) => parts.push(d));
+  peer.resume();
+  await until(() => written, 'the write callback');
+  client.end();
+  await once(peer, 'end');
+  assert.ok(Buffer.concat(parts).equals(data), 'every byte, in order');
+  assert.is(io.copiedSends, copies, 'no send went through an arena copy');
+  // A close while the rest waits for room: the wait is cancelled and the socket closes (as node:net's does, without the write's callback).
+  const c2 = connect(port, '127.0.0.1');
+  await once(c2, 'connect');
+  const before = io.writablePolls;
+  c2.write(patterned(32 * 1024 * 1024, 4));
+  await until(() => io.writablePolls > before, 'a wait for room to send');
+  const handle = c2._handle;
+  assert.ok(handle.writeQueueSize > 0, 'bytes still queued');
+  c2.destroy();
+  await once(c2, 'close');
+  assert.is(handle.fd, -1, 'the fd is closed: the wait answered its cancel');
+  for (const s of accepted) s.destroy(); // the paused one never reads the end
+  await new Promise((res) => server.close(res));
+});
+
 test('zero-copy sends (SAFER_RING_NET_ZEROCOPY=1) deliver every byte', async () => {
+  // Zero-copy applies to ring sends of arena memory: an OwnedBuffer's bytes go
+  // out in place (a plain Buffer this large goes out through send(2) instead).
   const { runChild } = await import('./helpers/net-streams.mjs');
   const r = await runChild(`
     import { createServer, connect } from 'safer-ring/net';
+    import { OwnedBuffer } from 'safer-ring';
     import { netIo } from ${JSON.stringify(new URL('../dist/src/net/io.js', import.meta.url).href)};
     import crypto from 'node:crypto';
-    const data = crypto.randomBytes(16 << 20);
+    const data = OwnedBuffer.from(crypto.randomBytes(16 << 20)).bytes;
     const server = createServer((s) => s.pipe(s)).listen(0, '127.0.0.1', () => {
       const c = connect(server.address().port, '127.0.0.1');
       const parts = [];

@@ -78,6 +78,9 @@ const IN_PLACE_MIN = 16 * 1024;
 const IN_PLACE_MAX = 1 << 30;
 /** A plain Buffer from this size on is offered to the socket at once before any copy (see #sendNow). */
 const SEND_NOW_MIN = 16 * 1024;
+/** #sendNow's answer when the socket had no room for the rest of a large Buffer. */
+const SOCKET_FULL = 1;
+const UV_EAGAIN = -E.EAGAIN;
 
 function isUint8Array(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
@@ -409,7 +412,15 @@ export abstract class StreamHandle implements OpTarget {
       const job = this.#jobs.shift()!;
       queueMicrotask(() => this.#complete(job, 0));
     }
-    this.#sendNow();
+    if (this.#sendNow() === SOCKET_FULL) {
+      // The rest of a large plain Buffer waits for room in the socket and goes
+      // out the same way then, instead of through a copy into the arena.
+      const rec = this.io.pollWritable(this, this.fdValue, !this.#ref);
+      this.#send = rec;
+      this.#sendLength = 0;
+      if (!this.io.submit(rec)) this.#send = null;
+      return;
+    }
     let pending = 0;
     for (let j = 0; j < this.#jobs.length && pending < MAX_SEND; j++) pending += this.#jobs[j].bytes;
     if (pending === 0) return;
@@ -460,25 +471,29 @@ export abstract class StreamHandle implements OpTarget {
    * socket at once: one send(2) with MSG_DONTWAIT each, as libuv's try-write.
    * The kernel copies from the Buffer during the call, which saves the copy
    * into an arena slot that a ring send needs (the ring's send runs later, so
-   * it may only read arena memory). What the socket does not take now (its
-   * buffer full, or an error) goes the ring's way, which reports errors.
-   * Writes finished here complete asynchronously, as node:net expects.
+   * it may only read arena memory). Returns SOCKET_FULL when the socket took
+   * part or none of such a Buffer for want of room: the caller then waits for
+   * room (a POLLOUT poll) and offers the rest again, as libuv does. An error
+   * leaves the bytes to the ring's send, which reports it. Writes finished
+   * here complete asynchronously, as node:net expects.
    */
-  #sendNow(): void {
-    if (this.fdValue < 0) return;
+  #sendNow(): typeof SOCKET_FULL | undefined {
+    if (this.fdValue < 0) return undefined;
     while (this.#jobs.length > 0) {
       const head = this.#jobs[0];
-      if (head.str !== null || this.#ackBuf >= head.bufs.length) return;
+      if (head.str !== null || this.#ackBuf >= head.bufs.length) return undefined;
       const b = head.bufs[this.#ackBuf];
       const left = b.length - this.#ackOff;
-      if (left < SEND_NOW_MIN || bufferOf.call(b) instanceof SharedArrayBuffer) return;
+      if (left < SEND_NOW_MIN || bufferOf.call(b) instanceof SharedArrayBuffer) return undefined;
       const n = binding!.trySend(this.fdValue, b, this.#ackOff);
-      if (n <= 0) return;
+      if (n === UV_EAGAIN) return SOCKET_FULL;
+      if (n <= 0) return undefined;
       const completed: [WriteJob, number][] = [];
       this.#advance(n, completed);
       if (completed.length > 0) queueMicrotask(() => { for (const [job, status] of completed) this.#complete(job, status); });
-      if (n < left) return; // the socket's buffer is full: the ring's send waits for room
+      if (n < left) return SOCKET_FULL;
     }
+    return undefined;
   }
 
   /**
@@ -511,6 +526,13 @@ export abstract class StreamHandle implements OpTarget {
 
   #sendDone(rec: OpRecord, res: number): void {
     if (rec === this.#send) this.#send = null;
+    if (rec.op === Op.POLL_ADD) {
+      // Room in the socket (or an error the next send will report), or cancelled by close.
+      if (!this.#closing) this.#pumpSends();
+      this.#shutdownWhenSent();
+      this.#maybeFinishClose();
+      return;
+    }
     if (rec.op === Op.SEND_ZC && (res === -E.EOPNOTSUPP || res === -E.ENOTSUP)) {
       // This socket cannot send zero-copy after all: nothing was sent; send the same bytes the plain way.
       this.zeroCopy = false;
@@ -536,8 +558,13 @@ export abstract class StreamHandle implements OpTarget {
     }
     if (!this.#closing) this.#pumpSends();
     for (const [job, status] of completed) this.#complete(job, status);
-    if (this.#shutdownReq !== null && this.#jobs.length === 0 && this.#send === null && !this.#closing) this.#shutdownNow();
+    this.#shutdownWhenSent();
     this.#maybeFinishClose();
+  }
+
+  /** A shutdown waiting for the queued bytes goes now if they are all sent. */
+  #shutdownWhenSent(): void {
+    if (this.#shutdownReq !== null && this.#jobs.length === 0 && this.#send === null && !this.#closing) this.#shutdownNow();
   }
 
   /** Moves the acknowledgement cursor `n` bytes on, collecting the jobs it passes the end of. */
@@ -725,6 +752,7 @@ export abstract class StreamHandle implements OpTarget {
   onFinal(rec: OpRecord, res: number, flags: number): void {
     switch (rec.op) {
       case Op.SEND:
+      case Op.POLL_ADD:
         return this.#sendDone(rec, res);
       case Op.SEND_ZC:
         // The notification after the result, or the result itself when no notification follows.

@@ -23,6 +23,7 @@ const E = osConstants.errno;
 const SOCK_CLOEXEC = 0o2000000;
 const MSG_NOSIGNAL = 0x4000;
 const MSG_WAITALL = 0x100;
+const POLLOUT = 0x4;
 const IORING_CQE_F_BUFFER = 1 << 0;
 
 /** Bytes of one provided receive buffer, and how many the group has. */
@@ -53,9 +54,11 @@ export class NetIo {
   readonly multishotAccept: boolean;
   /** Sends of at least this many bytes are zero-copy (Infinity: never). */
   readonly zeroCopyMin: number;
-  /** Counters, for tests and debugging: sends made in place from arena memory, and zero-copy sends. */
+  /** Counters, for tests and debugging: sends made in place from arena memory, zero-copy sends, sends of a copy, waits for room to send. */
   directSends = 0;
   zeroCopySends = 0;
+  copiedSends = 0;
+  writablePolls = 0;
   /** A Buffer over each arena chunk, so strings can be encoded straight into a send slot. */
   readonly #chunkBuffers: Buffer[] = [];
 
@@ -183,6 +186,7 @@ export class NetIo {
   send(target: OpTarget, fd: number, weak: boolean, slot: Slot, offset: number, length: number, zeroCopy: boolean): OpRecord {
     const rec = record(zeroCopy && length >= this.zeroCopyMin ? Op.SEND_ZC : Op.SEND, target, fd, weak);
     if (rec.op === Op.SEND_ZC) this.zeroCopySends++;
+    this.copiedSends++;
     rec.temp = slot;
     rec.chunk = slot.chunk;
     rec.off = slot.offset + offset;
@@ -206,6 +210,14 @@ export class NetIo {
     rec.len = length;
     rec.flags = MSG_NOSIGNAL | MSG_WAITALL;
     this.directSends++;
+    return rec;
+  }
+
+  /** A one-shot wait until the socket has room to send (POLLOUT); its result is the events seen. */
+  pollWritable(target: OpTarget, fd: number, weak: boolean): OpRecord {
+    const rec = record(Op.POLL_ADD, target, fd, weak);
+    rec.flags = POLLOUT;
+    this.writablePolls++;
     return rec;
   }
 

@@ -61,6 +61,8 @@ export const enum Op {
   // 29..39 are free for filesystem ops; 40 and up belong to the network ops.
   /** Zero-copy send (6.0+): a result CQE (with F_MORE), then a notification (F_NOTIF) once the buffer is free. */
   SEND_ZC = 40,
+  /** One-shot poll: D_FLAGS the events to wait for; the result is the events seen. */
+  POLL_ADD = 41,
 }
 
 /** The syscall name errors report for each op (node:fs's names where it has one: 'open', 'unlink', 'rmdir'...). */
@@ -70,6 +72,7 @@ export const OP_SYSCALL: readonly string[] = [
   'unlink', 'rename', 'mkdir', 'symlink', 'link', 'ftruncate', 'fallocate', 'splice', 'open', 'close', 'fixed_fd_install',
 ];
 (OP_SYSCALL as string[])[Op.SEND_ZC] = 'send';
+(OP_SYSCALL as string[])[Op.POLL_ADD] = 'poll';
 
 export const SQE_LINK = 1 << 0;
 export const SQE_HARDLINK = 1 << 1;

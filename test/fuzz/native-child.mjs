@@ -62,7 +62,7 @@ const UNUSED_OPCODES = Array.from({ length: OP_COUNT }, (_, i) => i).filter((i) 
 /** Opcodes this file builds descriptors for (the `descriptor` switch below): every opcode must be here. */
 const GENERATED = new Set(['NOP', 'READ', 'WRITE', 'READV', 'WRITEV', 'OPENAT', 'CLOSE', 'STATX', 'FSYNC', 'ACCEPT', 'CONNECT', 'RECV',
   'SEND', 'TIMEOUT', 'CANCEL', 'RECV_SELECT', 'RECV_MULTISHOT', 'ACCEPT_MULTISHOT', 'UNLINKAT', 'RENAMEAT', 'MKDIRAT', 'SYMLINKAT',
-  'LINKAT', 'FTRUNCATE', 'FALLOCATE', 'SPLICE', 'OPENAT_DIRECT', 'CLOSE_DIRECT', 'FIXED_FD_INSTALL', 'SEND_ZC']);
+  'LINKAT', 'FTRUNCATE', 'FALLOCATE', 'SPLICE', 'OPENAT_DIRECT', 'CLOSE_DIRECT', 'FIXED_FD_INSTALL', 'SEND_ZC', 'POLL_ADD']);
 /** Ops whose successful result is a new fd of ours: closed as soon as it arrives. */
 const MAKES_FD = new Set([OP.OPENAT, OP.ACCEPT, OP.ACCEPT_MULTISHOT, OP.FIXED_FD_INSTALL]);
 const CQE_F_BUFFER = 1, CQE_F_MORE = 2;
@@ -440,6 +440,10 @@ class Harness {
         w[d + 10] = rng.pick([0, 0o4000, rng.word()]);
         if (rng.chance(0.1)) w[d + 12] = 0;
         break;
+      case OP.POLL_ADD:
+        w[d + 1] = fixedIndexOr(rng.chance(0.8) ? this.fd('socket') : this.fd());
+        w[d + 10] = rng.pick([0x1 /* POLLIN */, 0x4 /* POLLOUT */, 0x5, 0x2000 /* POLLRDHUP */, 0, 0x8 /* POLLERR: refused */, rng.word()]);
+        break;
       case OP.TIMEOUT:
         this.descF64[(d >> 1) + 4] = rng.chance(0.85) ? rng.int(0, 3_000_000) : rng.pick(EDGE_DOUBLES);
         w[d + 10] = rng.pick([0, 0, 1 /* ABS */, 4 /* BOOTTIME */, rng.word()]);
@@ -589,6 +593,9 @@ class Harness {
       case OP.RENAMEAT: case OP.LINKAT: case OP.SYMLINKAT:
         takePath(5);
         takePath(12);
+        break;
+      case OP.POLL_ADD:
+        if (w[d + 10] === 0 || (w[d + 10] & ~(0x1 | 0x2 | 0x4 | 0x2000))) fail('a poll with unknown events was accepted', { events: w[d + 10] });
         break;
       case OP.RECV_SELECT: case OP.RECV_MULTISHOT: {
         const g = this.groups.get(w[d + 11]);
