@@ -43,6 +43,7 @@ int RegisterBufferRing(struct io_uring* ring, uint32_t bgid, uint32_t size, std:
   out->size = size;
   out->addrs = std::move(addrs);
   out->inKernel.assign(out->addrs.size(), 1);
+  out->filled.assign(out->addrs.size(), 0);
   int mask = io_uring_buf_ring_mask(entries);
   for (size_t bid = 0; bid < out->addrs.size(); bid++)
     io_uring_buf_ring_add(br, out->addrs[bid], size, static_cast<unsigned short>(bid), mask, static_cast<int>(bid));
@@ -214,7 +215,8 @@ BufferRing* NativeRing::ReturnedBuffer(Napi::Env env, uint32_t bgid, uint32_t bi
 
 // copyBuffer(groupId, bufferId, into): copies the first into.length bytes of
 // a returned buffer of an owned group into `into`, then gives the buffer back
-// to the kernel. The length is the typed array's own; at most the buffer's size.
+// to the kernel. The length is the typed array's own, and at most what the
+// buffer's CQE said the kernel wrote: no byte of an earlier use shows.
 Napi::Value NativeRing::CopyBufferJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckLive(env)) return env.Undefined();
@@ -227,8 +229,8 @@ Napi::Value NativeRing::CopyBufferJs(const Napi::CallbackInfo& info) {
   BufferRing* br = ReturnedBuffer(env, bgid, bid);
   if (br == nullptr) return env.Undefined();
   Napi::Uint8Array into = info[2].As<Napi::Uint8Array>();
-  if (!br->owned || into.ElementLength() > br->size) {
-    ThrowError(env, "ERR_OUT_OF_RANGE", "copyBuffer: not an owned group, or more bytes than a buffer holds");
+  if (!br->owned || into.ElementLength() > br->filled[bid]) {
+    ThrowError(env, "ERR_OUT_OF_RANGE", "copyBuffer: not an owned group, or more bytes than the kernel wrote");
     return env.Undefined();
   }
   if (into.ElementLength() > 0) std::memcpy(into.Data(), br->addrs[bid], into.ElementLength());
@@ -239,8 +241,9 @@ Napi::Value NativeRing::CopyBufferJs(const Napi::CallbackInfo& info) {
 // takeBuffer(groupId, bufferId, length): a returned buffer of an owned group,
 // handed over as it is (a Buffer of the group's size: the caller views its
 // first `length` bytes). The kernel has finished with it and never gets it
-// back; a new block takes its id. The bytes past `length` are zeroed, so the
-// Buffer's memory shows nothing but what this receive brought. Out of memory
+// back; a new block takes its id. `length` is at most what the buffer's CQE
+// said the kernel wrote, and the bytes past it are zeroed, so the Buffer's
+// memory shows nothing but what this receive brought. Out of memory
 // for a new block, the bytes are copied instead and the block stays.
 Napi::Value NativeRing::TakeBufferJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -252,8 +255,8 @@ Napi::Value NativeRing::TakeBufferJs(const Napi::CallbackInfo& info) {
   }
   BufferRing* br = ReturnedBuffer(env, bgid, bid);
   if (br == nullptr) return env.Undefined();
-  if (!br->owned || length < 1 || length > br->size) {
-    ThrowError(env, "ERR_OUT_OF_RANGE", "takeBuffer: not an owned group, or a length outside 1..buffer size");
+  if (!br->owned || length < 1 || length > br->filled[bid]) {
+    ThrowError(env, "ERR_OUT_OF_RANGE", "takeBuffer: not an owned group, or a length outside 1..the bytes the kernel wrote");
     return env.Undefined();
   }
   Napi::Reference<Napi::Buffer<uint8_t>> fresh;
@@ -290,7 +293,7 @@ Napi::Value NativeRing::UnregisterBufferRingJs(const Napi::CallbackInfo& info) {
     ThrowError(env, "ERR_RING_BUSY", "operations selecting from this buffer group are still in flight");
     return env.Undefined();
   }
-  int ret = UnregisterBufferRing(&ring_, bgid, it->second, inFlight_);
+  int ret = UnregisterBufferRing(&ring_, bgid, it->second, it->second.activeOps);
   bufferRings_.erase(it);
   if (ret < 0) {
     ThrowErrno(env, -ret, "io_uring_unregister_buf_ring");
@@ -300,13 +303,16 @@ Napi::Value NativeRing::UnregisterBufferRingJs(const Napi::CallbackInfo& info) {
 }
 
 // A CQE reported that the kernel took buffer `bid` from the group the op named.
-void NativeRing::NoteSelectedBuffer(uint64_t userData, uint32_t cqeFlags) {
+void NativeRing::NoteSelectedBuffer(uint64_t userData, uint32_t cqeFlags, int32_t res) {
   auto a = aux_.find(userData);
   if (a == aux_.end() || a->second->bufferGroup < 0) return;
   auto it = bufferRings_.find(static_cast<uint32_t>(a->second->bufferGroup));
   if (it == bufferRings_.end()) return;
   uint32_t bid = cqeFlags >> IORING_CQE_BUFFER_SHIFT;
-  if (bid < it->second.inKernel.size()) it->second.inKernel[bid] = 0;
+  if (bid < it->second.inKernel.size()) {
+    it->second.inKernel[bid] = 0;
+    it->second.filled[bid] = res > 0 ? std::min(static_cast<uint32_t>(res), it->second.size) : 0;
+  }
 }
 
 void NativeRing::FinishBufferSelect(uint64_t userData) {
@@ -317,6 +323,7 @@ void NativeRing::FinishBufferSelect(uint64_t userData) {
 }
 
 void NativeRing::UnregisterAllBufferRings() {
+  // At teardown, after the wait for the kernel: anything still in flight may hold a block.
   for (auto& [bgid, br] : bufferRings_) UnregisterBufferRing(&ring_, bgid, br, inFlight_);
   bufferRings_.clear();
 }

@@ -32,6 +32,7 @@ struct BufferRing {
   uint32_t size = 0;                         // bytes per buffer
   std::vector<uint8_t*> addrs;               // buffer id -> address (inside an arena chunk, or an owned block)
   std::vector<uint8_t> inKernel;             // 1 while the buffer sits in the ring for the kernel to pick
+  std::vector<uint32_t> filled;              // bytes the kernel reported writing when it gave the buffer back
   int64_t activeOps = 0;                     // prepared SQEs selecting from this group, final CQE not reaped
   bool owned = false;                        // an owned group (see above): blocks[bid] holds addrs[bid]
   std::vector<Napi::Reference<Napi::Buffer<uint8_t>>> blocks;
@@ -52,9 +53,9 @@ bool NewOwnedBlock(Napi::Env env, uint32_t size, Napi::Reference<Napi::Buffer<ui
 void RecycleBuffer(BufferRing& br, uint16_t bid);
 
 // Unregisters group `bgid` and frees its ring memory (and lets an owned
-// group's blocks go, if `opsInFlight` is 0: an op still running might be
-// writing into one). On failure the memory is deliberately leaked: the kernel
-// might still use it.
+// group's blocks go, if `opsInFlight`, the ops selecting from it not yet
+// reaped, is 0: one still running might be writing into a block). On failure
+// the memory is deliberately leaked: the kernel might still use it.
 int UnregisterBufferRing(struct io_uring* ring, uint32_t bgid, BufferRing& br, int64_t opsInFlight);
 
 }  // namespace sr

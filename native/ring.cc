@@ -443,7 +443,7 @@ unsigned NativeRing::ReapInto(int32_t* out, size_t capacity) {
       o[1] = static_cast<int32_t>(ud >> 32);
       o[2] = cqe->res;
       o[3] = static_cast<int32_t>(flags);
-      if ((flags & IORING_CQE_F_BUFFER) && !bufferRings_.empty()) NoteSelectedBuffer(ud, flags);
+      if ((flags & IORING_CQE_F_BUFFER) && !bufferRings_.empty()) NoteSelectedBuffer(ud, flags, cqe->res);
       if (role == CqeRole::kFinal) {
         inFlight_--;
         if (!weakOps_.empty()) weakOps_.erase(ud);

@@ -70,7 +70,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   Napi::Value CopyBufferJs(const Napi::CallbackInfo& info);
   Napi::Value TakeBufferJs(const Napi::CallbackInfo& info);
   BufferRing* ReturnedBuffer(Napi::Env env, uint32_t bgid, uint32_t bid);
-  void NoteSelectedBuffer(uint64_t userData, uint32_t cqeFlags);
+  void NoteSelectedBuffer(uint64_t userData, uint32_t cqeFlags, int32_t res);
   void FinishBufferSelect(uint64_t userData);
   void UnregisterAllBufferRings();
 
