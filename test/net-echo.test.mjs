@@ -88,12 +88,25 @@ test('strings in every encoding, mixed with buffers and cork()ed batches, arrive
     ['hello ', 'utf8'], ['grüße 🌍 ', 'utf8'], ['latin1 ÿ ', 'latin1'], ['ascii ', 'ascii'], ['ucs2 ✓ ', 'ucs2'],
     ['68657820', 'hex'], ['YmFzZTY0IA==', 'base64'], [big, 'utf8'], [Buffer.from(' buffer '), undefined], ['', 'utf8'], ['end', 'latin1'],
   ];
-  const expected = Buffer.concat(writes.map(([w, enc]) => (Buffer.isBuffer(w) ? w : Buffer.from(w, enc))));
+  // cork()ed batches of strings only: one encoding (joined as it is), ASCII in
+  // encodings that agree on it (joined, as node:http's head and body are), and
+  // a latin1 character beside UTF-8 (not joined).
+  const batches = [
+    [['HTTP/1.1 200 OK\r\n\r\n', 'latin1'], ['hello world\n', 'utf8']],
+    [['grüße ', 'utf8'], ['🌍 ✓ ', 'utf8']],
+    [['ÿ latin1 ', 'latin1'], ['✓ utf8 ', 'utf8'], ['ascii', 'ascii']],
+  ];
+  const expected = Buffer.concat([...writes, ...batches.flat()].map(([w, enc]) => (Buffer.isBuffer(w) ? w : Buffer.from(w, enc))));
   await new Promise((res) => client.once('connect', res));
   client.cork();
   for (const [w, enc] of writes.slice(0, 5)) client.write(w, enc);
   client.uncork(); // one writev of strings
   for (const [w, enc] of writes.slice(5)) client.write(w, enc);
+  for (const batch of batches) {
+    client.cork();
+    for (const [w, enc] of batch) client.write(w, enc);
+    client.uncork();
+  }
   client.end();
   const got = await echoed;
   assert.is(got.length, expected.length);

@@ -82,6 +82,34 @@ const SEND_NOW_MIN = 16 * 1024;
 const SOCKET_FULL = 1;
 const UV_EAGAIN = -E.EAGAIN;
 
+/** Encodings whose bytes for characters below 0x80 are the characters themselves. */
+const ASCII_COMPATIBLE = new Set(['utf8', 'utf-8', 'latin1', 'binary', 'ascii']);
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * writev's [chunk, encoding, ...] as one string with one encoding, when every
+ * chunk is a string and they all share an encoding, or are all ASCII in
+ * encodings that agree on ASCII (node:http's head is latin1, its body utf8);
+ * null otherwise.
+ */
+function joinStrings(chunks: unknown[]): { s: string; enc: BufferEncoding } | null {
+  let s = '';
+  let enc = chunks[1] as BufferEncoding;
+  let same = true;
+  let ascii = true;
+  for (let i = 0; i < chunks.length; i += 2) {
+    const chunk = chunks[i];
+    const e = chunks[i + 1] as BufferEncoding;
+    if (typeof chunk !== 'string') return null;
+    if (e !== enc) same = false;
+    if (ascii && (!ASCII_COMPATIBLE.has(e) || NON_ASCII.test(chunk))) ascii = false;
+    if (!same && !ascii) return null;
+    s += chunk;
+  }
+  if (!same) enc = 'latin1';
+  return { s, enc };
+}
+
 function isUint8Array(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
 }
@@ -322,6 +350,10 @@ export abstract class StreamHandle implements OpTarget {
     if (allBuffers) {
       bufs = chunks as Buffer[];
     } else {
+      // node:http writes a response's head and body as two strings: encoded
+      // straight into the send slot as one, they skip a Buffer each.
+      const joined = joinStrings(chunks);
+      if (joined !== null) return this.#writeString(req, joined.s, joined.enc);
       bufs = [];
       for (let i = 0; i < chunks.length; i += 2) {
         const chunk = chunks[i];
