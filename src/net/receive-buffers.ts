@@ -16,7 +16,7 @@
 // Safety: nothing in JavaScript refers to a block while the kernel may write
 // it; the native layer refuses to copy, hand over or recycle an id the kernel
 // still has (only a reaped CQE gives one back), and lets blocks go only after
-// the kernel has unregistered the group.
+// the kernel has unregistered the group (when the thread's ring is torn down).
 import type { Engine } from '../ring/engine';
 import { SaferRingError } from '../errors';
 
@@ -40,7 +40,6 @@ interface OwnedGroupRing {
   /** The whole block, its bytes past `length` zeroed. */
   takeBuffer(groupId: number, bufferId: number, length: number): Buffer;
   recycleBuffer(groupId: number, bufferId: number): void;
-  unregisterBufferRing(groupId: number): void;
 }
 
 export class ReceiveBuffers {
@@ -48,7 +47,6 @@ export class ReceiveBuffers {
   readonly count: number;
   readonly size: number;
   #ring: OwnedGroupRing;
-  #engine: Engine;
   readonly #handOverMin: number;
   #kernelSelections = 0;
   #handedOver = 0;
@@ -60,7 +58,6 @@ export class ReceiveBuffers {
       throw new SaferRingError('ERR_UNSUPPORTED_OPERATION', 'owned buffer groups need a ring created on this thread');
     }
     this.#ring = ring as OwnedGroupRing;
-    this.#engine = engine;
     this.id = id;
     this.count = count;
     this.size = size;
@@ -93,10 +90,5 @@ export class ReceiveBuffers {
 
   stats(): ReceiveBufferStats {
     return { count: this.count, size: this.size, kernelSelections: this.#kernelSelections, handedOver: this.#handedOver };
-  }
-
-  /** Unregisters the group (its blocks are freed natively); refused while a receive using it is in flight. */
-  close(): void {
-    if (this.#engine.live) this.#ring.unregisterBufferRing(this.id);
   }
 }
