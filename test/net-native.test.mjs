@@ -204,6 +204,45 @@ test('a large plain Buffer the socket cannot take at once waits for room and goe
   await new Promise((res) => server.close(res));
 });
 
+test('a worker terminated while its sockets receive large messages exits; its handed-over Buffers and its ring\'s blocks go in order', async () => {
+  const { Worker } = await import('node:worker_threads');
+  // The worker keeps every chunk (handed-over blocks) and reports how much arrived.
+  const worker = new Worker(`
+    const { parentPort } = require('node:worker_threads');
+    import('safer-ring/net').then(({ createServer }) => {
+      const kept = [];
+      let got = 0;
+      const server = createServer((s) => s.on('data', (d) => {
+        kept.push(d);
+        got += d.length;
+        parentPort.postMessage(got);
+      }));
+      server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+    });
+  `, { eval: true });
+  const { port } = await new Promise((res) => worker.once('message', res));
+  let received = 0;
+  worker.on('message', (n) => (received = n));
+  const client = connect(port, '127.0.0.1');
+  client.on('error', () => {}); // the reset when the worker goes
+  await once(client, 'connect');
+  const chunk = patterned(1024 * 1024, 9);
+  let writing = true;
+  (async () => {
+    while (writing && !client.destroyed) {
+      if (!client.write(chunk)) await Promise.race([once(client, 'drain'), once(client, 'close')]);
+    }
+  })();
+  const deadline = Date.now() + 10_000;
+  while (received < 8 * 1024 * 1024 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+  assert.ok(received >= 8 * 1024 * 1024, 'the worker received while running');
+  const code = await worker.terminate(); // receives armed, blocks in the kernel's ring and in the worker's hands
+  writing = false;
+  assert.is(code, 1, 'terminated');
+  client.destroy();
+  await once(client, 'close');
+});
+
 test('zero-copy sends (SAFER_RING_NET_ZEROCOPY=1) deliver every byte', async () => {
   // Zero-copy applies to ring sends of arena memory: an OwnedBuffer's bytes go
   // out in place (a plain Buffer this large goes out through send(2) instead).
