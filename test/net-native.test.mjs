@@ -228,9 +228,18 @@ test('a worker terminated while its sockets receive large messages exits; its ha
   await once(client, 'connect');
   const chunk = patterned(1024 * 1024, 9);
   let writing = true;
+  const drainOrClose = () => new Promise((res) => {
+    const done = () => {
+      client.off('drain', done);
+      client.off('close', done);
+      res();
+    };
+    client.on('drain', done);
+    client.on('close', done);
+  });
   (async () => {
     while (writing && !client.destroyed) {
-      if (!client.write(chunk)) await Promise.race([once(client, 'drain'), once(client, 'close')]);
+      if (!client.write(chunk)) await drainOrClose();
     }
   })();
   const deadline = Date.now() + 10_000;
