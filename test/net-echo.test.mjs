@@ -88,11 +88,13 @@ test('strings in every encoding, mixed with buffers and cork()ed batches, arrive
     ['hello ', 'utf8'], ['grüße 🌍 ', 'utf8'], ['latin1 ÿ ', 'latin1'], ['ascii ', 'ascii'], ['ucs2 ✓ ', 'ucs2'],
     ['68657820', 'hex'], ['YmFzZTY0IA==', 'base64'], [big, 'utf8'], [Buffer.from(' buffer '), undefined], ['', 'utf8'], ['end', 'latin1'],
   ];
-  // cork()ed batches of strings only: one encoding (joined as it is), ASCII in
-  // encodings that agree on it (joined, as node:http's head and body are), and
-  // a latin1 character beside UTF-8 (not joined).
+  // cork()ed batches of strings only: ASCII in encodings that agree on it
+  // (joined), one encoding beside an empty string in another (joined, as
+  // node:http's response and its end are), one encoding (joined as it is),
+  // and a latin1 character beside UTF-8 (not joined).
   const batches = [
     [['HTTP/1.1 200 OK\r\n\r\n', 'latin1'], ['hello world\n', 'utf8']],
+    [['HTTP/1.1 200 OK\r\n\r\nhéllo wörld ✓\n', 'utf8'], ['', 'latin1']], // node:http's response and end
     [['grüße ', 'utf8'], ['🌍 ✓ ', 'utf8']],
     [['ÿ latin1 ', 'latin1'], ['✓ utf8 ', 'utf8'], ['ascii', 'ascii']],
   ];

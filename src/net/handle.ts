@@ -88,26 +88,27 @@ const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * writev's [chunk, encoding, ...] as one string with one encoding, when every
- * chunk is a string and they all share an encoding, or are all ASCII in
- * encodings that agree on ASCII (node:http's head is latin1, its body utf8);
- * null otherwise.
+ * chunk is a string and the non-empty ones share an encoding, or are all
+ * ASCII in encodings that agree on ASCII; null otherwise. (node:http ends a
+ * response with an empty latin1 string behind its utf8 head and body.)
  */
 function joinStrings(chunks: unknown[]): { s: string; enc: BufferEncoding } | null {
   let s = '';
-  let enc = chunks[1] as BufferEncoding;
+  let enc: BufferEncoding | undefined;
   let same = true;
   let ascii = true;
   for (let i = 0; i < chunks.length; i += 2) {
     const chunk = chunks[i];
     const e = chunks[i + 1] as BufferEncoding;
     if (typeof chunk !== 'string') return null;
+    if (chunk.length === 0) continue;
+    enc ??= e;
     if (e !== enc) same = false;
     if (ascii && (!ASCII_COMPATIBLE.has(e) || NON_ASCII.test(chunk))) ascii = false;
     if (!same && !ascii) return null;
     s += chunk;
   }
-  if (!same) enc = 'latin1';
-  return { s, enc };
+  return { s, enc: enc === undefined || !same ? 'latin1' : enc };
 }
 
 function isUint8Array(v: unknown): v is Uint8Array {
@@ -350,8 +351,8 @@ export abstract class StreamHandle implements OpTarget {
     if (allBuffers) {
       bufs = chunks as Buffer[];
     } else {
-      // node:http writes a response's head and body as two strings: encoded
-      // straight into the send slot as one, they skip a Buffer each.
+      // node:http writes a response as strings: encoded straight into the
+      // send slot as one, they skip a Buffer each.
       const joined = joinStrings(chunks);
       if (joined !== null) return this.#writeString(req, joined.s, joined.enc);
       bufs = [];
