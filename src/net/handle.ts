@@ -78,8 +78,6 @@ const IN_PLACE_MIN = 16 * 1024;
 const IN_PLACE_MAX = 1 << 30;
 /** A plain Buffer from this size on is offered to the socket at once before any copy (see #sendNow). */
 const SEND_NOW_MIN = 16 * 1024;
-/** #sendNow's answer when the socket had no room for the rest of a large Buffer. */
-const SOCKET_FULL = 1;
 const UV_EAGAIN = -E.EAGAIN;
 
 /** Encodings whose bytes for characters below 0x80 are the characters themselves. */
@@ -88,27 +86,30 @@ const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * writev's [chunk, encoding, ...] as one string with one encoding, when every
- * chunk is a string and the non-empty ones share an encoding, or are all
+ * chunk is a string and the non-empty ones share an encoding, or else are all
  * ASCII in encodings that agree on ASCII; null otherwise. (node:http ends a
- * response with an empty latin1 string behind its utf8 head and body.)
+ * response with an empty latin1 string behind its utf8 head and body: the
+ * first case, which needs no scan of the text.)
  */
 function joinStrings(chunks: unknown[]): { s: string; enc: BufferEncoding } | null {
   let s = '';
   let enc: BufferEncoding | undefined;
   let same = true;
-  let ascii = true;
   for (let i = 0; i < chunks.length; i += 2) {
     const chunk = chunks[i];
-    const e = chunks[i + 1] as BufferEncoding;
     if (typeof chunk !== 'string') return null;
     if (chunk.length === 0) continue;
+    const e = chunks[i + 1] as BufferEncoding;
     enc ??= e;
     if (e !== enc) same = false;
-    if (ascii && (!ASCII_COMPATIBLE.has(e) || NON_ASCII.test(chunk))) ascii = false;
-    if (!same && !ascii) return null;
     s += chunk;
   }
-  return { s, enc: enc === undefined || !same ? 'latin1' : enc };
+  if (same) return { s, enc: enc ?? 'latin1' };
+  for (let i = 0; i < chunks.length; i += 2) {
+    const chunk = chunks[i] as string;
+    if (chunk.length > 0 && (!ASCII_COMPATIBLE.has(chunks[i + 1] as string) || NON_ASCII.test(chunk))) return null;
+  }
+  return { s, enc: 'latin1' };
 }
 
 function isUint8Array(v: unknown): v is Uint8Array {
@@ -445,13 +446,10 @@ export abstract class StreamHandle implements OpTarget {
       const job = this.#jobs.shift()!;
       queueMicrotask(() => this.#complete(job, 0));
     }
-    if (this.#sendNow() === SOCKET_FULL) {
+    if (this.#sendNow()) {
       // The rest of a large plain Buffer waits for room in the socket and goes
       // out the same way then, instead of through a copy into the arena.
-      const rec = this.io.pollWritable(this, this.fdValue, !this.#ref);
-      this.#send = rec;
-      this.#sendLength = 0;
-      if (!this.io.submit(rec)) this.#send = null;
+      this.#startSend(this.io.pollWritable(this, this.fdValue, !this.#ref), 0);
       return;
     }
     let pending = 0;
@@ -493,7 +491,11 @@ export abstract class StreamHandle implements OpTarget {
       bo = 0;
     }
     const length = at - slot.offset;
-    const rec = this.io.send(this, this.fdValue, !this.#ref, slot, 0, length, this.zeroCopy);
+    this.#startSend(this.io.send(this, this.fdValue, !this.#ref, slot, 0, length, this.zeroCopy), length);
+  }
+
+  /** Submits the socket's one op in the send direction (a send of `length` bytes, or a wait for room). */
+  #startSend(rec: OpRecord, length: number): void {
     this.#send = rec;
     this.#sendLength = length;
     if (!this.io.submit(rec)) this.#send = null;
@@ -504,29 +506,29 @@ export abstract class StreamHandle implements OpTarget {
    * socket at once: one send(2) with MSG_DONTWAIT each, as libuv's try-write.
    * The kernel copies from the Buffer during the call, which saves the copy
    * into an arena slot that a ring send needs (the ring's send runs later, so
-   * it may only read arena memory). Returns SOCKET_FULL when the socket took
-   * part or none of such a Buffer for want of room: the caller then waits for
-   * room (a POLLOUT poll) and offers the rest again, as libuv does. An error
+   * it may only read arena memory). Returns true when the socket took part or
+   * none of such a Buffer for want of room: the caller then waits for room
+   * (a POLLOUT poll) and offers the rest again, as libuv does. An error
    * leaves the bytes to the ring's send, which reports it. Writes finished
    * here complete asynchronously, as node:net expects.
    */
-  #sendNow(): typeof SOCKET_FULL | undefined {
-    if (this.fdValue < 0) return undefined;
+  #sendNow(): boolean {
+    if (this.fdValue < 0) return false;
     while (this.#jobs.length > 0) {
       const head = this.#jobs[0];
-      if (head.str !== null || this.#ackBuf >= head.bufs.length) return undefined;
+      if (head.str !== null || this.#ackBuf >= head.bufs.length) return false;
       const b = head.bufs[this.#ackBuf];
       const left = b.length - this.#ackOff;
-      if (left < SEND_NOW_MIN || bufferOf.call(b) instanceof SharedArrayBuffer) return undefined;
+      if (left < SEND_NOW_MIN || bufferOf.call(b) instanceof SharedArrayBuffer) return false;
       const n = binding!.trySend(this.fdValue, b, this.#ackOff);
-      if (n === UV_EAGAIN) return SOCKET_FULL;
-      if (n <= 0) return undefined;
+      if (n === UV_EAGAIN) return true;
+      if (n <= 0) return false;
       const completed: [WriteJob, number][] = [];
       this.#advance(n, completed);
       if (completed.length > 0) queueMicrotask(() => { for (const [job, status] of completed) this.#complete(job, status); });
-      if (n < left) return SOCKET_FULL;
+      if (n < left) return true;
     }
-    return undefined;
+    return false;
   }
 
   /**
@@ -542,10 +544,7 @@ export abstract class StreamHandle implements OpTarget {
     const slot = this.io.arena.slotOf(b);
     if (slot === undefined) return false;
     const length = Math.min(b.length - this.#ackOff, IN_PLACE_MAX);
-    const rec = this.io.sendBorrowed(this, this.fdValue, !this.#ref, slot, b.byteOffset + this.#ackOff, length, this.zeroCopy);
-    this.#send = rec;
-    this.#sendLength = length;
-    if (!this.io.submit(rec)) this.#send = null;
+    this.#startSend(this.io.sendBorrowed(this, this.fdValue, !this.#ref, slot, b.byteOffset + this.#ackOff, length, this.zeroCopy), length);
     return true;
   }
 

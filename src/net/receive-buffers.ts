@@ -67,7 +67,7 @@ export class ReceiveBuffers {
 
   /** The `res` bytes a receive CQE with IORING_CQE_F_BUFFER delivered, as a Buffer the caller owns. */
   consume(flags: number, res: number): Buffer {
-    const bid = this.#bufferId(flags);
+    const bid = this.#selected(flags);
     if (res >= this.#handOverMin) {
       this.#handedOver++;
       const block = this.#ring.takeBuffer(this.id, bid, res);
@@ -80,10 +80,11 @@ export class ReceiveBuffers {
 
   /** A CQE that carried a buffer but no data for anyone (an error, the end, a closed socket): give it back. */
   drop(flags: number): void {
-    this.#ring.recycleBuffer(this.id, this.#bufferId(flags));
+    this.#ring.recycleBuffer(this.id, this.#selected(flags));
   }
 
-  #bufferId(flags: number): number {
+  /** Counts a CQE's selection from the group and returns the buffer id it names. */
+  #selected(flags: number): number {
     this.#kernelSelections++;
     return (flags >>> IORING_CQE_BUFFER_SHIFT) & 0xffff;
   }
