@@ -8,7 +8,8 @@
         "native/sqe.cc",
         "native/sockets.cc",
         "native/fileops.cc",
-        "native/buffer-ring.cc"
+        "native/buffer-ring.cc",
+        "native/read-result.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

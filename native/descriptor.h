@@ -63,7 +63,10 @@ enum Op : int32_t {
   OP_OPENAT_DIRECT = 26,  // as OP_OPENAT; D_OFF2 the table slot to open into
   OP_CLOSE_DIRECT = 27,   // D_FD the table slot to empty (never with SQE_FIXED_FILE)
   OP_FIXED_FD_INSTALL = 28,  // D_FD a table slot: a new ordinary fd for its file (6.8+); D_FLAGS 0 or NO_CLOEXEC
-  // 29..39 are free for filesystem ops; 40 and up belong to the network ops.
+  // A read into a read result (native/read-result.h), not arena memory:
+  // D_FD fd; D_ARG the result's id; D_OFF byte offset in it; D_LEN bytes; D_POS position; D_FLAGS rw flags.
+  OP_READ_RESULT = 29,
+  // 30..39 are free for filesystem ops; 40 and up belong to the network ops.
   OP_SEND_ZC = 40,  // zero-copy send (6.0+): a result CQE, then a notification once the buffer is free
   OP_POLL_ADD = 41,  // D_FD fd; D_FLAGS the events to wait for (POLLIN, POLLOUT, ...): one-shot, res = the events seen
   OP_COUNT = 42,

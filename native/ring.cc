@@ -45,6 +45,9 @@ Napi::Function NativeRing::Define(Napi::Env env) {
       InstanceMethod<&NativeRing::UnregisterBufferRingJs>("unregisterBufferRing"),
       InstanceMethod<&NativeRing::CopyBufferJs>("copyBuffer"),
       InstanceMethod<&NativeRing::TakeBufferJs>("takeBuffer"),
+      InstanceMethod<&NativeRing::AllocResultJs>("allocResult"),
+      InstanceMethod<&NativeRing::TakeResultJs>("takeResult"),
+      InstanceMethod<&NativeRing::ReleaseResultJs>("releaseResult"),
   });
   GetInstance(env)->ringCtor = Napi::Persistent(ctor);
   return ctor;
@@ -276,7 +279,7 @@ bool NativeRing::SubmitDescriptors(const Napi::CallbackInfo& info, bool keepAliv
   // memory that another thread writes, and a value read twice (once to
   // check, once to use) could change in between.
   desc = SnapshotBatch(desc, count, iovs, iovWords);
-  SqeContext ctx{&chunks_, &bufferRings_, registeredFiles_, snapIovs_.data(), snapIovs_.size()};
+  SqeContext ctx{&chunks_, &bufferRings_, &readResults_, registeredFiles_, snapIovs_.data(), snapIovs_.size()};
   for (uint32_t i = 0; i < count; i++) {
     Invalid bad = ValidateDescriptor(ctx, desc + static_cast<size_t>(i) * kDescWords);
     if (bad) {
@@ -306,6 +309,7 @@ bool NativeRing::SubmitDescriptors(const Napi::CallbackInfo& info, bool keepAliv
     if (sqe->flags & IOSQE_FIXED_FILE) fixedFileOps_++;
     if (aux) {
       if (aux->bufferGroup >= 0) bufferRings_.at(static_cast<uint32_t>(aux->bufferGroup)).activeOps++;
+      if (aux->readResult >= 0) readResults_.at(static_cast<uint32_t>(aux->readResult)).readsInFlight++;
       aux_[UserData(d)] = std::move(aux);
     }
     if (d[D_SQE_FLAGS] & SQE_WEAK) weakOps_.insert(UserData(d));
@@ -449,6 +453,7 @@ unsigned NativeRing::ReapInto(int32_t* out, size_t capacity) {
         if (!weakOps_.empty()) weakOps_.erase(ud);
         if (!aux_.empty()) {
           if (!bufferRings_.empty()) FinishBufferSelect(ud);
+          if (!readResults_.empty()) FinishResultRead(ud);
           aux_.erase(ud);
         }
       }
@@ -536,7 +541,10 @@ void NativeRing::Teardown(bool waitForKernel) {
       struct __kernel_timespec ts = {0, 50 * 1000 * 1000};
       if (io_uring_wait_cqe_timeout(&ring_, &cqe, &ts) == 0) {
         uint32_t flags = cqe->flags;
-        if (cqe->user_data != kTeardownCancelData && RoleOf(cqe->user_data, cqe->res, &flags) == CqeRole::kFinal) inFlight_--;
+        if (cqe->user_data != kTeardownCancelData && RoleOf(cqe->user_data, cqe->res, &flags) == CqeRole::kFinal) {
+          inFlight_--;
+          if (!readResults_.empty()) FinishResultRead(cqe->user_data);
+        }
         io_uring_cqe_seen(&ring_, cqe);
       }
     }
@@ -545,6 +553,7 @@ void NativeRing::Teardown(bool waitForKernel) {
   // The kernel is done with every op (or gave up waiting): take the buffer
   // rings back before the ring goes, then free their native memory.
   UnregisterAllBufferRings();
+  ReleaseResultsAtTeardown();
   if (poll_ != nullptr) {
     uv_poll_stop(poll_);
     // The close callback runs on a later loop turn, possibly after a worker's

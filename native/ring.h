@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "buffer-ring.h"
+#include "read-result.h"
 #include "sqe.h"
 
 namespace sr {
@@ -72,6 +73,12 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   BufferRing* ReturnedBuffer(Napi::Env env, uint32_t bgid, uint32_t bid);
   void NoteSelectedBuffer(uint64_t userData, uint32_t cqeFlags, int32_t res);
   void FinishBufferSelect(uint64_t userData);
+  // Read results (read-result.cc).
+  Napi::Value AllocResultJs(const Napi::CallbackInfo& info);
+  Napi::Value TakeResultJs(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseResultJs(const Napi::CallbackInfo& info);
+  void FinishResultRead(uint64_t userData);
+  void ReleaseResultsAtTeardown();
   void UnregisterAllBufferRings();
 
   bool Setup(Napi::Env env, unsigned entries, uint32_t flags, unsigned sqThreadIdleMs);
@@ -117,6 +124,8 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   std::vector<Napi::Reference<Napi::Uint8Array>> chunkRefs_;  // keep arena memory alive
   std::unordered_map<uint64_t, std::unique_ptr<Aux>> aux_;
   std::unordered_map<uint32_t, BufferRing> bufferRings_;  // by buffer group id
+  std::unordered_map<uint32_t, ReadResult> readResults_;  // by id
+  uint32_t nextResultId_ = 1;
   WordArray descriptors_;
   WordArray completions_;
   WordArray iovs_;

@@ -17,6 +17,7 @@
 #include "buffer-ring.h"
 #include "descriptor.h"
 #include "internal-fds.h"
+#include "read-result.h"
 
 namespace sr {
 namespace {
@@ -149,6 +150,19 @@ Invalid CheckGroup(const SqeContext& ctx, const int32_t* d) {
   return {};
 }
 
+// A read into a result names one this ring allocated and still holds (not
+// taken, not released), and a range wholly inside it.
+Invalid CheckReadResult(const SqeContext& ctx, const int32_t* d) {
+  if (d[D_ARG] < 0) return Bad("read result id out of range");
+  auto it = ctx.readResults->find(static_cast<uint32_t>(d[D_ARG]));
+  if (it == ctx.readResults->end() || it->second.released) return Bad("no read result with this id on this ring");
+  if (d[D_CHUNK] != -1) return Bad("a read into a result takes no arena buffer");
+  int32_t off = d[D_OFF], len = d[D_LEN];
+  if (off < 0 || len < 1 || static_cast<uint64_t>(off) + static_cast<uint64_t>(len) > it->second.length)
+    return Bad("range outside the read result");
+  return {};
+}
+
 uint8_t* Address(const SqeContext& ctx, int32_t chunk, int32_t off) {
   return (*ctx.chunks)[chunk].base + off;
 }
@@ -178,6 +192,11 @@ Invalid ValidateDescriptor(const SqeContext& ctx, const int32_t* d) {
     case OP_WRITE:
       if (Invalid bad = CheckFd(ctx, d, false)) return bad;
       if (Invalid bad = CheckRange(ctx, d[D_CHUNK], d[D_OFF], d[D_LEN], "buffer range out of bounds")) return bad;
+      if (flags & ~kRwFlags) return Bad("unknown read/write flags");
+      return CheckPosition(d);
+    case OP_READ_RESULT:
+      if (Invalid bad = CheckFd(ctx, d, false)) return bad;
+      if (Invalid bad = CheckReadResult(ctx, d)) return bad;
       if (flags & ~kRwFlags) return Bad("unknown read/write flags");
       return CheckPosition(d);
     case OP_READV:
@@ -332,6 +351,14 @@ std::unique_ptr<Aux> PrepareSqe(const SqeContext& ctx, const int32_t* d, struct 
         else io_uring_prep_write(sqe, fd, addr, d[D_LEN], FileOffset(d));
       }
       sqe->rw_flags = flags;
+      break;
+    }
+    case OP_READ_RESULT: {
+      const ReadResult& r = ctx.readResults->at(static_cast<uint32_t>(d[D_ARG]));
+      io_uring_prep_read(sqe, fd, r.base + d[D_OFF], static_cast<unsigned>(d[D_LEN]), FileOffset(d));
+      sqe->rw_flags = flags;
+      aux = std::make_unique<Aux>();
+      aux->readResult = d[D_ARG];
       break;
     }
     case OP_READV:

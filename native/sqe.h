@@ -32,13 +32,16 @@ struct Aux {
   std::vector<struct iovec> iovs;
   struct __kernel_timespec ts {};
   int32_t bufferGroup = -1;  // buffer-select ops: the group the kernel picks from
+  int64_t readResult = -1;   // OP_READ_RESULT: the result it writes
 };
 
 struct BufferRing;
+struct ReadResult;
 
 struct SqeContext {
   const std::vector<Chunk>* chunks;
   const std::unordered_map<uint32_t, BufferRing>* bufferRings;  // registered buffer groups
+  const std::unordered_map<uint32_t, ReadResult>* readResults;  // by id
   unsigned registeredFiles;
   const int32_t* iovWords;  // readv/writev lists
   size_t iovWordCount;

@@ -65,6 +65,11 @@ export interface NativeRing {
   takeBuffer?(groupId: number, bufferId: number, length: number): Buffer;
   /** Copies already-posted completions into the completion array without a callback; returns the count. */
   reap?(): number;
+  /** Read results (native/read-result.h): memory only the native layer refers to until taken. */
+  allocResult?(length: number): number;
+  /** The whole result (bytes past `length` zeroed); refused while a read into it is in flight. */
+  takeResult?(id: number, length: number): Buffer;
+  releaseResult?(id: number): void;
 }
 
 export interface NativeRingConstructor {

@@ -1,6 +1,6 @@
 // readFile side by side with node:fs/promises: sizes around every boundary of
-// the implementation (the one-submit chain, the continuation, the 512 KiB
-// chunks), empty and very large files, encodings, flags, Buffer and URL
+// the implementation (the one-submit chain, the continuation, the reads into
+// the result), empty and very large files, encodings, flags, Buffer and URL
 // paths, /proc files, pipes, directories, missing files, argument errors,
 // AbortSignal at several points, FileHandles, and more calls at once than
 // there are direct-descriptor slots.
@@ -11,7 +11,6 @@ import nodeFsp from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
 import ours from 'safer-ring/fs/promises';
-import { Ring } from 'safer-ring';
 import { pattern, tmpPath } from './helpers/env.mjs';
 import { outcome, sameError, sideBySide } from './helpers/fs-compare.mjs';
 
@@ -25,9 +24,9 @@ function fileOf(size, seed = 7) {
 }
 
 test('bytes of every size class match node:fs/promises and the file', async () => {
-  // Around the chain's first read (64 KiB), its second (16 KiB more), and Node's bulk reads (2 MiB each).
+  // Around the chain's first read (64 KiB), its second (16 KiB more), and the reads into the result (1 MiB each, 4 at once).
   const sizes = [0, 1, 4 * KiB, 64 * KiB - 1, 64 * KiB, 64 * KiB + 1, 80 * KiB - 1, 80 * KiB, 80 * KiB + 1, 256 * KiB + 1,
-    MiB, 2 * MiB + 80 * KiB, 2 * MiB + 80 * KiB + 1, 9 * MiB + 12345];
+    MiB, MiB + 80 * KiB, MiB + 80 * KiB + 1, 4 * MiB + 80 * KiB, 4 * MiB + 80 * KiB + 1, 9 * MiB + 12345];
   for (const size of sizes) {
     const file = fileOf(size, size & 255);
     const got = await ours.readFile(file);
@@ -35,19 +34,6 @@ test('bytes of every size class match node:fs/promises and the file', async () =
     assert.is(got.length, size, `size ${size}`);
     assert.ok(got.equals(fs.readFileSync(file)), `size ${size}: bytes`);
     await sideBySide(ours, nodeFsp, (m) => m.readFile(file), { what: `size ${size}` });
-  }
-});
-
-test('where no fd can be made for Node\'s reads (Linux < 6.8), the ring reads the rest', async () => {
-  const original = Ring.prototype.installFd;
-  Ring.prototype.installFd = () => Promise.reject(Object.assign(new Error('EINVAL: invalid argument'), { code: 'EINVAL', errno: -22 }));
-  try {
-    for (const size of [80 * KiB + 1, 3 * MiB + 7]) {
-      const file = fileOf(size, 5);
-      assert.ok((await ours.readFile(file)).equals(fs.readFileSync(file)), `size ${size}`);
-    }
-  } finally {
-    Ring.prototype.installFd = original;
   }
 });
 

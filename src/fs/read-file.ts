@@ -8,19 +8,19 @@
 // fstat-sized read gives; pipes, /proc files and files that report size 0 are
 // read until a read returns 0, as Node reads them.)
 //
-// A file that goes on past the two reads gets a statx and an ordinary fd for
-// the same open file (IORING_OP_FIXED_FD_INSTALL), in one submit. Its bulk
-// is read by Node's own reads on that fd, on libuv's thread pool, straight
-// into the result, several at once: the kernel may only write arena memory,
-// so a ring read costs a second copy, which for large reads costs more than
-// the ring saves (docs/fs.md has the figures). Anything but a regular file
-// (pipes, /proc) goes on through the ring, 64 KiB at a time.
-//
-// The kernel only ever reads into arena scratch slots on the ring path; the
-// bytes are copied into the Buffer the caller gets.
-import fs, { constants } from 'node:fs';
+// A regular file that goes on past the two reads gets a statx, and the rest
+// is read straight into the result: a read result (native/read-result.h), a
+// Buffer the native layer allocates and alone refers to until every read into
+// it has completed, so no arena copy is needed and the kernel still never
+// writes memory the program can reach. Several reads run at once; they go to
+// io-wq's kernel threads (IOSQE_ASYNC) when the file needs more than one, or
+// when the ring has other work, so the copying is spread over the CPUs as
+// libuv's pool spreads Node's, and a lone read of a cached file is done in
+// the submit itself (no thread hop). Anything but a regular file (pipes,
+// /proc) goes on through arena slots, 64 KiB at a time.
+import { constants } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { Ring, kLinkedGroup, kStatxParse } from '../ring/ring';
+import { Ring, kLinkedGroup, kReadIntoResult, kReadResults, kStatxParse, type ReadResults } from '../ring/ring';
 import type { FixedFile } from '../ring/registry';
 import { checkAborted, fileTooLarge } from './errors';
 import { typeAndSize } from './stats';
@@ -47,9 +47,11 @@ const FIRST_READ = 64 * 1024;
 const SECOND_READ = 16 * 1024;
 /** Each read of a file whose size is unknown (Node's kReadFileUnknownBufferLength). */
 const NEXT_READ = 64 * 1024;
-/** One of Node's reads of a large file, and how many run at once. */
-const BULK_CHUNK = 2 * 1024 * 1024;
-const BULK_IN_FLIGHT = 4;
+/** One read into a read result, and how many run at once. */
+const RESULT_READ = 1024 * 1024;
+const RESULT_READS_IN_FLIGHT = 4;
+/** Other ops on the ring from which a lone read also goes to io-wq (the ring is busy: other calls are running). */
+const BUSY_RING_LOAD = 2;
 const CHAIN = ['none', 'link', 'hardlink'] as const;
 
 export interface ReadFileOptions {
@@ -83,11 +85,6 @@ function isRegular(layout: Layout): boolean {
   return (layout.mode & constants.S_IFMT) === constants.S_IFREG;
 }
 
-/** Node's read on the thread pool, as a promise of the count. */
-function nodeRead(fd: number, into: Buffer, at: number, length: number, position: number | null): Promise<number> {
-  return new Promise((resolve, reject) => fs.read(fd, into, at, length, position, (err, n) => (err ? reject(err) : resolve(n))));
-}
-
 /** readFile(path): the linked chain when a direct slot is free, else open → fstat → reads → close on a plain fd. */
 export async function readFileAtPath(ring: Ring, path: ValidPath, flags: number, options: ReadFileOptions): Promise<Buffer | string> {
   const slot = takeSlot();
@@ -95,7 +92,6 @@ export async function readFileAtPath(ring: Ring, path: ValidPath, flags: number,
   const first = new Scratch(FIRST_READ);
   const second = new Scratch(SECOND_READ);
   let opened = false;
-  let installing: Promise<number> | null = null;
   try {
     const [open, read1, read2] = ring[kLinkedGroup](() => [
       ring.openat(path, flags, 0o666, { fileSlot: slot }),
@@ -111,24 +107,13 @@ export async function readFileAtPath(ring: Ring, path: ValidPath, flags: number,
     const n1 = (await read1).bytesRead;
     const n2 = (await read2).bytesRead;
     if (n2 === 0) return finish(copyOut(first.bytes, n1), options.encoding);
-    // Still more: only now do the file's type and size matter. The fd is for Node's reads of the bulk.
-    // (Both go to the kernel in the same submit: the ring submits once per turn.)
-    const stat = ring.statx(path, { [kStatxParse]: typeAndSize }) as Promise<Layout>;
-    const install = ring.installFd(slot);
-    installing = install;
-    install.catch(swallow);
-    const layout = await stat;
-    const fd = await install.catch(() => -1); // before Linux 6.8 there is no fd to be had: the ring reads the rest
+    // Still more: only now do the file's type and size matter.
+    const layout = await (ring.statx(path, { [kStatxParse]: typeAndSize }) as Promise<Layout>);
     checkAborted(options.signal);
-    const done = [first, n1, second, n2];
-    const bytes = fd >= 0 && isRegular(layout) && layout.size > 0
-      ? await readBulk(fd, done, layout.size, options.signal, true)
-      : await readRest(ring, slot, done, layout, options.signal, true);
-    return finish(bytes, options.encoding);
+    return finish(await readRest(ring, slot, [first, n1, second, n2], layout, options.signal, true), options.encoding);
   } finally {
     first.release(); // deferred by the arena while an op still holds it
     second.release();
-    if (installing !== null) void installing.then((fd) => ring.closeFd(fd)).catch(swallow);
     if (opened) void closeSlot(ring, slot);
     else returnSlot(slot); // the open failed: the slot is still empty
   }
@@ -159,7 +144,9 @@ export async function readFileFromFd(ring: Ring, fd: number, options: ReadFileOp
   const layout = await ring.statx(fd, { [kStatxParse]: typeAndSize }) as Layout;
   checkAborted(options.signal);
   if (isRegular(layout) && layout.size > IO_MAX_LENGTH) throw fileTooLarge(layout.size);
-  if (isRegular(layout) && layout.size > RING_BYTES_LIMIT) return finish(await readBulk(fd, [], layout.size, options.signal, own), options.encoding);
+  if (isRegular(layout) && layout.size > NEXT_READ && ring[kReadResults] !== null) {
+    return finish(await readRest(ring, fd, [], layout, options.signal, own), options.encoding);
+  }
   const first = new Scratch(NEXT_READ);
   try {
     const { bytesRead } = await ring.read(fd, first.bytes, { position: -1 });
@@ -185,41 +172,52 @@ function copyDone(out: Buffer, done: (Scratch | number)[]): number {
 }
 
 /**
- * A regular file of `size` bytes, after the reads in `done`: the rest read by
- * Node's reads straight into the result, BULK_IN_FLIGHT at a time at known
- * positions when the fd is ours (`positional`), else in order from the
- * current position. Stops early at the end of the file, as Node does.
+ * A regular file of `size` bytes (from its statx), after the reads in `done`:
+ * the rest read by the ring straight into a read result. `positional`: the
+ * fd is this call's own, so the reads go at known positions, several at
+ * once; else (a FileHandle's fd) one at a time from its current position, as
+ * Node reads it. Either way a short read goes on from where it ended, and a
+ * read of 0 is the end of the file (it shrank): the result is cut there.
  */
-async function readBulk(fd: number, done: (Scratch | number)[], size: number, signal: AbortSignal | undefined, positional: boolean): Promise<Buffer> {
-  if (size > IO_MAX_LENGTH) throw fileTooLarge(size);
-  const out = Buffer.allocUnsafeSlow(size);
-  const start = copyDone(out, done);
-  if (start >= size) return out;
-  let end = size; // lowered to where a short read found the end of the file
-  if (positional) {
-    let next = start;
+async function readIntoResult(
+  ring: Ring, results: ReadResults, target: number | FixedFile, done: (Scratch | number)[], size: number,
+  signal: AbortSignal | undefined, positional: boolean,
+): Promise<Buffer> {
+  let have = 0;
+  for (let i = 1; i < done.length; i += 2) have += done[i] as number;
+  const id = results.allocResult(size);
+  let taken = false;
+  try {
+    let end = size; // lowered to where a read of 0 found the end of the file
+    let next = have;
+    const reads = Math.ceil((size - have) / RESULT_READ);
+    const lanes = positional ? Math.min(RESULT_READS_IN_FLIGHT, reads) : 1;
     const lane = async (): Promise<void> => {
       while (next < end) {
-        checkAborted(signal);
-        const at = next;
-        const want = Math.min(BULK_CHUNK, size - at);
-        next += want;
-        const n = await nodeRead(fd, out, at, want, at);
-        if (n < want) end = Math.min(end, at + n);
+        let at = next;
+        const stop = Math.min(at + RESULT_READ, end);
+        next = stop;
+        while (at < stop) {
+          checkAborted(signal);
+          const async = reads > 1 || ring.load >= BUSY_RING_LOAD;
+          const n = await ring[kReadIntoResult](target, id, at, stop - at, positional ? at : -1, { async });
+          if (n === 0) {
+            end = Math.min(end, at);
+            break;
+          }
+          at += n;
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(BULK_IN_FLIGHT, Math.ceil((size - start) / BULK_CHUNK)) }, lane));
-  } else {
-    let at = start;
-    while (at < size) {
-      checkAborted(signal);
-      const n = await nodeRead(fd, out, at, Math.min(BULK_CHUNK, size - at), null);
-      if (n === 0) break;
-      at += n;
-    }
-    end = at;
+    await Promise.all(Array.from({ length: lanes }, lane));
+    taken = true;
+    const out = results.takeResult(id, end);
+    copyDone(out, done);
+    return end === size ? out : out.subarray(0, end);
+  } finally {
+    // A failed or aborted call: the native layer frees it once no read into it is in flight.
+    if (!taken) results.releaseResult(id);
   }
-  return end === size ? out : out.subarray(0, end);
 }
 
 /**
@@ -232,13 +230,17 @@ async function readRest(
   signal: AbortSignal | undefined, positional: boolean,
 ): Promise<Buffer> {
   checkAborted(signal);
+  if (isRegular(layout) && layout.size > IO_MAX_LENGTH) throw fileTooLarge(layout.size);
+  const results = ring[kReadResults];
+  if (results !== null && isRegular(layout) && layout.size > 0) {
+    return readIntoResult(ring, results, target, done, layout.size, signal, positional);
+  }
   let have = 0;
   for (let i = 1; i < done.length; i += 2) have += done[i] as number;
   const scratch = new Scratch(NEXT_READ);
   try {
     if (isRegular(layout) && layout.size > 0) {
       const size = layout.size;
-      if (size > IO_MAX_LENGTH) throw fileTooLarge(size);
       const out = Buffer.allocUnsafeSlow(size);
       let at = copyDone(out, done);
       while (at < size) {

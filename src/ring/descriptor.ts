@@ -58,7 +58,9 @@ export const enum Op {
   CLOSE_DIRECT = 27,
   /** A new ordinary fd for the file in a registered-file slot (IORING_OP_FIXED_FD_INSTALL, 6.8+); the slot in D_FD. */
   FIXED_FD_INSTALL = 28,
-  // 29..39 are free for filesystem ops; 40 and up belong to the network ops.
+  /** read(2) into a read result the native layer holds (native/read-result.h): its id in D_ARG, the offset in it in D_OFF. */
+  READ_RESULT = 29,
+  // 30..39 are free for filesystem ops; 40 and up belong to the network ops.
   /** Zero-copy send (6.0+): a result CQE (with F_MORE), then a notification (F_NOTIF) once the buffer is free. */
   SEND_ZC = 40,
   /** One-shot poll: D_FLAGS the events to wait for; the result is the events seen. */
@@ -70,6 +72,7 @@ export const OP_SYSCALL: readonly string[] = [
   'nop', 'read', 'write', 'readv', 'writev', 'open', 'close', 'statx', 'fsync',
   'accept', 'connect', 'recv', 'send', 'timeout', 'cancel', 'recv', 'recv', 'accept',
   'unlink', 'rename', 'mkdir', 'symlink', 'link', 'ftruncate', 'fallocate', 'splice', 'open', 'close', 'fixed_fd_install',
+  'read',
 ];
 (OP_SYSCALL as string[])[Op.SEND_ZC] = 'send';
 (OP_SYSCALL as string[])[Op.POLL_ADD] = 'poll';

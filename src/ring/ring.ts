@@ -18,7 +18,7 @@ import { checkAddress, encodeSockaddr, PeerAddress, SocketAddress } from '../net
 import {
   checkFd, checkInteger, checkOptions, checkPosition, checkSignal, checkUint8Array, invalidType, invalidValue, outOfRange,
 } from '../validate';
-import { ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, SQE_FIXED_FILE, SQE_HARDLINK, SQE_LINK, SETUP_FIXED_BUFFERS } from './descriptor';
+import { ACCEPT_ADDR_OFFSET, IORING_FSYNC_DATASYNC, Op, SQE_ASYNC, SQE_FIXED_FILE, SQE_HARDLINK, SQE_LINK, SETUP_FIXED_BUFFERS } from './descriptor';
 import { Engine, EngineStats, kEngine } from './engine';
 import {
   settleAccept, settleFd, settleNumber, settleOwnedRead, settleOwnedWrite, settlePathOp, settlePlainRead, settlePlainWrite, settleReadv,
@@ -189,6 +189,24 @@ export const kLinkedGroup = Symbol('safer-ring.linkedGroup');
 export const kLoopDelivery = Symbol('safer-ring.loopDelivery');
 /** @internal See StatxOptions. */
 export const kStatxParse = Symbol('safer-ring.statxParse');
+/**
+ * @internal The seam readFile reads large files through: `ring[kReadResults]`
+ * is this ring's read results (native/read-result.h), or null where the ring
+ * has none (a worker-backed ring, the fallback backend); `ring[kReadIntoResult]`
+ * reads into one of them.
+ */
+export const kReadResults = Symbol('safer-ring.readResults');
+export const kReadIntoResult = Symbol('safer-ring.readIntoResult');
+
+/** Memory the native layer allocates and alone refers to until taken: the kernel reads into it by id. */
+export interface ReadResults {
+  /** A new result of `length` bytes; throws a RangeError when out of memory. */
+  allocResult(length: number): number;
+  /** The whole result, bytes past `length` zeroed; throws while a read into it is in flight. */
+  takeResult(id: number, length: number): Buffer;
+  /** Lets it go (now, or after the reads into it in flight). */
+  releaseResult(id: number): void;
+}
 
 interface InternalRingOptions extends RingOptions {
   [kRingClass]?: NativeRingConstructor;
@@ -1082,6 +1100,28 @@ export class Ring {
       else if (link === 'hardlink') captured[i - 1].rec.sqeFlags |= SQE_HARDLINK;
     }
     return this.#engine.enqueueGroup(captured);
+  }
+
+  get [kReadResults](): ReadResults | null {
+    const native = this.#engine.native as Partial<ReadResults> | undefined;
+    return typeof native?.allocResult === 'function' ? native as ReadResults : null;
+  }
+
+  /**
+   * @internal read(2) of `length` bytes at `position` into read result `id`
+   * at `offset`; resolves with the count. The native layer checks the id and
+   * that the range lies inside the result.
+   */
+  [kReadIntoResult](fd: Fd, id: number, offset: number, length: number, position: number, options?: OpOptions & { async?: boolean }): Promise<number> {
+    return this.#simple(Op.READ_RESULT, fd, options, (rec, opts) => {
+      rec.settle = settleNumber;
+      rec.arg = checkInteger('id', id, 1, 2 ** 31 - 1);
+      rec.off = checkInteger('offset', offset, 0, 2 ** 31 - 1);
+      rec.len = checkInteger('length', length, 1, 2 ** 31 - 1);
+      rec.pos = checkPosition(position);
+      if ((opts as { async?: boolean }).async) rec.sqeFlags |= SQE_ASYNC;
+      return rec;
+    });
   }
 
   /** Ops in flight or queued on this ring (what the runtime's routing compares). */

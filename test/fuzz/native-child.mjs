@@ -8,7 +8,8 @@
 // Drives every entry point of the addon (the NativeRing constructor, addChunk,
 // submit with random and adversarial descriptors of every opcode, reap,
 // registerFiles/updateFiles/unregisterFiles, registerBufferRing (arena and owned
-// groups)/recycleBuffer/takeBuffer/copyBuffer/unregisterBufferRing, inFlight, info, destroy, and the socket helpers) and
+// groups)/recycleBuffer/takeBuffer/copyBuffer/unregisterBufferRing, allocResult/takeResult/releaseResult,
+// inFlight, info, destroy, and the socket helpers) and
 // checks after every round:
 //   - every refusal is an Error with a code (ERR_* or an errno name), and a
 //     refused submit names the bad descriptor and puts nothing in flight;
@@ -62,7 +63,7 @@ const UNUSED_OPCODES = Array.from({ length: OP_COUNT }, (_, i) => i).filter((i) 
 /** Opcodes this file builds descriptors for (the `descriptor` switch below): every opcode must be here. */
 const GENERATED = new Set(['NOP', 'READ', 'WRITE', 'READV', 'WRITEV', 'OPENAT', 'CLOSE', 'STATX', 'FSYNC', 'ACCEPT', 'CONNECT', 'RECV',
   'SEND', 'TIMEOUT', 'CANCEL', 'RECV_SELECT', 'RECV_MULTISHOT', 'ACCEPT_MULTISHOT', 'UNLINKAT', 'RENAMEAT', 'MKDIRAT', 'SYMLINKAT',
-  'LINKAT', 'FTRUNCATE', 'FALLOCATE', 'SPLICE', 'OPENAT_DIRECT', 'CLOSE_DIRECT', 'FIXED_FD_INSTALL', 'SEND_ZC', 'POLL_ADD']);
+  'LINKAT', 'FTRUNCATE', 'FALLOCATE', 'SPLICE', 'OPENAT_DIRECT', 'CLOSE_DIRECT', 'FIXED_FD_INSTALL', 'SEND_ZC', 'POLL_ADD', 'READ_RESULT']);
 /** Ops whose successful result is a new fd of ours: closed as soon as it arrives. */
 const MAKES_FD = new Set([OP.OPENAT, OP.ACCEPT, OP.ACCEPT_MULTISHOT, OP.FIXED_FD_INSTALL]);
 const CQE_F_BUFFER = 1, CQE_F_MORE = 2;
@@ -74,7 +75,7 @@ const SENTINEL = 0xa5;
 const stats = {
   seed, rounds: 0, descriptors: 0, accepted: 0, refusedBatches: 0, completions: 0, rings: 0, ringsRefused: 0,
   calls: 0, refusals: {}, opsAccepted: {}, weakAccepted: 0, opcodes: OPCODES.length, opCount: OP_COUNT,
-  blocksHandedOver: 0, blocksCopied: 0,
+  blocksHandedOver: 0, blocksCopied: 0, resultsTaken: 0, resultsReleased: 0,
 };
 
 function fail(message, extra = {}) {
@@ -167,6 +168,8 @@ class Harness {
     this.pending = 0;
     this.chunks = []; // index -> { mem, base, length, slotSize }
     this.groups = new Map(); // bgid -> { size, ranges: [[mem, off, len]], count }
+    this.results = new Map(); // read result id -> { length, reads (accepted, final CQE not seen), released }
+    this.takenResults = []; // [Buffer, copy when taken]: the kernel must never write one again
     this.files = 0;
     this.pendingWeak = 0; // accepted SQE_WEAK ops whose final completion has not come
     this.nextId = 1;
@@ -218,6 +221,11 @@ class Harness {
           const [again] = attempt('recycleBuffer twice', () => this.ring.recycleBuffer(rec.group, bid));
           if (again) fail('a buffer already in the kernel\'s ring was recycled twice');
         }
+      }
+      if (!(flags & CQE_F_MORE) && rec.op === OP.READ_RESULT && !rec.done) {
+        const r = this.results.get(rec.result);
+        if (r === undefined || r.reads < 1) fail('a read into a result completed that the model has no read for', { id: rec.result });
+        if (--r.reads === 0 && r.released) this.results.delete(rec.result);
       }
       if (!(flags & CQE_F_MORE)) {
         if (rec.done) fail('two final completions for one op', { id, op: rec.op, cqes: rec.cqes, weak: rec.weak, sqe: rec.sqe, fd: rec.fd, fdKind: rec.fdKind, flagsWord: rec.flagsWord, len: rec.ranges[0] });
@@ -440,6 +448,24 @@ class Harness {
         w[d + 10] = rng.pick([0, 0o4000, rng.word()]);
         if (rng.chance(0.1)) w[d + 12] = 0;
         break;
+      case OP.READ_RESULT: {
+        w[d + 1] = fixedIndexOr(this.fd());
+        const held = [...this.results].filter(([, r]) => !r.released).map(([rid]) => rid);
+        const gone = [...this.results].filter(([, r]) => r.released).map(([rid]) => rid);
+        const rid = held.length > 0 && !this.bad(0.15) ? rng.pick(held) : rng.pick([0, -1, 0x7fffffff, this.lastTakenResult ?? 1, ...gone]);
+        rec.result = w[d + 11] = rid;
+        const length = this.results.get(rid)?.length ?? 4096;
+        let off = rng.int(0, length - 1);
+        let len = rng.int(1, Math.min(length - off, 65536));
+        if (this.bad(0.1)) len += rng.int(1, 64); // past the result's end
+        if (this.bad(0.05)) len = rng.pick([0, -1, 0x7fffffff]);
+        if (this.bad(0.05)) off = rng.pick([-1, length, 0x7fffffff, -0x80000000]);
+        w[d + 6] = off; w[d + 7] = len;
+        if (this.bad(0.05)) w[d + 5] = rng.pick([0, 1]); // an arena buffer as well: refused
+        this.position(d, 8, true);
+        w[d + 10] = rng.chance(0.9) ? 0 : rng.pick([0x8 /* RWF_NOWAIT */, 0x1000, rng.word()]);
+        break;
+      }
       case OP.POLL_ADD:
         w[d + 1] = fixedIndexOr(rng.chance(0.8) ? this.fd('socket') : this.fd());
         w[d + 10] = rng.pick([0x1 /* POLLIN */, 0x4 /* POLLOUT */, 0x5, 0x2000 /* POLLRDHUP */, 0, 0x8 /* POLLERR: refused */, rng.word()]);
@@ -594,6 +620,14 @@ class Harness {
         takePath(5);
         takePath(12);
         break;
+      case OP.READ_RESULT: {
+        const r = this.results.get(w[d + 11]);
+        if (r === undefined || r.released) fail('a read into a result that is not held was accepted', { id: w[d + 11] });
+        if (!(w[d + 6] >= 0 && w[d + 7] >= 1 && w[d + 6] + w[d + 7] <= r.length)) fail('a read outside its result was accepted', { off: w[d + 6], len: w[d + 7], length: r.length });
+        if (w[d + 5] !== -1) fail('a read into a result that also names an arena buffer was accepted', { chunk: w[d + 5] });
+        rec.result = w[d + 11];
+        break;
+      }
       case OP.POLL_ADD:
         if (w[d + 10] === 0 || (w[d + 10] & ~(0x1 | 0x2 | 0x4 | 0x2000))) fail('a poll with unknown events was accepted', { events: w[d + 10] });
         break;
@@ -645,6 +679,7 @@ class Harness {
       if (got !== count) fail('submit returned another count', { got, count });
       recs.forEach((rec, i) => { named.push(...this.checkAccepted(rec, i)); });
       for (const rec of recs) {
+        if (rec.op === OP.READ_RESULT) this.results.get(rec.result).reads++;
         this.ops.set(rec.id, rec);
         this.pending++;
         if (rec.weak) { this.pendingWeak++; stats.weakAccepted++; }
@@ -665,6 +700,14 @@ class Harness {
         if (ok && ring.inFlight() > 0) fail('destroy succeeded with ops in flight');
         if (ok) { this.destroyed = true; }
       }
+      if (rng.chance(0.3)) this.fuzzResults();
+    if (this.results.size < 2) {
+      // Reads into results need some to name.
+      const length = rng.pick([4096, 65536, 300000]);
+      const [ok, rid] = attempt('allocResult', () => ring.allocResult(length));
+      if (!ok) fail('allocResult refused a good length');
+      this.results.set(rid, { length, reads: 0, released: false });
+    }
       if (rng.chance(0.2) && this.groups.size > 0) {
         const bgid = rng.pick([...this.groups.keys()]);
         const [ok] = attempt('unregisterBufferRing in flight', () => ring.unregisterBufferRing(bgid));
@@ -779,10 +822,57 @@ class Harness {
     this.groups.delete(bgid);
   }
 
-  /** The kernel never writes a block it has handed over: each still holds what it held then. */
+  /** The kernel never writes a block or a read result it has handed over: each still holds what it held then. */
   checkHandedOver() {
     for (const g of this.groups.values()) {
       for (const [block, copy] of g.handed ?? []) if (!block.equals(copy)) fail('a handed-over block changed');
+    }
+    for (const [buffer, copy] of this.takenResults) if (!buffer.equals(copy)) fail('a taken read result changed');
+  }
+
+  /**
+   * Read results: allocResult with good and bad lengths, takeResult (refused
+   * while a read into it is in flight, else the whole result with its bytes
+   * past the length asked for zeroed) and releaseResult, of held, released,
+   * taken and unknown ids. Also called with reads in flight.
+   */
+  fuzzResults() {
+    const ring = this.ring;
+    const which = rng.int(0, 2);
+    const known = [...this.results.keys()];
+    const someId = () => (known.length > 0 && rng.chance(0.8) ? rng.pick(known) : rng.pick([0, -1, 1.5, NaN, 'x', 0x7fffffff, this.lastTakenResult ?? 2 ** 32]));
+    if (which === 0) {
+      const good = rng.chance(0.8);
+      const length = good ? rng.pick([1, 100, 4096, 65536, 300000]) : rng.pick([0, -1, 2 ** 31, 2 ** 32, 1.5, NaN, 'x', undefined]);
+      const [ok, rid] = attempt('allocResult', () => ring.allocResult(length));
+      if (ok !== good) fail(good ? 'allocResult refused a good length' : 'allocResult accepted a bad length', { length });
+      if (!ok) return;
+      if (!Number.isInteger(rid) || rid < 1 || this.results.has(rid)) fail('allocResult returned an id in use or not an id', { rid });
+      this.results.set(rid, { length, reads: 0, released: false });
+    } else if (which === 1) {
+      const rid = someId();
+      const r = this.results.get(rid);
+      const length = r !== undefined && rng.chance(0.85) ? rng.int(0, r.length) : rng.pick([-1, (r?.length ?? 0) + 1, 1.5, undefined]);
+      const [ok, buffer] = attempt('takeResult', () => ring.takeResult(rid, length));
+      const allowed = r !== undefined && !r.released && r.reads === 0 && Number.isInteger(length) && length >= 0 && length <= r.length;
+      if (ok !== allowed) fail(ok ? 'takeResult accepted what it must refuse' : 'takeResult refused a result it must hand over', { rid, length, model: r });
+      if (!ok) return;
+      if (!Buffer.isBuffer(buffer) || buffer.length !== r.length) fail('takeResult returned another length', { got: buffer?.length, length: r.length });
+      if (!buffer.subarray(length).every((b) => b === 0)) fail('a taken result shows bytes past the length asked for');
+      this.results.delete(rid);
+      this.lastTakenResult = rid;
+      if (this.takenResults.length < 64) this.takenResults.push([buffer, Buffer.from(buffer)]);
+      stats.resultsTaken++;
+    } else {
+      const rid = someId();
+      const r = this.results.get(rid);
+      const [ok] = attempt('releaseResult', () => ring.releaseResult(rid));
+      const allowed = r !== undefined && !r.released;
+      if (ok !== allowed) fail(ok ? 'releaseResult accepted what it must refuse' : 'releaseResult refused a held result', { rid, model: r });
+      if (!ok) return;
+      if (r.reads > 0) r.released = true;
+      else this.results.delete(rid);
+      stats.resultsReleased++;
     }
   }
 
@@ -791,6 +881,7 @@ class Harness {
     if (rng.chance(0.1)) this.fuzzAddChunk();
     if (rng.chance(0.1)) this.fuzzFiles();
     if (rng.chance(0.15)) this.fuzzGroups();
+    if (rng.chance(0.3)) this.fuzzResults();
     if (rng.chance(0.05)) {
       const [ok] = attempt('recycleBuffer', () => ring.recycleBuffer(rng.pick([...this.groups.keys(), 9, -1, 1.5]), rng.pick([0, 1, 65535, -1, 70000, NaN])));
       if (ok) fail('recycleBuffer accepted a buffer the kernel never handed out');
