@@ -10,8 +10,9 @@ import { test as base } from 'uvu';
 const test = ioUringOnly(base);
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
-import { Ring, BufferGroup, GroupBuffer, OwnedBuffer, SaferRingError, createTcpListener, createTcpSocket } from 'safer-ring';
-import { nativeBinding, ioUringOnly } from './helpers/env.mjs';
+import { Ring, BufferGroup, GroupBuffer, OwnedBuffer, createTcpListener, createTcpSocket } from 'safer-ring';
+import { ioUringOnly } from './helpers/env.mjs';
+import { code, nativeRing } from './helpers/native-ring.mjs';
 import { loopbackPair, text, sleep } from './helpers/net.mjs';
 
 const ring = new Ring(64);
@@ -19,17 +20,6 @@ test.after(() => ring.close());
 
 let nextGroup = 200;
 const pair = (r = ring) => loopbackPair(r);
-
-function code(fn, expected) {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, SaferRingError);
-    assert.is(err.code, expected, err.message);
-    return err;
-  }
-  assert.unreachable(`expected ${expected}`);
-}
 
 test('ring.recv(fd, group): the kernel picks the buffer and the CQE names it', async () => {
   const [server, client] = await pair();
@@ -226,23 +216,6 @@ test('arguments: ids, counts and sizes are checked before anything is registered
 });
 
 // ---- the native layer checks every value itself ----
-
-const callbacks = [];
-
-function nativeRing() {
-  const native = nativeBinding();
-  native.setErrorClass(SaferRingError);
-  const desc = new Int32Array(16 * 4);
-  const comps = new Int32Array(64);
-  const completions = [];
-  const onComplete = (n) => {
-    for (let i = 0; i < n; i++) completions.push({ res: comps[i * 4 + 2], flags: comps[i * 4 + 3] });
-  };
-  callbacks.push(onComplete); // the native ring holds its callback weakly: its owner keeps it alive
-  const r = new native.NativeRing(4, 0, 0, desc, comps, new Int32Array(24), onComplete);
-  r.addChunk(0, new Uint8Array(new SharedArrayBuffer(4096)), 4096);
-  return { r, desc, completions };
-}
 
 test('native: hostile buffer-ring registrations and recycles never reach the kernel', () => {
   const { r } = nativeRing();

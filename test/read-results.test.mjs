@@ -9,41 +9,14 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import ours from 'safer-ring/fs/promises';
-import { Ring, SaferRingError } from 'safer-ring';
-import { ioUringOnly, nativeBinding, pattern, tmpPath } from './helpers/env.mjs';
+import { Ring } from 'safer-ring';
+import { ioUringOnly, pattern, tmpPath } from './helpers/env.mjs';
+import { code, nativeRing } from './helpers/native-ring.mjs';
 
 const test = ioUringOnly(base);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const READ_RESULT = 29;
 const MiB = 1024 * 1024;
-
-function code(fn, expected) {
-  try {
-    fn();
-  } catch (err) {
-    assert.instance(err, SaferRingError);
-    assert.is(err.code, expected, err.message);
-    return err;
-  }
-  assert.unreachable(`expected ${expected}`);
-}
-
-const callbacks = [];
-
-function nativeRing() {
-  const native = nativeBinding();
-  native.setErrorClass(SaferRingError);
-  const desc = new Int32Array(16 * 4);
-  const comps = new Int32Array(64);
-  const completions = [];
-  const onComplete = (n) => {
-    for (let i = 0; i < n; i++) completions.push({ res: comps[i * 4 + 2], flags: comps[i * 4 + 3] });
-  };
-  callbacks.push(onComplete); // the native ring holds its callback weakly: its owner keeps it alive
-  const r = new native.NativeRing(4, 0, 0, desc, comps, new Int32Array(24), onComplete);
-  r.addChunk(0, new Uint8Array(new SharedArrayBuffer(4096)), 4096);
-  return { r, desc, completions, native };
-}
 
 /** Descriptor 0: read `len` bytes from `fd` into result `id` at `off` (position -1: a pipe's only kind). */
 function readInto(desc, fd, id, off, len, chunk = -1) {

@@ -40,8 +40,8 @@ export const RING_BYTES_LIMIT = 256 * 1024;
 /**
  * The reads of the linked chain: files up to FIRST_READ take one submit. Kept
  * small: a larger file's first bytes are copied twice (into the arena, then
- * out), the rest once, by Node's reads; the second read only has to find the
- * end of a small file.
+ * out), the rest once, straight into its read result; the second read only
+ * has to find the end of a small file.
  */
 const FIRST_READ = 64 * 1024;
 const SECOND_READ = 16 * 1024;

@@ -196,9 +196,10 @@ export const kStatxParse = Symbol('safer-ring.statxParse');
  * reads into one of them.
  */
 export const kReadResults = Symbol('safer-ring.readResults');
+/** @internal See kReadResults. */
 export const kReadIntoResult = Symbol('safer-ring.readIntoResult');
 
-/** Memory the native layer allocates and alone refers to until taken: the kernel reads into it by id. */
+/** @internal Memory the native layer allocates and alone refers to until taken: the kernel reads into it by id. */
 export interface ReadResults {
   /** A new result of `length` bytes; throws a RangeError when out of memory. */
   allocResult(length: number): number;
@@ -1102,6 +1103,7 @@ export class Ring {
     return this.#engine.enqueueGroup(captured);
   }
 
+  /** @internal This ring's read results, or null where it has none (see kReadResults). */
   get [kReadResults](): ReadResults | null {
     const native = this.#engine.native as Partial<ReadResults> | undefined;
     return typeof native?.allocResult === 'function' ? native as ReadResults : null;
