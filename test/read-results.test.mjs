@@ -172,6 +172,28 @@ test('readFile results are ordinary Buffers over an ArrayBuffer of their own, as
   }
 });
 
+test('an abort while reads into the result run ends the call with AbortError; the reads still in flight finish into memory nobody sees', async () => {
+  const file = tmpPath('abort-64m');
+  fs.writeFileSync(file, pattern(64 * MiB, 6));
+  const expected = fs.readFileSync(file);
+  let aborted = 0;
+  for (const ms of [1, 3, 6, 10, 20]) {
+    const ac = new AbortController();
+    const p = ours.readFile(file, { signal: ac.signal });
+    setTimeout(() => ac.abort(), ms);
+    try {
+      const got = await p;
+      assert.ok(got.equals(expected), `finished before the abort at ${ms} ms`);
+    } catch (err) {
+      assert.is(err.name, 'AbortError', err.stack);
+      aborted++;
+    }
+  }
+  assert.ok(aborted > 0, 'at least one abort landed during the call');
+  assert.ok((await ours.readFile(file)).equals(expected), 'the next call reads the file whole');
+  fs.unlinkSync(file);
+});
+
 test('without read results (a ring that has none), readFile reads the rest through the arena', async () => {
   const key = Object.getOwnPropertySymbols(Ring.prototype).find((s) => s.description === 'safer-ring.readResults');
   assert.ok(key, 'the ring has the seam');

@@ -171,6 +171,15 @@ function copyDone(out: Buffer, done: (Scratch | number)[]): number {
   return at;
 }
 
+/** Lets a result go without masking the call's own error: a ring torn down meanwhile took its results with it. */
+function releaseQuietly(results: ReadResults, id: number): void {
+  try {
+    results.releaseResult(id);
+  } catch {
+    // No such result any more: the ring was closed, and the kernel is done with it.
+  }
+}
+
 /**
  * A regular file of `size` bytes (from its statx), after the reads in `done`:
  * the rest read by the ring straight into a read result. `positional`: the
@@ -192,12 +201,13 @@ async function readIntoResult(
     let next = have;
     const reads = Math.ceil((size - have) / RESULT_READ);
     const lanes = positional ? Math.min(RESULT_READS_IN_FLIGHT, reads) : 1;
+    let failed = false; // one lane's error ends the call: the others start no more reads
     const lane = async (): Promise<void> => {
-      while (next < end) {
+      while (next < end && !failed) {
         let at = next;
         const stop = Math.min(at + RESULT_READ, end);
         next = stop;
-        while (at < stop) {
+        while (at < stop && !failed) {
           checkAborted(signal);
           const async = reads > 1 || ring.load >= BUSY_RING_LOAD;
           const n = await ring[kReadIntoResult](target, id, at, stop - at, positional ? at : -1, { async });
@@ -209,14 +219,17 @@ async function readIntoResult(
         }
       }
     };
-    await Promise.all(Array.from({ length: lanes }, lane));
+    await Promise.all(Array.from({ length: lanes }, () => lane().catch((err) => {
+      failed = true;
+      throw err;
+    })));
     taken = true;
     const out = results.takeResult(id, end);
     copyDone(out, done);
     return end === size ? out : out.subarray(0, end);
   } finally {
     // A failed or aborted call: the native layer frees it once no read into it is in flight.
-    if (!taken) results.releaseResult(id);
+    if (!taken) releaseQuietly(results, id);
   }
 }
 
