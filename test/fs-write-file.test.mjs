@@ -92,6 +92,13 @@ test('flags, modes, flush and appendFile', async () => {
   await writesAlike('appendFile', (m, f) => m.appendFile(f, 'more'), { before: (f) => fs.writeFileSync(f, 'old') });
   await writesAlike('appendFile with flag null', (m, f) => m.appendFile(f, 'more', { flag: null }), { before: (f) => fs.writeFileSync(f, 'old') });
   await writesAlike('appendFile creates', (m, f) => m.appendFile(f, Buffer.from('fresh')));
+  // Past 256 KiB the file is opened by Node's open and written by Node's writes: the same flags and modes.
+  const large = pattern(300 * 1024);
+  await writesAlike('large, mode 0o600', (m, f) => m.writeFile(f, large, { mode: 0o600 }));
+  await writesAlike('large, flag wx on an existing file', (m, f) => m.writeFile(f, large, { flag: 'wx' }), { before: (f) => fs.writeFileSync(f, 'old') });
+  await writesAlike('large, flag r+ keeps the tail', (m, f) => m.writeFile(f, large, { flag: 'r+' }), { before: (f) => fs.writeFileSync(f, pattern(400 * 1024, 3)) });
+  await writesAlike('large, flush', (m, f) => m.writeFile(f, large, { flush: true }));
+  await writesAlike('large appendFile', (m, f) => m.appendFile(f, large), { before: (f) => fs.writeFileSync(f, 'old') });
 });
 
 test('argument errors and system errors match', async () => {
@@ -104,6 +111,8 @@ test('argument errors and system errors match', async () => {
   }
   const noDir = `${tmpPath('no-dir')}/x`;
   await sideBySide(ours, nodeFsp, (m) => m.writeFile(noDir, 'x'), { what: 'missing directory' });
+  await sideBySide(ours, nodeFsp, (m) => m.writeFile(noDir, pattern(300 * 1024)), { what: 'missing directory, large data' });
+  await sideBySide(ours, nodeFsp, (m) => m.writeFile('/proc/version', pattern(300 * 1024)), { what: 'read-only file, large data' });
   await sideBySide(ours, nodeFsp, (m) => m.writeFile('/proc/version', 'x'), { what: 'read-only file' });
   await sideBySide(ours, nodeFsp, (m) => m.writeFile(42, 'x'), { what: 'fd number is not a path here' });
 });

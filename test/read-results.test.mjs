@@ -194,6 +194,26 @@ test('an abort while reads into the result run ends the call with AbortError; th
   fs.unlinkSync(file);
 });
 
+test('a file truncated while it is read: the result is a prefix of it, cut where the reads found its end', async () => {
+  const whole = pattern(24 * MiB, 8);
+  let cut = 0;
+  for (let round = 0; round < 6; round++) {
+    const file = tmpPath('shrinks');
+    fs.writeFileSync(file, whole);
+    const viaHandle = round % 2 === 1;
+    const h = viaHandle ? await ours.open(file) : null;
+    const p = viaHandle ? h.readFile() : ours.readFile(file);
+    setTimeout(() => fs.truncateSync(file, MiB), round);
+    const got = await p;
+    if (h) await h.close();
+    assert.ok(got.length >= MiB && got.length <= whole.length, `${got.length} bytes`);
+    assert.ok(got.equals(whole.subarray(0, got.length)), 'the bytes of the file, in order, nothing else');
+    if (got.length < whole.length) cut++;
+    fs.unlinkSync(file);
+  }
+  assert.ok(cut > 0, 'at least one truncation landed while the file was read');
+});
+
 test('without read results (a ring that has none), readFile reads the rest through the arena', async () => {
   const key = Object.getOwnPropertySymbols(Ring.prototype).find((s) => s.description === 'safer-ring.readResults');
   assert.ok(key, 'the ring has the seam');
