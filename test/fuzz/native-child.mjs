@@ -701,13 +701,6 @@ class Harness {
         if (ok) { this.destroyed = true; }
       }
       if (rng.chance(0.3)) this.fuzzResults();
-    if (this.results.size < 2) {
-      // Reads into results need some to name.
-      const length = rng.pick([4096, 65536, 300000]);
-      const [ok, rid] = attempt('allocResult', () => ring.allocResult(length));
-      if (!ok) fail('allocResult refused a good length');
-      this.results.set(rid, { length, reads: 0, released: false });
-    }
       if (rng.chance(0.2) && this.groups.size > 0) {
         const bgid = rng.pick([...this.groups.keys()]);
         const [ok] = attempt('unregisterBufferRing in flight', () => ring.unregisterBufferRing(bgid));
@@ -882,6 +875,13 @@ class Harness {
     if (rng.chance(0.1)) this.fuzzFiles();
     if (rng.chance(0.15)) this.fuzzGroups();
     if (rng.chance(0.3)) this.fuzzResults();
+    if (this.results.size < 2) {
+      // Reads into results need some to name.
+      const length = rng.pick([4096, 65536, 300000]);
+      const [ok, rid] = attempt('allocResult', () => ring.allocResult(length));
+      if (!ok) fail('allocResult refused a good length');
+      this.results.set(rid, { length, reads: 0, released: false });
+    }
     if (rng.chance(0.05)) {
       const [ok] = attempt('recycleBuffer', () => ring.recycleBuffer(rng.pick([...this.groups.keys(), 9, -1, 1.5]), rng.pick([0, 1, 65535, -1, 70000, NaN])));
       if (ok) fail('recycleBuffer accepted a buffer the kernel never handed out');
