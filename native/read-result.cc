@@ -107,7 +107,6 @@ void NativeRing::FinishResultRead(uint64_t userData) {
   if (a == aux_.end() || a->second->readResult < 0) return;
   auto it = readResults_.find(static_cast<uint32_t>(a->second->readResult));
   if (it == readResults_.end()) return;
-  a->second->readResult = -1;  // counted once, whichever path reaps it
   if (--it->second.readsInFlight == 0 && it->second.released) readResults_.erase(it);
 }
 

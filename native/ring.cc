@@ -448,19 +448,21 @@ unsigned NativeRing::ReapInto(int32_t* out, size_t capacity) {
       o[2] = cqe->res;
       o[3] = static_cast<int32_t>(flags);
       if ((flags & IORING_CQE_F_BUFFER) && !bufferRings_.empty()) NoteSelectedBuffer(ud, flags, cqe->res);
-      if (role == CqeRole::kFinal) {
-        inFlight_--;
-        if (!weakOps_.empty()) weakOps_.erase(ud);
-        if (!aux_.empty()) {
-          if (!bufferRings_.empty()) FinishBufferSelect(ud);
-          if (!readResults_.empty()) FinishResultRead(ud);
-          aux_.erase(ud);
-        }
-      }
+      if (role == CqeRole::kFinal) FinishOp(ud);
     }
     io_uring_cq_advance(&ring_, n);
   }
   return total;
+}
+
+// An op's final CQE was reaped: the kernel is done with it and with what it held.
+void NativeRing::FinishOp(uint64_t userData) {
+  inFlight_--;
+  if (!weakOps_.empty()) weakOps_.erase(userData);
+  if (aux_.empty()) return;
+  if (!bufferRings_.empty()) FinishBufferSelect(userData);
+  if (!readResults_.empty()) FinishResultRead(userData);
+  aux_.erase(userData);
 }
 
 void NativeRing::OnPoll(uv_poll_t* handle, int status, int events) {
@@ -541,10 +543,7 @@ void NativeRing::Teardown(bool waitForKernel) {
       struct __kernel_timespec ts = {0, 50 * 1000 * 1000};
       if (io_uring_wait_cqe_timeout(&ring_, &cqe, &ts) == 0) {
         uint32_t flags = cqe->flags;
-        if (cqe->user_data != kTeardownCancelData && RoleOf(cqe->user_data, cqe->res, &flags) == CqeRole::kFinal) {
-          inFlight_--;
-          if (!readResults_.empty()) FinishResultRead(cqe->user_data);
-        }
+        if (cqe->user_data != kTeardownCancelData && RoleOf(cqe->user_data, cqe->res, &flags) == CqeRole::kFinal) FinishOp(cqe->user_data);
         io_uring_cqe_seen(&ring_, cqe);
       }
     }

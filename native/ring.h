@@ -92,6 +92,7 @@ class NativeRing : public Napi::ObjectWrap<NativeRing> {
   unsigned ReapInto(int32_t* out, size_t capacity);
   enum class CqeRole { kMore, kFinal, kStray };
   CqeRole RoleOf(uint64_t userData, int32_t res, uint32_t* flags);
+  void FinishOp(uint64_t userData);
   void Teardown(bool waitForKernel);
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void CleanupHook(void* arg);

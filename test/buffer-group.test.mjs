@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import { Ring, BufferGroup, GroupBuffer, OwnedBuffer, createTcpListener, createTcpSocket } from 'safer-ring';
 import { ioUringOnly } from './helpers/env.mjs';
-import { code, nativeRing } from './helpers/native-ring.mjs';
+import { code, firstCompletion, nativeRing } from './helpers/native-ring.mjs';
 import { loopbackPair, text, sleep } from './helpers/net.mjs';
 
 const ring = new Ring(64);
@@ -278,7 +278,7 @@ test('native: buffer-select descriptors name a registered group and stay within 
   assert.is(r.submit(1), 1);
   code(() => r.unregisterBufferRing(3), 'ERR_RING_BUSY'); // a recv selecting from it is in flight
   fs.writeSync(client, Buffer.from('native'));
-  while (completions.length === 0) await sleep(1);
+  await firstCompletion(completions);
   assert.is(completions[0].res, 6);
   assert.ok(completions[0].flags & 1, 'IORING_CQE_F_BUFFER');
   const bid = completions[0].flags >>> 16;
@@ -317,7 +317,7 @@ test('native: an owned group refuses hostile arguments; a returned block is copi
     completions.length = 0;
     assert.is(r.submit(1), 1);
     fs.writeSync(client, Buffer.from(text));
-    while (completions.length === 0) await sleep(1);
+    await firstCompletion(completions);
     assert.is(completions[0].res, text.length);
     assert.ok(completions[0].flags & 1, 'IORING_CQE_F_BUFFER');
     return completions[0].flags >>> 16;

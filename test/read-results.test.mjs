@@ -11,10 +11,10 @@ import { Worker } from 'node:worker_threads';
 import ours from 'safer-ring/fs/promises';
 import { Ring } from 'safer-ring';
 import { ioUringOnly, pattern, tmpPath } from './helpers/env.mjs';
-import { code, nativeRing } from './helpers/native-ring.mjs';
+import { code, firstCompletion, nativeRing } from './helpers/native-ring.mjs';
+import { sleep } from './helpers/net.mjs';
 
 const test = ioUringOnly(base);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const READ_RESULT = 29;
 const MiB = 1024 * 1024;
 
@@ -81,8 +81,7 @@ test('native: a result is not handed over while a read into it is in flight; onc
   assert.is(r.inFlight(), 1, 'an empty pipe: the read waits');
   code(() => r.takeResult(id, 40), 'ERR_INVALID_STATE');
   fs.writeSync(pipeW, Buffer.from('read straight into the result'));
-  while (completions.length === 0) await sleep(1);
-  assert.is(completions[0].res, 29);
+  assert.is((await firstCompletion(completions)).res, 29);
   const taken = r.takeResult(id, 37);
   assert.is(taken.subarray(8, 37).toString(), 'read straight into the result');
   assert.ok(taken.subarray(37).every((b) => b === 0), 'nothing past the length taken shows');
@@ -94,7 +93,7 @@ test('native: a result is not handed over while a read into it is in flight; onc
     readInto(desc, pipeR, next, 8, 32);
     assert.is(r.submit(1), 1);
     fs.writeSync(pipeW, Buffer.from(`later ${i}`));
-    while (completions.length === 0) await sleep(1);
+    await firstCompletion(completions);
     assert.is(r.takeResult(next, 40).subarray(8, 15).toString(), `later ${i}`);
   }
   assert.ok(taken.equals(kept), 'the taken result never changed');
@@ -116,8 +115,7 @@ test('native: a result released with a read in flight is freed after the read, a
   code(() => r.submit(1), 'ERR_INVALID_ARG_VALUE'); // another read into it
   assert.is(r.inFlight(), 1);
   fs.writeSync(pipeW, Buffer.alloc(100, 1));
-  while (completions.length === 0) await sleep(1);
-  assert.is(completions[0].res, 100);
+  assert.is((await firstCompletion(completions)).res, 100);
   assert.is(r.inFlight(), 0);
   code(() => r.takeResult(id, 0), 'ERR_INVALID_ARG_VALUE'); // gone
   r.destroy();

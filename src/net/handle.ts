@@ -558,22 +558,13 @@ export abstract class StreamHandle implements OpTarget {
 
   #sendDone(rec: OpRecord, res: number): void {
     if (rec === this.#send) this.#send = null;
+    const completed: [WriteJob, number][] = [];
     if (rec.op === Op.POLL_ADD) {
-      // Room in the socket (or an error the next send will report), or cancelled by close.
-      if (!this.#closing) this.#pumpSends();
-      this.#shutdownWhenSent();
-      this.#maybeFinishClose();
-      return;
-    }
-    if (rec.op === Op.SEND_ZC && (res === -E.EOPNOTSUPP || res === -E.ENOTSUP)) {
+      // Room in the socket (or an error the next send will report), or cancelled by close: nothing was sent.
+    } else if (rec.op === Op.SEND_ZC && (res === -E.EOPNOTSUPP || res === -E.ENOTSUP)) {
       // This socket cannot send zero-copy after all: nothing was sent; send the same bytes the plain way.
       this.zeroCopy = false;
-      if (!this.#closing) this.#pumpSends();
-      this.#maybeFinishClose();
-      return;
-    }
-    const completed: [WriteJob, number][] = [];
-    if (res < 0) {
+    } else if (res < 0) {
       // The jobs this send carried bytes of fail with its error; the rest are tried next.
       let covered = this.#sendLength + this.#ackedOfFirst();
       while (this.#jobs.length > 0 && covered > 0) {

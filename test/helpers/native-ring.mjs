@@ -3,6 +3,7 @@
 import * as assert from 'uvu/assert';
 import { SaferRingError } from 'safer-ring';
 import { nativeBinding } from './env.mjs';
+import { sleep } from './net.mjs';
 
 // The native ring holds its callback weakly: its owner (this list) keeps it alive.
 const callbacks = [];
@@ -33,4 +34,10 @@ export function code(fn, expected) {
     return err;
   }
   assert.unreachable(`expected ${expected}`);
+}
+
+/** Waits for the ring's first completion and returns it. */
+export async function firstCompletion(completions) {
+  while (completions.length === 0) await sleep(1);
+  return completions[0];
 }
